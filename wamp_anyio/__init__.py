@@ -1,0 +1,3 @@
+"""anyio adapter for wamp_core (asyncio and trio). Not written yet."""
+
+__all__: list[str] = []

@@ -1,0 +1,57 @@
+"""What every message class shares: its code, its name, equality and repr."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+
+class Message:
+    """One WAMP message. Subclasses set ``CODE``/``NAME`` and their ``__slots__``.
+
+    ``from_list`` checks a decoded list strictly and builds the message without
+    running the constructor's defaults again; ``to_list`` gives the wire list.
+    Two messages are equal when they have the same type and the same wire form.
+    """
+
+    __slots__ = ()
+    CODE: ClassVar[int]
+    NAME: ClassVar[str]
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Self:
+        raise NotImplementedError
+
+    def to_list(self) -> list[Any]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Message)
+        return self.to_list() == other.to_list()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+def with_payload(
+    head: list[Any],
+    args: list[Any] | None,
+    kwargs: dict[str, Any] | None,
+    payload: bytes | str | None,
+) -> list[Any]:
+    """Append the payload part: an encrypted payload, or args/kwargs without empty tails."""
+    if payload is not None:
+        head.append(payload)
+    elif kwargs:
+        head.append(args or [])
+        head.append(kwargs)
+    elif args:
+        head.append(args)
+    return head

@@ -1,0 +1,279 @@
+"""Publish & subscribe messages: PUBLISH ... EVENT, and Autobahn's EVENT_RECEIVED."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wamp_core.messages import _check as c
+from wamp_core.messages._base import Message, with_payload
+
+PUBLISH_OPTIONS: c.Schema = {
+    **c.PASSTHRU,
+    "acknowledge": c.BOOL,
+    "exclude_me": c.BOOL,
+    "exclude": c.IDS,
+    "exclude_authid": c.STRS,
+    "exclude_authrole": c.STRS,
+    "eligible": c.IDS,
+    "eligible_authid": c.STRS,
+    "eligible_authrole": c.STRS,
+    "disclose_me": c.BOOL,
+    "retain": c.BOOL,
+    "rkey": c.STR,
+    "x_acknowledged_delivery": c.BOOL,
+}
+SUBSCRIBE_OPTIONS: c.Schema = {
+    "match": c.MATCH,
+    "get_retained": c.BOOL,
+    "nkey": c.STR,
+    "forward_for": c.FORWARD_FOR,
+}
+EVENT_DETAILS: c.Schema = {
+    **c.PASSTHRU,
+    "publisher": c.ID,
+    "publisher_authid": c.STR,
+    "publisher_authrole": c.STR,
+    "topic": c.URI,
+    "retained": c.BOOL,
+    "trustlevel": c.COUNT,
+    "x_acknowledged_delivery": c.BOOL,
+}
+REVOCATION_DETAILS: c.Schema = {"subscription": c.ID, "reason": c.STR}
+
+
+class Publish(Message):
+    """``[PUBLISH, Request|id, Options|dict, Topic|uri, Arguments?, ArgumentsKw?]``."""
+
+    __slots__ = ("request_id", "topic", "args", "kwargs", "options", "payload")
+    CODE = 16
+    NAME = "PUBLISH"
+
+    def __init__(
+        self,
+        request_id: int,
+        topic: str,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.request_id = request_id
+        self.topic = topic
+        self.args = args
+        self.kwargs = kwargs
+        self.options = {} if options is None else options
+        self.payload = payload
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Publish:
+        n = c.arity("PUBLISH", wmsg, 4, 6)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "PUBLISH", "Request")
+        msg.options = c.check_dict(wmsg[2], "PUBLISH", "Options", PUBLISH_OPTIONS)
+        msg.topic = c.check_uri(wmsg[3], "PUBLISH", "Topic", strict_uris)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "PUBLISH", msg.options)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [16, self.request_id, self.options, self.topic]
+        return with_payload(head, self.args, self.kwargs, self.payload)
+
+
+class Published(Message):
+    """``[PUBLISHED, PUBLISH.Request|id, Publication|id]``: an acknowledged publish."""
+
+    __slots__ = ("request_id", "publication_id")
+    CODE = 17
+    NAME = "PUBLISHED"
+
+    def __init__(self, request_id: int, publication_id: int):
+        self.request_id = request_id
+        self.publication_id = publication_id
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Published:
+        c.arity("PUBLISHED", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "PUBLISHED", "Request")
+        msg.publication_id = c.check_id(wmsg[2], "PUBLISHED", "Publication")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [17, self.request_id, self.publication_id]
+
+
+class Subscribe(Message):
+    """``[SUBSCRIBE, Request|id, Options|dict, Topic|uri]``."""
+
+    __slots__ = ("request_id", "topic", "options")
+    CODE = 32
+    NAME = "SUBSCRIBE"
+
+    def __init__(self, request_id: int, topic: str, options: dict[str, Any] | None = None):
+        self.request_id = request_id
+        self.topic = topic
+        self.options = {} if options is None else options
+
+    @property
+    def match(self) -> str:
+        return self.options.get("match", "exact")  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Subscribe:
+        c.arity("SUBSCRIBE", wmsg, 4, 4)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "SUBSCRIBE", "Request")
+        msg.options = c.check_dict(wmsg[2], "SUBSCRIBE", "Options", SUBSCRIBE_OPTIONS)
+        match = msg.options.get("match")
+        msg.topic = c.check_pattern_uri(wmsg[3], match, "SUBSCRIBE", "Topic", strict_uris)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [32, self.request_id, self.options, self.topic]
+
+
+class Subscribed(Message):
+    """``[SUBSCRIBED, SUBSCRIBE.Request|id, Subscription|id]``."""
+
+    __slots__ = ("request_id", "subscription_id")
+    CODE = 33
+    NAME = "SUBSCRIBED"
+
+    def __init__(self, request_id: int, subscription_id: int):
+        self.request_id = request_id
+        self.subscription_id = subscription_id
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Subscribed:
+        c.arity("SUBSCRIBED", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "SUBSCRIBED", "Request")
+        msg.subscription_id = c.check_id(wmsg[2], "SUBSCRIBED", "Subscription")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [33, self.request_id, self.subscription_id]
+
+
+class Unsubscribe(Message):
+    """``[UNSUBSCRIBE, Request|id, SUBSCRIBED.Subscription|id]``."""
+
+    __slots__ = ("request_id", "subscription_id")
+    CODE = 34
+    NAME = "UNSUBSCRIBE"
+
+    def __init__(self, request_id: int, subscription_id: int):
+        self.request_id = request_id
+        self.subscription_id = subscription_id
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unsubscribe:
+        c.arity("UNSUBSCRIBE", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "UNSUBSCRIBE", "Request")
+        msg.subscription_id = c.check_id(wmsg[2], "UNSUBSCRIBE", "Subscription")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [34, self.request_id, self.subscription_id]
+
+
+class Unsubscribed(Message):
+    """``[UNSUBSCRIBED, UNSUBSCRIBE.Request|id]``, or a revocation ``[UNSUBSCRIBED, 0, Details]``.
+
+    A revocation (request 0) says which subscription the router ended in
+    ``details["subscription"]`` and why in ``details["reason"]``.
+    """
+
+    __slots__ = ("request_id", "details")
+    CODE = 35
+    NAME = "UNSUBSCRIBED"
+
+    def __init__(self, request_id: int, details: dict[str, Any] | None = None):
+        self.request_id = request_id
+        self.details = details
+
+    @property
+    def revoked(self) -> bool:
+        return self.request_id == 0
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unsubscribed:
+        n = c.arity("UNSUBSCRIBED", wmsg, 2, 3)
+        msg = cls.__new__(cls)
+        if n == 3:
+            details = c.check_dict(wmsg[2], "UNSUBSCRIBED", "Details", REVOCATION_DETAILS)
+            msg.details = details
+            if type(wmsg[1]) is int and wmsg[1] == 0:
+                if "subscription" not in details:
+                    raise c.fail("UNSUBSCRIBED", "Details.subscription", "required in a revocation")
+                msg.request_id = 0
+                return msg
+        else:
+            msg.details = None
+        msg.request_id = c.check_id(wmsg[1], "UNSUBSCRIBED", "Request")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        if self.details is None:
+            return [35, self.request_id]
+        return [35, self.request_id, self.details]
+
+
+class Event(Message):
+    """``[EVENT, Subscription|id, Publication|id, Details|dict, Arguments?, ArgumentsKw?]``."""
+
+    __slots__ = ("subscription_id", "publication_id", "args", "kwargs", "details", "payload")
+    CODE = 36
+    NAME = "EVENT"
+
+    def __init__(
+        self,
+        subscription_id: int,
+        publication_id: int,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.subscription_id = subscription_id
+        self.publication_id = publication_id
+        self.args = args
+        self.kwargs = kwargs
+        self.details = {} if details is None else details
+        self.payload = payload
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Event:
+        n = c.arity("EVENT", wmsg, 4, 6)
+        msg = cls.__new__(cls)
+        msg.subscription_id = c.check_id(wmsg[1], "EVENT", "Subscription")
+        msg.publication_id = c.check_id(wmsg[2], "EVENT", "Publication")
+        msg.details = c.check_dict(wmsg[3], "EVENT", "Details", EVENT_DETAILS)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "EVENT", msg.details)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [36, self.subscription_id, self.publication_id, self.details]
+        return with_payload(head, self.args, self.kwargs, self.payload)
+
+
+class EventReceived(Message):
+    """``[EVENT_RECEIVED, EVENT.Publication|id]``: Autobahn's delivery acknowledgement (337)."""
+
+    __slots__ = ("publication_id",)
+    CODE = 337
+    NAME = "EVENT_RECEIVED"
+
+    def __init__(self, publication_id: int):
+        self.publication_id = publication_id
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> EventReceived:
+        c.arity("EVENT_RECEIVED", wmsg, 2, 2)
+        msg = cls.__new__(cls)
+        msg.publication_id = c.check_id(wmsg[1], "EVENT_RECEIVED", "Publication")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [337, self.publication_id]

@@ -1,0 +1,419 @@
+"""Remote procedure call messages: CALL ... YIELD, CANCEL, INTERRUPT, and ERROR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wamp_core.messages import _check as c
+from wamp_core.messages._base import Message, with_payload
+
+CALL_OPTIONS: c.Schema = {
+    **c.PASSTHRU,
+    "timeout": c.COUNT,
+    "receive_progress": c.BOOL,
+    "progress": c.BOOL,
+    "disclose_me": c.BOOL,
+    "runmode": c.STR,
+    "rkey": c.STR,
+}
+CANCEL_OPTIONS: c.Schema = {
+    "mode": (c.one_of("skip", "kill", "killnowait"), "one of skip, kill, killnowait"),
+}
+INTERRUPT_OPTIONS: c.Schema = {**CANCEL_OPTIONS, "reason": c.STR}
+RESULT_DETAILS: c.Schema = {**c.PASSTHRU, "progress": c.BOOL}
+YIELD_OPTIONS: c.Schema = RESULT_DETAILS
+ERROR_DETAILS: c.Schema = c.PASSTHRU
+REGISTER_OPTIONS: c.Schema = {
+    "match": c.MATCH,
+    "invoke": (
+        c.one_of("single", "roundrobin", "random", "first", "last"),
+        "one of single, roundrobin, random, first, last",
+    ),
+    "disclose_caller": c.BOOL,
+    "concurrency": c.POSITIVE,
+    "force_reregister": c.BOOL,
+    "forward_timeout": c.BOOL,
+    "forward_for": c.FORWARD_FOR,
+}
+INVOCATION_DETAILS: c.Schema = {
+    **c.PASSTHRU,
+    "caller": c.ID,
+    "caller_authid": c.STR,
+    "caller_authrole": c.STR,
+    "procedure": c.URI,
+    "receive_progress": c.BOOL,
+    "progress": c.BOOL,
+    "timeout": c.COUNT,
+    "trustlevel": c.COUNT,
+}
+REVOCATION_DETAILS: c.Schema = {"registration": c.ID, "reason": c.STR}
+
+# The requests an ERROR may answer: the Basic Profile's six plus INVOCATION (callee side).
+ERROR_REQUEST_TYPES = frozenset({16, 32, 34, 48, 64, 66, 68})
+
+
+class Call(Message):
+    """``[CALL, Request|id, Options|dict, Procedure|uri, Arguments?, ArgumentsKw?]``."""
+
+    __slots__ = ("request_id", "procedure", "args", "kwargs", "options", "payload")
+    CODE = 48
+    NAME = "CALL"
+
+    def __init__(
+        self,
+        request_id: int,
+        procedure: str,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.request_id = request_id
+        self.procedure = procedure
+        self.args = args
+        self.kwargs = kwargs
+        self.options = {} if options is None else options
+        self.payload = payload
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Call:
+        n = c.arity("CALL", wmsg, 4, 6)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "CALL", "Request")
+        msg.options = c.check_dict(wmsg[2], "CALL", "Options", CALL_OPTIONS)
+        msg.procedure = c.check_uri(wmsg[3], "CALL", "Procedure", strict_uris)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "CALL", msg.options)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [48, self.request_id, self.options, self.procedure]
+        return with_payload(head, self.args, self.kwargs, self.payload)
+
+
+class Cancel(Message):
+    """``[CANCEL, CALL.Request|id, Options|dict]``: stop a pending call."""
+
+    __slots__ = ("request_id", "options")
+    CODE = 49
+    NAME = "CANCEL"
+
+    def __init__(self, request_id: int, options: dict[str, Any] | None = None):
+        self.request_id = request_id
+        self.options = {} if options is None else options
+
+    @property
+    def mode(self) -> str | None:
+        return self.options.get("mode")
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Cancel:
+        c.arity("CANCEL", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "CANCEL", "Request")
+        msg.options = c.check_dict(wmsg[2], "CANCEL", "Options", CANCEL_OPTIONS)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [49, self.request_id, self.options]
+
+
+class Result(Message):
+    """``[RESULT, CALL.Request|id, Details|dict, Arguments?, ArgumentsKw?]``."""
+
+    __slots__ = ("request_id", "args", "kwargs", "details", "payload")
+    CODE = 50
+    NAME = "RESULT"
+
+    def __init__(
+        self,
+        request_id: int,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.request_id = request_id
+        self.args = args
+        self.kwargs = kwargs
+        self.details = {} if details is None else details
+        self.payload = payload
+
+    @property
+    def progress(self) -> bool:
+        return self.details.get("progress") is True
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Result:
+        n = c.arity("RESULT", wmsg, 3, 5)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "RESULT", "Request")
+        msg.details = c.check_dict(wmsg[2], "RESULT", "Details", RESULT_DETAILS)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "RESULT", msg.details)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [50, self.request_id, self.details]
+        return with_payload(head, self.args, self.kwargs, self.payload)
+
+
+class Register(Message):
+    """``[REGISTER, Request|id, Options|dict, Procedure|uri]``."""
+
+    __slots__ = ("request_id", "procedure", "options")
+    CODE = 64
+    NAME = "REGISTER"
+
+    def __init__(self, request_id: int, procedure: str, options: dict[str, Any] | None = None):
+        self.request_id = request_id
+        self.procedure = procedure
+        self.options = {} if options is None else options
+
+    @property
+    def match(self) -> str:
+        return self.options.get("match", "exact")  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Register:
+        c.arity("REGISTER", wmsg, 4, 4)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "REGISTER", "Request")
+        msg.options = c.check_dict(wmsg[2], "REGISTER", "Options", REGISTER_OPTIONS)
+        match = msg.options.get("match")
+        msg.procedure = c.check_pattern_uri(wmsg[3], match, "REGISTER", "Procedure", strict_uris)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [64, self.request_id, self.options, self.procedure]
+
+
+class Registered(Message):
+    """``[REGISTERED, REGISTER.Request|id, Registration|id]``."""
+
+    __slots__ = ("request_id", "registration_id")
+    CODE = 65
+    NAME = "REGISTERED"
+
+    def __init__(self, request_id: int, registration_id: int):
+        self.request_id = request_id
+        self.registration_id = registration_id
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Registered:
+        c.arity("REGISTERED", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "REGISTERED", "Request")
+        msg.registration_id = c.check_id(wmsg[2], "REGISTERED", "Registration")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [65, self.request_id, self.registration_id]
+
+
+class Unregister(Message):
+    """``[UNREGISTER, Request|id, REGISTERED.Registration|id]``."""
+
+    __slots__ = ("request_id", "registration_id")
+    CODE = 66
+    NAME = "UNREGISTER"
+
+    def __init__(self, request_id: int, registration_id: int):
+        self.request_id = request_id
+        self.registration_id = registration_id
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unregister:
+        c.arity("UNREGISTER", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "UNREGISTER", "Request")
+        msg.registration_id = c.check_id(wmsg[2], "UNREGISTER", "Registration")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [66, self.request_id, self.registration_id]
+
+
+class Unregistered(Message):
+    """``[UNREGISTERED, UNREGISTER.Request|id]``, or a revocation ``[UNREGISTERED, 0, Details]``."""
+
+    __slots__ = ("request_id", "details")
+    CODE = 67
+    NAME = "UNREGISTERED"
+
+    def __init__(self, request_id: int, details: dict[str, Any] | None = None):
+        self.request_id = request_id
+        self.details = details
+
+    @property
+    def revoked(self) -> bool:
+        return self.request_id == 0
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unregistered:
+        n = c.arity("UNREGISTERED", wmsg, 2, 3)
+        msg = cls.__new__(cls)
+        if n == 3:
+            details = c.check_dict(wmsg[2], "UNREGISTERED", "Details", REVOCATION_DETAILS)
+            msg.details = details
+            if type(wmsg[1]) is int and wmsg[1] == 0:
+                if "registration" not in details:
+                    raise c.fail("UNREGISTERED", "Details.registration", "required in a revocation")
+                msg.request_id = 0
+                return msg
+        else:
+            msg.details = None
+        msg.request_id = c.check_id(wmsg[1], "UNREGISTERED", "Request")
+        return msg
+
+    def to_list(self) -> list[Any]:
+        if self.details is None:
+            return [67, self.request_id]
+        return [67, self.request_id, self.details]
+
+
+class Invocation(Message):
+    """``[INVOCATION, Request|id, Registration|id, Details|dict, Arguments?, ArgumentsKw?]``."""
+
+    __slots__ = ("request_id", "registration_id", "args", "kwargs", "details", "payload")
+    CODE = 68
+    NAME = "INVOCATION"
+
+    def __init__(
+        self,
+        request_id: int,
+        registration_id: int,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.request_id = request_id
+        self.registration_id = registration_id
+        self.args = args
+        self.kwargs = kwargs
+        self.details = {} if details is None else details
+        self.payload = payload
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Invocation:
+        n = c.arity("INVOCATION", wmsg, 4, 6)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "INVOCATION", "Request")
+        msg.registration_id = c.check_id(wmsg[2], "INVOCATION", "Registration")
+        msg.details = c.check_dict(wmsg[3], "INVOCATION", "Details", INVOCATION_DETAILS)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "INVOCATION", msg.details)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [68, self.request_id, self.registration_id, self.details]
+        return with_payload(head, self.args, self.kwargs, self.payload)
+
+
+class Interrupt(Message):
+    """``[INTERRUPT, INVOCATION.Request|id, Options|dict]``: the caller canceled."""
+
+    __slots__ = ("request_id", "options")
+    CODE = 69
+    NAME = "INTERRUPT"
+
+    def __init__(self, request_id: int, options: dict[str, Any] | None = None):
+        self.request_id = request_id
+        self.options = {} if options is None else options
+
+    @property
+    def mode(self) -> str | None:
+        return self.options.get("mode")
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Interrupt:
+        c.arity("INTERRUPT", wmsg, 3, 3)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "INTERRUPT", "Request")
+        msg.options = c.check_dict(wmsg[2], "INTERRUPT", "Options", INTERRUPT_OPTIONS)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        return [69, self.request_id, self.options]
+
+
+class Yield(Message):
+    """``[YIELD, INVOCATION.Request|id, Options|dict, Arguments?, ArgumentsKw?]``."""
+
+    __slots__ = ("request_id", "args", "kwargs", "options", "payload")
+    CODE = 70
+    NAME = "YIELD"
+
+    def __init__(
+        self,
+        request_id: int,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.request_id = request_id
+        self.args = args
+        self.kwargs = kwargs
+        self.options = {} if options is None else options
+        self.payload = payload
+
+    @property
+    def progress(self) -> bool:
+        return self.options.get("progress") is True
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Yield:
+        n = c.arity("YIELD", wmsg, 3, 5)
+        msg = cls.__new__(cls)
+        msg.request_id = c.check_id(wmsg[1], "YIELD", "Request")
+        msg.options = c.check_dict(wmsg[2], "YIELD", "Options", YIELD_OPTIONS)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "YIELD", msg.options)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [70, self.request_id, self.options]
+        return with_payload(head, self.args, self.kwargs, self.payload)
+
+
+class Error(Message):
+    """``[ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, A?, K?]``."""
+
+    __slots__ = ("request_type", "request_id", "error", "args", "kwargs", "details", "payload")
+    CODE = 8
+    NAME = "ERROR"
+
+    def __init__(
+        self,
+        request_type: int,
+        request_id: int,
+        error: str,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        payload: bytes | str | None = None,
+    ):
+        self.request_type = request_type
+        self.request_id = request_id
+        self.error = error
+        self.args = args
+        self.kwargs = kwargs
+        self.details = {} if details is None else details
+        self.payload = payload
+
+    @classmethod
+    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Error:
+        n = c.arity("ERROR", wmsg, 5, 7)
+        msg = cls.__new__(cls)
+        request_type = wmsg[1]
+        if type(request_type) is not int or request_type not in ERROR_REQUEST_TYPES:
+            rule = "must be the type of a request (16, 32, 34, 48, 64, 66 or 68)"
+            raise c.fail("ERROR", "REQUEST.Type", rule, request_type)
+        msg.request_type = request_type
+        msg.request_id = c.check_id(wmsg[2], "ERROR", "REQUEST.Request")
+        msg.details = c.check_dict(wmsg[3], "ERROR", "Details", ERROR_DETAILS)
+        msg.error = c.check_uri(wmsg[4], "ERROR", "Error", strict_uris)
+        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 5, "ERROR", msg.details)
+        return msg
+
+    def to_list(self) -> list[Any]:
+        head = [8, self.request_type, self.request_id, self.details, self.error]
+        return with_payload(head, self.args, self.kwargs, self.payload)

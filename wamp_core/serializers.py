@@ -1,0 +1,261 @@
+"""Serializers: JSON (with the binary rule), MessagePack and CBOR, plain and batched.
+
+A serializer turns one message into the bytes of one transport message and back.
+``decode`` returns a list because a batched transport message carries several.
+Decoding never raises anything but :class:`~wamp_core.exception.ProtocolError`:
+its subclass :class:`~wamp_core.exception.SerializationError` for bytes that do
+not decode, ProtocolError itself for a decoded value that is not a valid message.
+Encoding a value the format cannot carry raises SerializationError, before
+anything is sent.
+
+Serializers are cheap objects with per-instance codec state (the MessagePack
+packer), so each connection creates its own: :func:`get_serializer` returns a new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import struct
+from typing import Any, ClassVar
+
+import cbor2
+import msgpack
+import ujson
+
+from wamp_core.exception import SerializationError
+from wamp_core.messages import Message, parse
+
+__all__ = [
+    "RAWSOCKET_IDS",
+    "SUBPROTOCOLS",
+    "CborSerializer",
+    "JsonSerializer",
+    "MsgPackSerializer",
+    "Serializer",
+    "get_serializer",
+]
+
+_CODEC_ERRORS = (TypeError, ValueError, OverflowError, RecursionError, cbor2.CBORError)
+
+
+class Serializer:
+    """The shape every serializer has; subclasses supply ``dumps``/``loads``."""
+
+    NAME: ClassVar[str]
+    RAWSOCKET_ID: ClassVar[int]
+    BINARY: ClassVar[bool]  # WebSocket: binary frames (True) or text frames (False)
+
+    def __init__(self, batched: bool = False, *, strict_uris: bool = False):
+        self.batched = batched
+        self.strict_uris = strict_uris
+
+    @property
+    def subprotocol(self) -> str:
+        """The WebSocket subprotocol, e.g. ``wamp.2.json`` or ``wamp.2.cbor.batched``."""
+        return f"wamp.2.{self.NAME}" + (".batched" if self.batched else "")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(batched={self.batched})"
+
+    def dumps(self, obj: list[Any]) -> bytes:
+        """Encode one plain message list; raise SerializationError if it cannot be."""
+        raise NotImplementedError
+
+    def loads(self, data: bytes) -> Any:
+        """Decode one plain message; raise SerializationError if the bytes are bad."""
+        raise NotImplementedError
+
+    def encode(self, message: Message) -> bytes:
+        """The bytes of one transport message carrying ``message``."""
+        data = self.dumps(message.to_list())
+        return self._frame(data) if self.batched else data
+
+    def encode_batch(self, messages: list[Message]) -> bytes:
+        """Several messages in one transport message (batched serializers only)."""
+        if not self.batched:
+            raise ValueError(f"{self.subprotocol} is not batched: encode one message at a time")
+        return b"".join(self._frame(self.dumps(m.to_list())) for m in messages)
+
+    def decode(self, data: bytes) -> list[Message]:
+        """The messages of one transport message, each checked strictly."""
+        if not self.batched:
+            return [parse(self.loads(data), strict_uris=self.strict_uris)]
+        return [parse(self.loads(part), strict_uris=self.strict_uris) for part in self._split(data)]
+
+    # Batch framing: a uint32 big-endian length before each message (MessagePack, CBOR).
+    def _frame(self, data: bytes) -> bytes:
+        return struct.pack("!I", len(data)) + data
+
+    def _split(self, data: bytes) -> list[bytes]:
+        parts = []
+        pos, end = 0, len(data)
+        while pos < end:
+            if end - pos < 4:
+                raise SerializationError(f"{self.subprotocol}: truncated length prefix in batch")
+            (size,) = struct.unpack_from("!I", data, pos)
+            pos += 4
+            if end - pos < size:
+                raise SerializationError(f"{self.subprotocol}: batch item longer than the data")
+            parts.append(data[pos : pos + size])
+            pos += size
+        if not parts:
+            raise SerializationError(f"{self.subprotocol}: a batch of no messages")
+        return parts
+
+
+class JsonSerializer(Serializer):
+    """JSON (text frames). Binary values travel as ``"\\u0000" + base64`` at any depth.
+
+    Batches separate messages with ``\\x18``, as Crossbar.io and Autobahn do;
+    ``\\x1e`` (the spec's separator) is accepted on receive as well.
+    """
+
+    NAME = "json"
+    RAWSOCKET_ID = 1
+    BINARY = False
+    SEPARATOR = b"\x18"
+
+    def dumps(self, obj: list[Any]) -> bytes:
+        try:
+            text = ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
+        except TypeError:
+            # ujson refuses bytes: only then pay for a walk that replaces them.
+            text = self._dumps_binary(obj)
+        except _CODEC_ERRORS as exc:
+            raise SerializationError(f"json cannot encode this message: {exc}") from None
+        try:
+            return text.encode()
+        except UnicodeEncodeError as exc:
+            raise SerializationError(f"json cannot encode this message: {exc}") from None
+
+    def _dumps_binary(self, obj: list[Any]) -> str:
+        try:
+            return ujson.dumps(
+                _binary_to_text(obj), ensure_ascii=False, escape_forward_slashes=False
+            )
+        except _CODEC_ERRORS as exc:
+            raise SerializationError(f"json cannot encode this message: {exc}") from None
+
+    def loads(self, data: bytes | str) -> Any:
+        """Decode one message from UTF-8 bytes, or from the text of a WebSocket text frame."""
+        try:
+            obj = ujson.loads(data)
+        except _CODEC_ERRORS as exc:
+            raise SerializationError(f"invalid json: {exc}") from None
+        # A JSON text holds a binary string only if it holds an escaped NUL.
+        if (b"\\u0000" if type(data) is bytes else "\\u0000") in data:
+            try:
+                return _text_to_binary(obj)
+            except (ValueError, binascii.Error, RecursionError) as exc:
+                raise SerializationError(f"invalid binary string in json: {exc}") from None
+        return obj
+
+    def _frame(self, data: bytes) -> bytes:
+        return data + self.SEPARATOR
+
+    def _split(self, data: bytes) -> list[bytes]:
+        parts = [p for p in data.replace(b"\x1e", b"\x18").split(b"\x18") if p]
+        if not parts:
+            raise SerializationError(f"{self.subprotocol}: a batch of no messages")
+        return parts
+
+
+def _binary_to_text(obj: Any) -> Any:
+    if type(obj) is list or type(obj) is tuple:
+        return [_binary_to_text(item) for item in obj]
+    if type(obj) is dict:
+        return {key: _binary_to_text(value) for key, value in obj.items()}
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return "\x00" + base64.b64encode(obj).decode("ascii")
+    return obj
+
+
+def _text_to_binary(obj: Any) -> Any:
+    if type(obj) is str:
+        if obj[:1] == "\x00":
+            return base64.b64decode(obj[1:], validate=True)
+        return obj
+    if type(obj) is list:
+        return [_text_to_binary(item) for item in obj]
+    if type(obj) is dict:
+        return {key: _text_to_binary(value) for key, value in obj.items()}
+    return obj
+
+
+class MsgPackSerializer(Serializer):
+    """MessagePack (binary frames), strings as str and bytes as bin."""
+
+    NAME = "msgpack"
+    RAWSOCKET_ID = 2
+    BINARY = True
+
+    def __init__(self, batched: bool = False, *, strict_uris: bool = False):
+        super().__init__(batched, strict_uris=strict_uris)
+        self._packer = msgpack.Packer(use_bin_type=True)
+
+    def dumps(self, obj: list[Any]) -> bytes:
+        try:
+            return self._packer.pack(obj)  # type: ignore[no-any-return]
+        except _CODEC_ERRORS as exc:
+            self._packer.reset()
+            raise SerializationError(f"msgpack cannot encode this message: {exc}") from None
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return msgpack.unpackb(data, raw=False)
+        except _CODEC_ERRORS as exc:
+            raise SerializationError(f"invalid msgpack: {exc!r}") from None
+
+
+class CborSerializer(Serializer):
+    """CBOR (binary frames, RFC 8949). Trailing bytes after the message are an error."""
+
+    NAME = "cbor"
+    RAWSOCKET_ID = 3
+    BINARY = True
+
+    def dumps(self, obj: list[Any]) -> bytes:
+        try:
+            return cbor2.dumps(obj)
+        except _CODEC_ERRORS as exc:
+            raise SerializationError(f"cbor cannot encode this message: {exc}") from None
+
+    def loads(self, data: bytes) -> Any:
+        stream = io.BytesIO(data)
+        try:
+            obj = cbor2.CBORDecoder(stream).decode()
+        except _CODEC_ERRORS as exc:
+            raise SerializationError(f"invalid cbor: {exc}") from None
+        if stream.tell() != len(data):
+            raise SerializationError(f"invalid cbor: {len(data) - stream.tell()} trailing bytes")
+        return obj
+
+
+_BY_NAME: dict[str, type[Serializer]] = {
+    cls.NAME: cls for cls in (JsonSerializer, MsgPackSerializer, CborSerializer)
+}
+RAWSOCKET_IDS: dict[int, str] = {cls.RAWSOCKET_ID: name for name, cls in _BY_NAME.items()}
+SUBPROTOCOLS: tuple[str, ...] = tuple(
+    f"wamp.2.{name}{suffix}" for name in _BY_NAME for suffix in ("", ".batched")
+)
+
+
+def get_serializer(spec: str | int, *, strict_uris: bool = False) -> Serializer:
+    """A new serializer for a name (``"json"``, ``"cbor.batched"``), a WebSocket
+    subprotocol (``"wamp.2.msgpack"``) or a RawSocket serializer id (``1`` .. ``3``).
+    """
+    if type(spec) is int:
+        if spec not in RAWSOCKET_IDS:
+            raise ValueError(f"no serializer has RawSocket id {spec} (supported: 1, 2, 3)")
+        return _BY_NAME[RAWSOCKET_IDS[spec]](strict_uris=strict_uris)
+    if not isinstance(spec, str):
+        raise TypeError(f"serializer must be a name or RawSocket id, got {type(spec).__name__}")
+    name = spec.removeprefix("wamp.2.")
+    batched = name.endswith(".batched")
+    name = name.removesuffix(".batched")
+    if name not in _BY_NAME:
+        supported = ", ".join(_BY_NAME)
+        raise ValueError(f"serializer {spec!r} is not supported (supported: {supported})")
+    return _BY_NAME[name](batched, strict_uris=strict_uris)
