@@ -102,10 +102,10 @@ MESSAGE_CLASSES: dict[int, type[Message]] = {
         Yield,
     )
 }
-_get_class = MESSAGE_CLASSES.get
+_get_parser = {code: cls.from_list for code, cls in MESSAGE_CLASSES.items()}.get
 
 
-def parse(wmsg: Any, *, strict_uris: bool = False) -> Message:
+def parse(wmsg: Any, strict_uris: bool = False) -> Message:
     """Check a decoded message list and build its message object.
 
     ``strict_uris`` applies the strict URI rule (``[0-9a-z_]`` components)
@@ -114,7 +114,7 @@ def parse(wmsg: Any, *, strict_uris: bool = False) -> Message:
     if type(wmsg) is not list or not wmsg:
         raise ProtocolError(f"a message must be a non-empty list, got {type(wmsg).__name__}")
     code = wmsg[0]
-    cls = _get_class(code) if type(code) is int else None
-    if cls is None:
+    from_list = _get_parser(code) if type(code) is int else None
+    if from_list is None:
         raise ProtocolError(f"unknown message type {code!r:.40}")
-    return cls.from_list(wmsg, strict_uris=strict_uris)
+    return from_list(wmsg, strict_uris)

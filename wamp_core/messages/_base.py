@@ -21,7 +21,7 @@ class Message:
     NAME: ClassVar[str]
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Self:
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Self:
         raise NotImplementedError
 
     def to_list(self) -> list[Any]:

@@ -9,16 +9,30 @@ as an integer) and avoid work for empty dicts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from wamp_core.exception import ProtocolError
-from wamp_core.uri import is_valid_uri
+from wamp_core.uri import _VALID, is_valid_uri
 
 MAX_ID = 9007199254740992  # 2^53: the largest id the spec allows
 
+# The URIs already known to pass the loose rule (the uri module's bounded cache):
+# hot paths test membership inline and call check_uri only on a miss.
+KNOWN_URIS = _VALID[(False, False)]
+
 Checker = Callable[[Any], bool]
-# key -> (checker, what the value must be): the second part goes into the error text.
-Schema = dict[str, tuple[Checker, str]]
+
+
+class Rule(NamedTuple):
+    """What a known option key's value must be: an exact type, then an optional
+    further check; ``text`` goes into the error message."""
+
+    type: type
+    check: Checker | None
+    text: str
+
+
+Schema = dict[str, Rule]
 
 
 def fail(message: str, field: str, rule: str, value: Any = ...) -> ProtocolError:
@@ -34,20 +48,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def arity(message: str, wmsg: list[Any], low: int, high: int) -> int:
-    """Check the element count of a message list and return it."""
-    n = len(wmsg)
-    if n < low or n > high:
-        expect = f"{low}" if low == high else f"{low} to {high}"
-        raise ProtocolError(
-            f"{message}: expected {expect} elements, got {n}", message_type=message
-        )
-    return n
+def arity_error(message: str, n: int, low: int, high: int) -> ProtocolError:
+    expect = f"{low}" if low == high else f"{low} to {high}"
+    return ProtocolError(f"{message}: expected {expect} elements, got {n}", message_type=message)
+
+
+def id_error(message: str, field: str, value: Any) -> ProtocolError:
+    return fail(message, field, "must be an id (integer in [1, 2^53])", value)
 
 
 def check_id(value: Any, message: str, field: str) -> int:
+    """For the rare ids; hot paths test ``type(v) is int and 0 < v <= MAX_ID`` inline."""
     if type(value) is not int or not 0 < value <= MAX_ID:
-        raise fail(message, field, "must be an id (integer in [1, 2^53])", value)
+        raise id_error(message, field, value)
     return value
 
 
@@ -58,6 +71,7 @@ def check_str(value: Any, message: str, field: str) -> str:
 
 
 def check_uri(value: Any, message: str, field: str, strict: bool = False) -> str:
+    """A URI under the loose (default) or strict rule."""
     if not is_valid_uri(value, strict=strict):
         rule = "strict" if strict else "loose"
         raise fail(message, field, f"must be a valid URI ({rule} rule)", value)
@@ -88,12 +102,15 @@ def check_dict(value: Any, message: str, field: str, schema: Schema) -> dict[str
     """
     if type(value) is not dict:
         raise fail(message, field, "must be a dict", value)
+    get = schema.get
     for key, item in value.items():
-        if type(key) is not str:
-            raise fail(message, field, "keys must be strings", key)
-        rule = schema.get(key)
-        if rule is not None and not rule[0](item):
-            raise fail(message, f"{field}.{key}", f"must be {rule[1]}", item)
+        rule = get(key)
+        if rule is None:
+            # Only unknown keys need the type test: a known key equals a str.
+            if type(key) is not str:
+                raise fail(message, field, "keys must be strings", key)
+        elif type(item) is not rule[0] or (rule[1] is not None and not rule[1](item)):
+            raise fail(message, f"{field}.{key}", f"must be {rule[2]}", item)
     return value
 
 
@@ -131,106 +148,75 @@ def payload(
     return args, check_kwargs(wmsg[start + 1], message), None
 
 
-# ---- value checkers used by the option schemas -------------------------------------------
+# ---- the rules of option keys: a type, then a check of the value if the type says too little
 
 
-def is_bool(value: Any) -> bool:
-    return type(value) is bool
+def _id_range(value: int) -> bool:
+    return 0 < value <= MAX_ID
 
 
-def is_str(value: Any) -> bool:
-    return type(value) is str
+def _ids(value: list[Any]) -> bool:
+    return all(type(item) is int and 0 < item <= MAX_ID for item in value)
 
 
-def is_dict(value: Any) -> bool:
-    return type(value) is dict
+def _strs(value: list[Any]) -> bool:
+    return all(type(item) is str for item in value)
 
 
-def is_id(value: Any) -> bool:
-    return type(value) is int and 0 < value <= MAX_ID
+def _uri(value: str) -> bool:
+    return value in KNOWN_URIS or is_valid_uri(value)
 
 
-def is_count(value: Any) -> bool:
-    return type(value) is int and value >= 0
-
-
-def is_positive(value: Any) -> bool:
-    return type(value) is int and value > 0
-
-
-def is_uri(value: Any) -> bool:
-    return is_valid_uri(value)
-
-
-def is_id_list(value: Any) -> bool:
-    return type(value) is list and all(is_id(item) for item in value)
-
-
-def is_str_list(value: Any) -> bool:
-    return type(value) is list and all(type(item) is str for item in value)
-
-
-def is_forward_for(value: Any) -> bool:
+def _forward_for(value: list[Any]) -> bool:
     """Router-to-router hops: a list of dicts, each naming a session and its auth."""
-    return type(value) is list and all(
+    return all(
         type(hop) is dict
-        and is_id(hop.get("session"))
+        and type(hop.get("session")) is int
+        and 0 < hop["session"] <= MAX_ID
         and type(hop.get("authid", "")) is str
         and type(hop.get("authrole", "")) is str
         for hop in value
     )
 
 
-def one_of(*allowed: str) -> Checker:
+def one_of(*allowed: str) -> Rule:
     choices = frozenset(allowed)
-
-    def check(value: Any) -> bool:
-        return type(value) is str and value in choices
-
-    return check
+    return Rule(str, choices.__contains__, "one of " + ", ".join(allowed))
 
 
-def standard_or_custom(*allowed: str) -> Checker:
+def standard_or_custom(*allowed: str) -> Rule:
     """A standard identifier, or an application's own one starting with ``x_``."""
     choices = frozenset(allowed)
 
-    def check(value: Any) -> bool:
-        return type(value) is str and (value in choices or value.startswith("x_"))
+    def check(value: str) -> bool:
+        return value in choices or value.startswith("x_")
 
-    return check
+    return Rule(str, check, ", ".join(allowed) + " or x_...")
 
 
-BOOL = (is_bool, "a boolean")
-STR = (is_str, "a string")
-DICT = (is_dict, "a dict")
-ID = (is_id, "an id (integer in [1, 2^53])")
-COUNT = (is_count, "a non-negative integer")
-POSITIVE = (is_positive, "a positive integer")
-URI = (is_uri, "a valid URI")
-IDS = (is_id_list, "a list of ids")
-STRS = (is_str_list, "a list of strings")
-FORWARD_FOR = (is_forward_for, "a list of {session, authid, authrole} dicts")
-MATCH = (one_of("exact", "prefix", "wildcard"), "one of exact, prefix, wildcard")
+BOOL = Rule(bool, None, "a boolean")
+STR = Rule(str, None, "a string")
+DICT = Rule(dict, None, "a dict")
+ID = Rule(int, _id_range, "an id (integer in [1, 2^53])")
+COUNT = Rule(int, (0).__le__, "a non-negative integer")
+POSITIVE = Rule(int, (0).__lt__, "a positive integer")
+URI = Rule(str, _uri, "a valid URI")
+IDS = Rule(list, _ids, "a list of ids")
+STRS = Rule(list, _strs, "a list of strings")
+FORWARD_FOR = Rule(list, _forward_for, "a list of {session, authid, authrole} dicts")
+MATCH = one_of("exact", "prefix", "wildcard")
 
 # Payload passthru (spec ``ppt_*``) and Autobahn's end-to-end encryption (``enc_*``).
 PASSTHRU: Schema = {
-    "ppt_scheme": (lambda v: type(v) is str and v != "", "a non-empty string"),
-    "ppt_serializer": (
-        standard_or_custom("native", "json", "msgpack", "cbor", "flatbuffers", "ubjson"),
-        "native, json, msgpack, cbor, flatbuffers, ubjson or x_...",
+    "ppt_scheme": Rule(str, bool, "a non-empty string"),
+    "ppt_serializer": standard_or_custom(
+        "native", "json", "msgpack", "cbor", "flatbuffers", "ubjson"
     ),
-    "ppt_cipher": (
-        standard_or_custom("xsalsa20poly1305", "aes256gcm"),
-        "xsalsa20poly1305, aes256gcm or x_...",
-    ),
+    "ppt_cipher": standard_or_custom("xsalsa20poly1305", "aes256gcm"),
     "ppt_keyid": STR,
-    "enc_algo": (
-        standard_or_custom("null", "cryptobox", "mqtt", "xbr"),
-        "null, cryptobox, mqtt, xbr or x_...",
-    ),
-    "enc_serializer": (
-        standard_or_custom("json", "msgpack", "cbor", "ubjson", "flatbuffers", "opaque"),
-        "json, msgpack, cbor, ubjson, flatbuffers, opaque or x_...",
+    "enc_algo": standard_or_custom("null", "cryptobox", "mqtt", "xbr"),
+    "enc_serializer": standard_or_custom(
+        "json", "msgpack", "cbor", "ubjson", "flatbuffers", "opaque"
     ),
     "enc_key": STR,
     "forward_for": FORWARD_FOR,

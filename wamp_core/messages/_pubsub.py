@@ -6,6 +6,9 @@ from typing import Any
 
 from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
+from wamp_core.messages._check import KNOWN_URIS, MAX_ID
+
+_new = object.__new__
 
 PUBLISH_OPTIONS: c.Schema = {
     **c.PASSTHRU,
@@ -65,18 +68,36 @@ class Publish(Message):
         self.payload = payload
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Publish:
-        n = c.arity("PUBLISH", wmsg, 4, 6)
-        msg = cls.__new__(cls)
-        msg.request_id = c.check_id(wmsg[1], "PUBLISH", "Request")
-        msg.options = c.check_dict(wmsg[2], "PUBLISH", "Options", PUBLISH_OPTIONS)
-        msg.topic = c.check_uri(wmsg[3], "PUBLISH", "Topic", strict_uris)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "PUBLISH", msg.options)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Publish:
+        n = len(wmsg)
+        if n < 4 or n > 6:
+            raise c.arity_error("PUBLISH", n, 4, 6)
+        request_id, options, topic = wmsg[1], wmsg[2], wmsg[3]
+        if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+            raise c.id_error("PUBLISH", "Request", request_id)
+        if type(options) is not dict or options:
+            c.check_dict(options, "PUBLISH", "Options", PUBLISH_OPTIONS)
+        if strict_uris or type(topic) is not str or topic not in KNOWN_URIS:
+            c.check_uri(topic, "PUBLISH", "Topic", strict_uris)
+        msg = _new(cls)
+        msg.request_id = request_id
+        msg.options = options
+        msg.topic = topic
+        if n == 4:
+            msg.args = msg.kwargs = msg.payload = None
+        elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
+            msg.args = wmsg[4]
+            msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "PUBLISH", options)
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [16, self.request_id, self.options, self.topic]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [16, self.request_id, self.options, self.topic, self.args]
+            return [16, self.request_id, self.options, self.topic]
+        return with_payload([16, self.request_id, self.options, self.topic], self.args, self.kwargs, self.payload)
 
 
 class Published(Message):
@@ -91,9 +112,10 @@ class Published(Message):
         self.publication_id = publication_id
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Published:
-        c.arity("PUBLISHED", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Published:
+        if len(wmsg) != 3:
+            raise c.arity_error("PUBLISHED", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "PUBLISHED", "Request")
         msg.publication_id = c.check_id(wmsg[2], "PUBLISHED", "Publication")
         return msg
@@ -119,9 +141,10 @@ class Subscribe(Message):
         return self.options.get("match", "exact")  # type: ignore[no-any-return]
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Subscribe:
-        c.arity("SUBSCRIBE", wmsg, 4, 4)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Subscribe:
+        if len(wmsg) != 4:
+            raise c.arity_error("SUBSCRIBE", len(wmsg), 4, 4)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "SUBSCRIBE", "Request")
         msg.options = c.check_dict(wmsg[2], "SUBSCRIBE", "Options", SUBSCRIBE_OPTIONS)
         match = msg.options.get("match")
@@ -144,9 +167,10 @@ class Subscribed(Message):
         self.subscription_id = subscription_id
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Subscribed:
-        c.arity("SUBSCRIBED", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Subscribed:
+        if len(wmsg) != 3:
+            raise c.arity_error("SUBSCRIBED", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "SUBSCRIBED", "Request")
         msg.subscription_id = c.check_id(wmsg[2], "SUBSCRIBED", "Subscription")
         return msg
@@ -167,9 +191,10 @@ class Unsubscribe(Message):
         self.subscription_id = subscription_id
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unsubscribe:
-        c.arity("UNSUBSCRIBE", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Unsubscribe:
+        if len(wmsg) != 3:
+            raise c.arity_error("UNSUBSCRIBE", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "UNSUBSCRIBE", "Request")
         msg.subscription_id = c.check_id(wmsg[2], "UNSUBSCRIBE", "Subscription")
         return msg
@@ -198,9 +223,11 @@ class Unsubscribed(Message):
         return self.request_id == 0
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unsubscribed:
-        n = c.arity("UNSUBSCRIBED", wmsg, 2, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Unsubscribed:
+        n = len(wmsg)
+        if n < 2 or n > 3:
+            raise c.arity_error("UNSUBSCRIBED", n, 2, 3)
+        msg = _new(cls)
         if n == 3:
             details = c.check_dict(wmsg[2], "UNSUBSCRIBED", "Details", REVOCATION_DETAILS)
             msg.details = details
@@ -244,18 +271,36 @@ class Event(Message):
         self.payload = payload
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Event:
-        n = c.arity("EVENT", wmsg, 4, 6)
-        msg = cls.__new__(cls)
-        msg.subscription_id = c.check_id(wmsg[1], "EVENT", "Subscription")
-        msg.publication_id = c.check_id(wmsg[2], "EVENT", "Publication")
-        msg.details = c.check_dict(wmsg[3], "EVENT", "Details", EVENT_DETAILS)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "EVENT", msg.details)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Event:
+        n = len(wmsg)
+        if n < 4 or n > 6:
+            raise c.arity_error("EVENT", n, 4, 6)
+        subscription_id, publication_id, details = wmsg[1], wmsg[2], wmsg[3]
+        if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
+            raise c.id_error("EVENT", "Subscription", subscription_id)
+        if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
+            raise c.id_error("EVENT", "Publication", publication_id)
+        if type(details) is not dict or details:
+            c.check_dict(details, "EVENT", "Details", EVENT_DETAILS)
+        msg = _new(cls)
+        msg.subscription_id = subscription_id
+        msg.publication_id = publication_id
+        msg.details = details
+        if n == 4:
+            msg.args = msg.kwargs = msg.payload = None
+        elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
+            msg.args = wmsg[4]
+            msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "EVENT", details)
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [36, self.subscription_id, self.publication_id, self.details]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [36, self.subscription_id, self.publication_id, self.details, self.args]
+            return [36, self.subscription_id, self.publication_id, self.details]
+        return with_payload([36, self.subscription_id, self.publication_id, self.details], self.args, self.kwargs, self.payload)
 
 
 class EventReceived(Message):
@@ -269,9 +314,10 @@ class EventReceived(Message):
         self.publication_id = publication_id
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> EventReceived:
-        c.arity("EVENT_RECEIVED", wmsg, 2, 2)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> EventReceived:
+        if len(wmsg) != 2:
+            raise c.arity_error("EVENT_RECEIVED", len(wmsg), 2, 2)
+        msg = _new(cls)
         msg.publication_id = c.check_id(wmsg[1], "EVENT_RECEIVED", "Publication")
         return msg
 

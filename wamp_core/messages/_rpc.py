@@ -6,6 +6,9 @@ from typing import Any
 
 from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
+from wamp_core.messages._check import KNOWN_URIS, MAX_ID
+
+_new = object.__new__
 
 CALL_OPTIONS: c.Schema = {
     **c.PASSTHRU,
@@ -16,19 +19,14 @@ CALL_OPTIONS: c.Schema = {
     "runmode": c.STR,
     "rkey": c.STR,
 }
-CANCEL_OPTIONS: c.Schema = {
-    "mode": (c.one_of("skip", "kill", "killnowait"), "one of skip, kill, killnowait"),
-}
+CANCEL_OPTIONS: c.Schema = {"mode": c.one_of("skip", "kill", "killnowait")}
 INTERRUPT_OPTIONS: c.Schema = {**CANCEL_OPTIONS, "reason": c.STR}
 RESULT_DETAILS: c.Schema = {**c.PASSTHRU, "progress": c.BOOL}
 YIELD_OPTIONS: c.Schema = RESULT_DETAILS
 ERROR_DETAILS: c.Schema = c.PASSTHRU
 REGISTER_OPTIONS: c.Schema = {
     "match": c.MATCH,
-    "invoke": (
-        c.one_of("single", "roundrobin", "random", "first", "last"),
-        "one of single, roundrobin, random, first, last",
-    ),
+    "invoke": c.one_of("single", "roundrobin", "random", "first", "last"),
     "disclose_caller": c.BOOL,
     "concurrency": c.POSITIVE,
     "force_reregister": c.BOOL,
@@ -76,18 +74,36 @@ class Call(Message):
         self.payload = payload
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Call:
-        n = c.arity("CALL", wmsg, 4, 6)
-        msg = cls.__new__(cls)
-        msg.request_id = c.check_id(wmsg[1], "CALL", "Request")
-        msg.options = c.check_dict(wmsg[2], "CALL", "Options", CALL_OPTIONS)
-        msg.procedure = c.check_uri(wmsg[3], "CALL", "Procedure", strict_uris)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "CALL", msg.options)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Call:
+        n = len(wmsg)
+        if n < 4 or n > 6:
+            raise c.arity_error("CALL", n, 4, 6)
+        request_id, options, procedure = wmsg[1], wmsg[2], wmsg[3]
+        if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+            raise c.id_error("CALL", "Request", request_id)
+        if type(options) is not dict or options:
+            c.check_dict(options, "CALL", "Options", CALL_OPTIONS)
+        if strict_uris or type(procedure) is not str or procedure not in KNOWN_URIS:
+            c.check_uri(procedure, "CALL", "Procedure", strict_uris)
+        msg = _new(cls)
+        msg.request_id = request_id
+        msg.options = options
+        msg.procedure = procedure
+        if n == 4:
+            msg.args = msg.kwargs = msg.payload = None
+        elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
+            msg.args = wmsg[4]
+            msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "CALL", options)
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [48, self.request_id, self.options, self.procedure]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [48, self.request_id, self.options, self.procedure, self.args]
+            return [48, self.request_id, self.options, self.procedure]
+        return with_payload([48, self.request_id, self.options, self.procedure], self.args, self.kwargs, self.payload)
 
 
 class Cancel(Message):
@@ -106,9 +122,10 @@ class Cancel(Message):
         return self.options.get("mode")
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Cancel:
-        c.arity("CANCEL", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Cancel:
+        if len(wmsg) != 3:
+            raise c.arity_error("CANCEL", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "CANCEL", "Request")
         msg.options = c.check_dict(wmsg[2], "CANCEL", "Options", CANCEL_OPTIONS)
         return msg
@@ -143,17 +160,33 @@ class Result(Message):
         return self.details.get("progress") is True
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Result:
-        n = c.arity("RESULT", wmsg, 3, 5)
-        msg = cls.__new__(cls)
-        msg.request_id = c.check_id(wmsg[1], "RESULT", "Request")
-        msg.details = c.check_dict(wmsg[2], "RESULT", "Details", RESULT_DETAILS)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "RESULT", msg.details)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Result:
+        n = len(wmsg)
+        if n < 3 or n > 5:
+            raise c.arity_error("RESULT", n, 3, 5)
+        request_id, details = wmsg[1], wmsg[2]
+        if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+            raise c.id_error("RESULT", "Request", request_id)
+        if type(details) is not dict or details:
+            c.check_dict(details, "RESULT", "Details", RESULT_DETAILS)
+        msg = _new(cls)
+        msg.request_id = request_id
+        msg.details = details
+        if n == 3:
+            msg.args = msg.kwargs = msg.payload = None
+        elif n == 4 and type(wmsg[3]) is list:  # the common case: Arguments only
+            msg.args = wmsg[3]
+            msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "RESULT", details)
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [50, self.request_id, self.details]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [50, self.request_id, self.details, self.args]
+            return [50, self.request_id, self.details]
+        return with_payload([50, self.request_id, self.details], self.args, self.kwargs, self.payload)
 
 
 class Register(Message):
@@ -173,9 +206,10 @@ class Register(Message):
         return self.options.get("match", "exact")  # type: ignore[no-any-return]
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Register:
-        c.arity("REGISTER", wmsg, 4, 4)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Register:
+        if len(wmsg) != 4:
+            raise c.arity_error("REGISTER", len(wmsg), 4, 4)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "REGISTER", "Request")
         msg.options = c.check_dict(wmsg[2], "REGISTER", "Options", REGISTER_OPTIONS)
         match = msg.options.get("match")
@@ -198,9 +232,10 @@ class Registered(Message):
         self.registration_id = registration_id
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Registered:
-        c.arity("REGISTERED", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Registered:
+        if len(wmsg) != 3:
+            raise c.arity_error("REGISTERED", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "REGISTERED", "Request")
         msg.registration_id = c.check_id(wmsg[2], "REGISTERED", "Registration")
         return msg
@@ -221,9 +256,10 @@ class Unregister(Message):
         self.registration_id = registration_id
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unregister:
-        c.arity("UNREGISTER", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Unregister:
+        if len(wmsg) != 3:
+            raise c.arity_error("UNREGISTER", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "UNREGISTER", "Request")
         msg.registration_id = c.check_id(wmsg[2], "UNREGISTER", "Registration")
         return msg
@@ -248,9 +284,11 @@ class Unregistered(Message):
         return self.request_id == 0
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Unregistered:
-        n = c.arity("UNREGISTERED", wmsg, 2, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Unregistered:
+        n = len(wmsg)
+        if n < 2 or n > 3:
+            raise c.arity_error("UNREGISTERED", n, 2, 3)
+        msg = _new(cls)
         if n == 3:
             details = c.check_dict(wmsg[2], "UNREGISTERED", "Details", REVOCATION_DETAILS)
             msg.details = details
@@ -294,18 +332,36 @@ class Invocation(Message):
         self.payload = payload
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Invocation:
-        n = c.arity("INVOCATION", wmsg, 4, 6)
-        msg = cls.__new__(cls)
-        msg.request_id = c.check_id(wmsg[1], "INVOCATION", "Request")
-        msg.registration_id = c.check_id(wmsg[2], "INVOCATION", "Registration")
-        msg.details = c.check_dict(wmsg[3], "INVOCATION", "Details", INVOCATION_DETAILS)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "INVOCATION", msg.details)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Invocation:
+        n = len(wmsg)
+        if n < 4 or n > 6:
+            raise c.arity_error("INVOCATION", n, 4, 6)
+        request_id, registration_id, details = wmsg[1], wmsg[2], wmsg[3]
+        if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+            raise c.id_error("INVOCATION", "Request", request_id)
+        if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
+            raise c.id_error("INVOCATION", "Registration", registration_id)
+        if type(details) is not dict or details:
+            c.check_dict(details, "INVOCATION", "Details", INVOCATION_DETAILS)
+        msg = _new(cls)
+        msg.request_id = request_id
+        msg.registration_id = registration_id
+        msg.details = details
+        if n == 4:
+            msg.args = msg.kwargs = msg.payload = None
+        elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
+            msg.args = wmsg[4]
+            msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "INVOCATION", details)
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [68, self.request_id, self.registration_id, self.details]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [68, self.request_id, self.registration_id, self.details, self.args]
+            return [68, self.request_id, self.registration_id, self.details]
+        return with_payload([68, self.request_id, self.registration_id, self.details], self.args, self.kwargs, self.payload)
 
 
 class Interrupt(Message):
@@ -324,9 +380,10 @@ class Interrupt(Message):
         return self.options.get("mode")
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Interrupt:
-        c.arity("INTERRUPT", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Interrupt:
+        if len(wmsg) != 3:
+            raise c.arity_error("INTERRUPT", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.request_id = c.check_id(wmsg[1], "INTERRUPT", "Request")
         msg.options = c.check_dict(wmsg[2], "INTERRUPT", "Options", INTERRUPT_OPTIONS)
         return msg
@@ -361,17 +418,33 @@ class Yield(Message):
         return self.options.get("progress") is True
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Yield:
-        n = c.arity("YIELD", wmsg, 3, 5)
-        msg = cls.__new__(cls)
-        msg.request_id = c.check_id(wmsg[1], "YIELD", "Request")
-        msg.options = c.check_dict(wmsg[2], "YIELD", "Options", YIELD_OPTIONS)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "YIELD", msg.options)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Yield:
+        n = len(wmsg)
+        if n < 3 or n > 5:
+            raise c.arity_error("YIELD", n, 3, 5)
+        request_id, options = wmsg[1], wmsg[2]
+        if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+            raise c.id_error("YIELD", "Request", request_id)
+        if type(options) is not dict or options:
+            c.check_dict(options, "YIELD", "Options", YIELD_OPTIONS)
+        msg = _new(cls)
+        msg.request_id = request_id
+        msg.options = options
+        if n == 3:
+            msg.args = msg.kwargs = msg.payload = None
+        elif n == 4 and type(wmsg[3]) is list:  # the common case: Arguments only
+            msg.args = wmsg[3]
+            msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "YIELD", options)
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [70, self.request_id, self.options]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [70, self.request_id, self.options, self.args]
+            return [70, self.request_id, self.options]
+        return with_payload([70, self.request_id, self.options], self.args, self.kwargs, self.payload)
 
 
 class Error(Message):
@@ -400,9 +473,11 @@ class Error(Message):
         self.payload = payload
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Error:
-        n = c.arity("ERROR", wmsg, 5, 7)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Error:
+        n = len(wmsg)
+        if n < 5 or n > 7:
+            raise c.arity_error("ERROR", n, 5, 7)
+        msg = _new(cls)
         request_type = wmsg[1]
         if type(request_type) is not int or request_type not in ERROR_REQUEST_TYPES:
             rule = "must be the type of a request (16, 32, 34, 48, 64, 66 or 68)"
@@ -415,5 +490,8 @@ class Error(Message):
         return msg
 
     def to_list(self) -> list[Any]:
-        head = [8, self.request_type, self.request_id, self.details, self.error]
-        return with_payload(head, self.args, self.kwargs, self.payload)
+        if self.payload is None and not self.kwargs:  # the common case, without a call
+            if self.args:
+                return [8, self.request_type, self.request_id, self.details, self.error, self.args]
+            return [8, self.request_type, self.request_id, self.details, self.error]
+        return with_payload([8, self.request_type, self.request_id, self.details, self.error], self.args, self.kwargs, self.payload)

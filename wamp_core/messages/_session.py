@@ -7,6 +7,8 @@ from typing import Any
 from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
 
+_new = object.__new__
+
 CLIENT_ROLES = frozenset({"publisher", "subscriber", "caller", "callee"})
 ROUTER_ROLES = frozenset({"broker", "dealer"})
 
@@ -62,9 +64,10 @@ class Hello(Message):
         return self.details["roles"]  # type: ignore[no-any-return]
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Hello:
-        c.arity("HELLO", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Hello:
+        if len(wmsg) != 3:
+            raise c.arity_error("HELLO", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.realm = c.check_uri(wmsg[1], "HELLO", "Realm", strict_uris)
         msg.details = c.check_dict(wmsg[2], "HELLO", "Details", HELLO_DETAILS)
         _roles(msg.details, CLIENT_ROLES, "HELLO")
@@ -90,9 +93,10 @@ class Welcome(Message):
         return self.details["roles"]  # type: ignore[no-any-return]
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Welcome:
-        c.arity("WELCOME", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Welcome:
+        if len(wmsg) != 3:
+            raise c.arity_error("WELCOME", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.session_id = c.check_id(wmsg[1], "WELCOME", "Session")
         msg.details = c.check_dict(wmsg[2], "WELCOME", "Details", WELCOME_DETAILS)
         _roles(msg.details, ROUTER_ROLES, "WELCOME")
@@ -126,9 +130,11 @@ class Abort(Message):
         return self.details.get("message")
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Abort:
-        n = c.arity("ABORT", wmsg, 3, 5)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Abort:
+        n = len(wmsg)
+        if n < 3 or n > 5:
+            raise c.arity_error("ABORT", n, 3, 5)
+        msg = _new(cls)
         msg.details = c.check_dict(wmsg[1], "ABORT", "Details", CLOSE_DETAILS)
         msg.reason = c.check_uri(wmsg[2], "ABORT", "Reason", strict_uris)
         msg.args = c.check_args(wmsg[3], "ABORT") if n > 3 else None
@@ -151,9 +157,10 @@ class Challenge(Message):
         self.extra = {} if extra is None else extra
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Challenge:
-        c.arity("CHALLENGE", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Challenge:
+        if len(wmsg) != 3:
+            raise c.arity_error("CHALLENGE", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.method = c.check_str(wmsg[1], "CHALLENGE", "AuthMethod")
         msg.extra = c.check_dict(wmsg[2], "CHALLENGE", "Extra", EXTRA)
         return msg
@@ -174,9 +181,10 @@ class Authenticate(Message):
         self.extra = {} if extra is None else extra
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Authenticate:
-        c.arity("AUTHENTICATE", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Authenticate:
+        if len(wmsg) != 3:
+            raise c.arity_error("AUTHENTICATE", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.signature = c.check_str(wmsg[1], "AUTHENTICATE", "Signature")
         msg.extra = c.check_dict(wmsg[2], "AUTHENTICATE", "Extra", EXTRA)
         return msg
@@ -201,9 +209,10 @@ class Goodbye(Message):
         return self.details.get("message")
 
     @classmethod
-    def from_list(cls, wmsg: list[Any], *, strict_uris: bool = False) -> Goodbye:
-        c.arity("GOODBYE", wmsg, 3, 3)
-        msg = cls.__new__(cls)
+    def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Goodbye:
+        if len(wmsg) != 3:
+            raise c.arity_error("GOODBYE", len(wmsg), 3, 3)
+        msg = _new(cls)
         msg.details = c.check_dict(wmsg[1], "GOODBYE", "Details", CLOSE_DETAILS)
         msg.reason = c.check_uri(wmsg[2], "GOODBYE", "Reason", strict_uris)
         return msg
