@@ -147,8 +147,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--serializer", choices=SERIALIZERS, action="append")
     opts = parser.parse_args()
-    print(f"codec benchmark: {len(WORKLOAD)} message kinds x {opts.rounds} rounds, best of "
-          f"{opts.repeats}; msgs/s; ratio = ours / that row")
+    print(
+        f"codec benchmark: {len(WORKLOAD)} message kinds x {opts.rounds} rounds, best of "
+        f"{opts.repeats}; msgs/s; ratio = ours / that row"
+    )
     print("| serializer | impl | encode msg/s | decode msg/s | ours/enc | ours/dec |")
     print("|---|---|---:|---:|---:|---:|")
     for name in opts.serializer or SERIALIZERS:

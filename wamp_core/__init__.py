@@ -1,9 +1,13 @@
 """wamp_core: a pure, deterministic (Sans-IO) WAMP client core.
 
-The names here are the ones an Autobahn program imports from ``autobahn.wamp``.
+The names here are the ones an Autobahn program imports from ``autobahn.wamp``
+(``from autobahn.wamp import ApplicationError, auth`` becomes
+``from wamp_core import ApplicationError, auth``), and ``import wamp_core as wamp``
+gives the ``@wamp.register`` / ``@wamp.subscribe`` / ``@wamp.error`` decorators.
 """
 
-from wamp_core import exception, messages, serializers, uri
+from wamp_core import auth, exception, messages, serializers, types, uri
+from wamp_core.decorators import error, register, subscribe
 from wamp_core.exception import (
     ApplicationError,
     AuthenticationError,
@@ -14,18 +18,47 @@ from wamp_core.exception import (
     SessionNotReady,
     TransportLost,
 )
+from wamp_core.types import (
+    CallDetails,
+    CallOptions,
+    CallResult,
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
+    EventDetails,
+    PublishOptions,
+    RegisterOptions,
+    SessionDetails,
+    SubscribeOptions,
+)
 
 __all__ = [
     "ApplicationError",
     "AuthenticationError",
+    "CallDetails",
+    "CallOptions",
+    "CallResult",
+    "Challenge",
+    "CloseDetails",
+    "ComponentConfig",
     "Error",
+    "EventDetails",
     "InvalidUriError",
     "ProtocolError",
+    "PublishOptions",
+    "RegisterOptions",
     "SerializationError",
+    "SessionDetails",
     "SessionNotReady",
+    "SubscribeOptions",
     "TransportLost",
+    "auth",
+    "error",
     "exception",
     "messages",
+    "register",
     "serializers",
+    "subscribe",
+    "types",
     "uri",
 ]

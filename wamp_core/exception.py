@@ -129,7 +129,9 @@ class ApplicationError(Error):
         return "{}: {}".format(self.error, " ".join(str(a) for a in self.args))
 
     def __str__(self) -> str:
-        return f"ApplicationError(error=<{self.error}>, args={list(self.args)}, kwargs={self.kwargs})"
+        return (
+            f"ApplicationError(error=<{self.error}>, args={list(self.args)}, kwargs={self.kwargs})"
+        )
 
     def __repr__(self) -> str:
         return self.__str__()

@@ -147,7 +147,8 @@ class JsonSerializer(Serializer):
         except _CODEC_ERRORS as exc:
             raise SerializationError(f"invalid json: {exc}") from None
         # A JSON text holds a binary string only if it holds an escaped NUL.
-        if (b"\\u0000" if type(data) is bytes else "\\u0000") in data:
+        escaped_nul = b"\\u0000" in data if type(data) is bytes else "\\u0000" in data
+        if escaped_nul:
             try:
                 return _text_to_binary(obj)
             except (ValueError, binascii.Error, RecursionError) as exc:

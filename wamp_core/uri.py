@@ -96,10 +96,9 @@ def _rule_broken(uri: str, *, strict: bool, allow_empty: bool, last_empty: bool 
         if char == "#":
             return f"it contains '#' at index {index}"
     components = uri.split(".")
-    if last_empty:
-        components.pop()
+    exempt = len(components) if last_empty else 0  # the 1-based component spared
     for number, component in enumerate(components, start=1):
-        if component == "" and not allow_empty:
+        if component == "" and not allow_empty and number != exempt:
             return (
                 f"component {number} is empty (empty components are only allowed "
                 "in wildcard patterns, and as the last component of a prefix)"
@@ -184,7 +183,7 @@ def _wildcard_matches(pattern: list[str] | tuple[str, ...], components: list[str
     """Component-wise wildcard match: same length, empty pattern components match anything."""
     if len(pattern) != len(components):
         return False
-    return all(p == "" or p == c for p, c in zip(pattern, components))
+    return all(p in ("", c) for p, c in zip(pattern, components, strict=True))
 
 
 T = TypeVar("T")
@@ -239,11 +238,13 @@ class UriMatcher(Generic[T]):
         if not isinstance(key, tuple) or len(key) != 2:
             return False
         pattern, match = key
+        if not isinstance(pattern, str):
+            return False
         if match == "exact":
             return pattern in self._exact
         if match == "prefix":
             return pattern in self._prefix
-        if match == "wildcard" and isinstance(pattern, str):
+        if match == "wildcard":
             return pattern in self._wildcard.get(pattern.count(".") + 1, {})
         return False
 

@@ -97,7 +97,9 @@ class Publish(Message):
             if self.args:
                 return [16, self.request_id, self.options, self.topic, self.args]
             return [16, self.request_id, self.options, self.topic]
-        return with_payload([16, self.request_id, self.options, self.topic], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [16, self.request_id, self.options, self.topic], self.args, self.kwargs, self.payload
+        )
 
 
 class Published(Message):
@@ -300,7 +302,12 @@ class Event(Message):
             if self.args:
                 return [36, self.subscription_id, self.publication_id, self.details, self.args]
             return [36, self.subscription_id, self.publication_id, self.details]
-        return with_payload([36, self.subscription_id, self.publication_id, self.details], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [36, self.subscription_id, self.publication_id, self.details],
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
 
 
 class EventReceived(Message):

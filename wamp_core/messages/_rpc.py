@@ -103,7 +103,12 @@ class Call(Message):
             if self.args:
                 return [48, self.request_id, self.options, self.procedure, self.args]
             return [48, self.request_id, self.options, self.procedure]
-        return with_payload([48, self.request_id, self.options, self.procedure], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [48, self.request_id, self.options, self.procedure],
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
 
 
 class Cancel(Message):
@@ -186,7 +191,9 @@ class Result(Message):
             if self.args:
                 return [50, self.request_id, self.details, self.args]
             return [50, self.request_id, self.details]
-        return with_payload([50, self.request_id, self.details], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [50, self.request_id, self.details], self.args, self.kwargs, self.payload
+        )
 
 
 class Register(Message):
@@ -361,7 +368,12 @@ class Invocation(Message):
             if self.args:
                 return [68, self.request_id, self.registration_id, self.details, self.args]
             return [68, self.request_id, self.registration_id, self.details]
-        return with_payload([68, self.request_id, self.registration_id, self.details], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [68, self.request_id, self.registration_id, self.details],
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
 
 
 class Interrupt(Message):
@@ -444,7 +456,9 @@ class Yield(Message):
             if self.args:
                 return [70, self.request_id, self.options, self.args]
             return [70, self.request_id, self.options]
-        return with_payload([70, self.request_id, self.options], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [70, self.request_id, self.options], self.args, self.kwargs, self.payload
+        )
 
 
 class Error(Message):
@@ -494,4 +508,9 @@ class Error(Message):
             if self.args:
                 return [8, self.request_type, self.request_id, self.details, self.error, self.args]
             return [8, self.request_type, self.request_id, self.details, self.error]
-        return with_payload([8, self.request_type, self.request_id, self.details, self.error], self.args, self.kwargs, self.payload)
+        return with_payload(
+            [8, self.request_type, self.request_id, self.details, self.error],
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
