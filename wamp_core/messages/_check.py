@@ -135,10 +135,9 @@ def payload(
     """The trailing Arguments/ArgumentsKw, or an end-to-end encrypted payload.
 
     Autobahn's ``enc_algo`` form puts the opaque payload (binary, or a string
-    the application decodes) straight into the Arguments slot.
+    the application decodes) straight into the Arguments slot. The caller has
+    checked that the message has at least one element from ``start`` on.
     """
-    if n == start:
-        return None, None, None
     first = wmsg[start]
     if n == start + 1 and "enc_algo" in options and type(first) in (bytes, str):
         return None, None, first

@@ -500,7 +500,10 @@ class Error(Message):
         msg.request_id = c.check_id(wmsg[2], "ERROR", "REQUEST.Request")
         msg.details = c.check_dict(wmsg[3], "ERROR", "Details", ERROR_DETAILS)
         msg.error = c.check_uri(wmsg[4], "ERROR", "Error", strict_uris)
-        msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 5, "ERROR", msg.details)
+        if n == 5:
+            msg.args = msg.kwargs = msg.payload = None
+        else:
+            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 5, "ERROR", msg.details)
         return msg
 
     def to_list(self) -> list[Any]:

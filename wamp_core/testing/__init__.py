@@ -1,0 +1,1 @@
+"""Tools for testing and fuzzing WAMP peers and applications (need hypothesis)."""
