@@ -44,3 +44,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the peers (Autobahn, wampproto, the raw serializers), as ratios."""
     session.install("-e", EXTRAS, *BENCH)
     session.run("python", "benchmarks/codec.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The demo of what the core does today (codecs, validation, authentication)."""
+    session.install("-e", ".[crypto]")
+    session.run("python", "examples/core_demo.py")
