@@ -63,7 +63,8 @@ def authentication() -> None:
         }
     )
     print(
-        f"  scram       client proof {proof} (RFC 7677: dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=)"
+        f"  scram       client proof {proof}"
+        " (RFC 7677: dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=)"
     )
     scram.on_welcome({"verifier": "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="})
     print("  scram       router's server signature verified")
