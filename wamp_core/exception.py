@@ -18,6 +18,7 @@ __all__ = [
     "ApplicationError",
     "AuthenticationError",
     "Error",
+    "FeatureNotSupported",
     "InvalidPayload",
     "InvalidUri",
     "InvalidUriError",
@@ -60,6 +61,10 @@ class InvalidUriError(Error, ValueError):
 
 class TransportLost(Error):
     """The transport closed while the request was pending."""
+
+
+class FeatureNotSupported(Error):
+    """The router did not announce a feature the request needs (nothing was sent)."""
 
 
 class AuthenticationError(Error):

@@ -1,0 +1,164 @@
+"""The state every part of the client session shares, and the few moves they all make."""
+
+from __future__ import annotations
+
+import enum
+import heapq
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from wamp_core.auth import Authenticator
+from wamp_core.events import Left, RequestFailed, SessionEvent
+from wamp_core.exception import ApplicationError, ProtocolError, SessionNotReady
+from wamp_core.messages import MAX_ID, Abort, Message
+
+# Request kinds are the codes of the request messages (what an ERROR's REQUEST.Type says).
+PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, REGISTER, UNREGISTER = 16, 32, 34, 48, 64, 66
+KIND_NAMES = {
+    PUBLISH: "PUBLISH",
+    SUBSCRIBE: "SUBSCRIBE",
+    UNSUBSCRIBE: "UNSUBSCRIBE",
+    CALL: "CALL",
+    REGISTER: "REGISTER",
+    UNREGISTER: "UNREGISTER",
+}
+
+# How many locally-ended calls still wait for the router's final answer, at most.
+SETTLED_LIMIT = 10_000
+
+
+class SessionState(enum.Enum):
+    """Where the session is. Transitions are in ``_client.py`` (one method per message)."""
+
+    CLOSED = "closed"  # no session: join() starts one (again)
+    JOINING = "joining"  # HELLO sent; WELCOME, CHALLENGE or ABORT expected
+    AUTHENTICATING = "authenticating"  # a CHALLENGE was answered (or is with the application)
+    JOINED = "joined"
+    LEAVING = "leaving"  # GOODBYE sent; everything but the router's GOODBYE is ignored
+    FAILED = "failed"  # a protocol violation ended it: nothing more is processed
+
+
+IN_SESSION = frozenset(
+    {SessionState.JOINING, SessionState.AUTHENTICATING, SessionState.JOINED, SessionState.LEAVING}
+)
+
+
+@dataclass(slots=True)
+class Pending:
+    """A request of ours waiting for the router's answer."""
+
+    kind: int
+    uri: str | None = None  # the procedure or topic
+    target: int | None = None  # the registration or subscription to remove
+    receive_progress: bool = False
+    timeout: float | None = None  # seconds, for calls
+    deadline: float | None = None
+    progressive_input: bool = False  # a progressive call invocation still open
+
+
+@dataclass(slots=True)
+class ActiveInvocation:
+    """An INVOCATION of ours that has not been answered yet."""
+
+    registration_id: int
+    receive_progress: bool
+    progressive_input: bool
+    deadline: float | None = None
+
+
+class SessionBase:
+    """Shared state (set up by ClientSession.__init__); the mixins add the behaviour."""
+
+    realm: str
+    authenticators: list[Authenticator]
+    authid: str | None
+    authrole: str | None
+    authextra: dict[str, Any] | None
+    agent: str
+    close_timeout: float
+    state: SessionState
+    session_id: int | None
+    router_roles: dict[str, Any]
+    now: float
+    transport_gone: bool
+    channel_id: bytes | None  # TLS channel binding data, for authenticators that use it
+    _outgoing: list[Message]
+    _events: deque[SessionEvent]
+    _next_id: int
+    _pending: dict[int, Pending]
+    _settled: dict[int, None]
+    _registrations: dict[int, str]
+    _subscriptions: dict[int, str]
+    _invocations: dict[int, ActiveInvocation]
+    _max_invocation_id: int
+    _timers: list[tuple[float, int, str, int]]
+    _timer_seq: int
+    _leave_deadline: float | None
+    _authenticator: Authenticator | None
+
+    # ---- small moves shared by all parts
+
+    def _tick(self, now: float | None) -> float:
+        if now is not None:
+            self.now = now
+        return self.now
+
+    def _request_id(self) -> int:
+        request_id = self._next_id
+        self._next_id = 1 if request_id >= MAX_ID else request_id + 1
+        return request_id
+
+    def _require_joined(self, what: str) -> None:
+        if self.state is not SessionState.JOINED:
+            raise SessionNotReady(f"cannot {what}: the session is {self.state.value}, not joined")
+
+    def _router_has(self, role: str, feature: str) -> bool:
+        role_info = self.router_roles.get(role)
+        if type(role_info) is not dict:
+            return False
+        features = role_info.get("features")
+        return type(features) is dict and features.get(feature) is True
+
+    def _arm(self, deadline: float, kind: str, key: int) -> None:
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (deadline, self._timer_seq, kind, key))
+
+    def _settle(self, request_id: int) -> None:
+        """Remember a call that ended here, so the router's late answer is dropped quietly."""
+        self._settled[request_id] = None
+        if len(self._settled) > SETTLED_LIMIT:
+            del self._settled[next(iter(self._settled))]
+
+    def _fail_all(self, error_for: Any) -> None:
+        """End every pending request with the error ``error_for()`` makes, in request order."""
+        pending, self._pending = self._pending, {}
+        for request_id, request in pending.items():
+            self._events.append(RequestFailed(request_id, request.kind, error_for()))
+        self._invocations.clear()
+        self._settled.clear()
+
+    def _end(self, left: Left, state: SessionState) -> None:
+        """The session is over: drop what belonged to it and say so once."""
+        was_in_session = self.state in IN_SESSION
+        self.state = state
+        self.session_id = None
+        self.router_roles = {}
+        self._registrations.clear()
+        self._subscriptions.clear()
+        self._leave_deadline = None
+        self._authenticator = None
+        if was_in_session:
+            self._events.append(left)
+
+    def protocol_violation(self, text: str) -> None:
+        """The router broke the protocol: ABORT, fail everything pending, and stop.
+
+        Also for the Connection, when bytes do not decode to a valid message.
+        """
+        if self.state is SessionState.FAILED or self.transport_gone:
+            return
+        self._outgoing.append(Abort(ApplicationError.PROTOCOL_VIOLATION, {"message": text}))
+        self._fail_all(lambda: ProtocolError(text))
+        left = Left(ApplicationError.PROTOCOL_VIOLATION, text, by_router=False, aborted=True)
+        self._end(left, SessionState.FAILED)

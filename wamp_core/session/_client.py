@@ -1,0 +1,217 @@
+"""ClientSession: the WAMP client state machine, messages in and events out."""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from wamp_core.auth import Authenticator
+from wamp_core.events import Left, RequestFailed, SessionEvent
+from wamp_core.exception import ApplicationError, ProtocolError, TransportLost
+from wamp_core.messages import Cancel, Error, Interrupt, Message
+from wamp_core.session._base import CALL, IN_SESSION, SessionState
+from wamp_core.session._incoming import IncomingMixin
+from wamp_core.session._requests import INVOCATION, RequestsMixin
+
+Handler = Callable[[Any], None]
+
+
+class ClientSession(RequestsMixin, IncomingMixin):
+    """A WAMP client session with all four roles, without any I/O.
+
+    Feed it the router's messages with :meth:`receive_message`; take what to send
+    with :meth:`messages_to_send` and what happened with :meth:`events`. Requests
+    (:meth:`call`, :meth:`register`, ...) return their request id. Time comes in as
+    ``now`` arguments and :meth:`handle_timer`; :meth:`next_deadline` says when to
+    call it. The Connection class wraps this with a transport and a serializer.
+    """
+
+    def __init__(
+        self,
+        realm: str,
+        *,
+        authenticators: Sequence[Authenticator] = (),
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+        agent: str = "wamp-sansio",
+        close_timeout: float = 5.0,
+    ):
+        self.realm = realm
+        self.authenticators = list(authenticators)
+        self.authid = authid
+        self.authrole = authrole
+        self.authextra = authextra
+        self.agent = agent
+        self.close_timeout = close_timeout
+        self.state = SessionState.CLOSED
+        self.session_id = None
+        self.router_roles = {}
+        self.now = 0.0
+        self.transport_gone = False
+        self.channel_id = None
+        self._outgoing = []
+        self._events = deque()
+        self._next_id = 1
+        self._pending = {}
+        self._settled = {}
+        self._registrations = {}
+        self._subscriptions = {}
+        self._invocations = {}
+        self._max_invocation_id = 0
+        self._timers = []
+        self._timer_seq = 0
+        self._leave_deadline = None
+        self._authenticator = None
+        opening: dict[int, Handler] = {
+            2: self._on_welcome,
+            4: self._on_challenge,
+            3: self._on_abort,
+        }
+        self._handlers: dict[SessionState, dict[int, Handler]] = {
+            SessionState.JOINING: opening,
+            SessionState.AUTHENTICATING: opening,
+            SessionState.JOINED: {
+                3: self._on_abort,
+                6: self._on_goodbye,
+                8: self._on_error,
+                17: self._on_published,
+                33: self._on_subscribed,
+                35: self._on_unsubscribed,
+                36: self._on_event,
+                50: self._on_result,
+                65: self._on_registered,
+                67: self._on_unregistered,
+                68: self._on_invocation,
+                69: self._on_interrupt,
+            },
+            SessionState.LEAVING: {6: self._on_goodbye_reply, 3: self._on_abort},
+            SessionState.CLOSED: {},
+        }
+
+    def __repr__(self) -> str:
+        state, session_id = self.state.value, self.session_id
+        return f"ClientSession(realm={self.realm!r}, state={state}, session_id={session_id})"
+
+    # ---- input
+
+    def receive_message(self, message: Message, *, now: float | None = None) -> None:
+        """Process one message from the router."""
+        if now is not None:
+            self.now = now
+        state = self.state
+        if state is SessionState.FAILED or self.transport_gone:
+            return
+        handler = self._handlers[state].get(message.CODE)
+        if handler is None:
+            if state is SessionState.LEAVING:
+                return  # the spec: after GOODBYE, everything but GOODBYE is ignored
+            self.protocol_violation(
+                f"{message.NAME} is not allowed when the session is {state.value}"
+            )
+            return
+        try:
+            handler(message)
+        except ProtocolError as exc:
+            self.protocol_violation(str(exc))
+
+    def transport_lost(self, error: Exception | None = None) -> None:
+        """The transport is gone: fail everything pending with TransportLost."""
+        if self.transport_gone:
+            return
+        text = str(error) if error is not None else "the transport closed"
+        if self.state is not SessionState.FAILED:
+            self._fail_all(lambda: TransportLost(text))
+            left = Left("wamp.close.transport_lost", text, by_router=False, aborted=True)
+            self._end(left, SessionState.CLOSED)
+        self.transport_gone = True
+        self._outgoing.clear()
+
+    # ---- output
+
+    def messages_to_send(self) -> list[Message]:
+        """Everything queued for the router, oldest first (drains the queue)."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def events(self) -> list[SessionEvent]:
+        """Everything that happened, oldest first (drains the queue)."""
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    def next_event(self) -> SessionEvent | None:
+        return self._events.popleft() if self._events else None
+
+    @property
+    def pending_requests(self) -> int:
+        return len(self._pending)
+
+    @property
+    def registrations(self) -> dict[int, str]:
+        return dict(self._registrations)
+
+    @property
+    def subscriptions(self) -> dict[int, str]:
+        return dict(self._subscriptions)
+
+    @property
+    def is_joined(self) -> bool:
+        return self.state is SessionState.JOINED
+
+    @property
+    def in_session(self) -> bool:
+        return self.state in IN_SESSION
+
+    # ---- time
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` should be called next, or None."""
+        timers = self._timers
+        while timers and not self._timer_live(timers[0]):
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
+
+    def handle_timer(self, now: float) -> None:
+        """Let the deadlines that have come pass: call and invocation timeouts, leaving."""
+        self.now = now
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            entry = heapq.heappop(timers)
+            if self._timer_live(entry):
+                self._expire(entry[2], entry[3])
+
+    def _timer_live(self, entry: tuple[float, int, str, int]) -> bool:
+        deadline, _, kind, key = entry
+        if kind == "call":
+            pending = self._pending.get(key)
+            return pending is not None and pending.deadline == deadline
+        if kind == "invocation":
+            invocation = self._invocations.get(key)
+            return invocation is not None and invocation.deadline == deadline
+        return self.state is SessionState.LEAVING and self._leave_deadline == deadline
+
+    def _expire(self, kind: str, key: int) -> None:
+        if kind == "call":
+            pending = self._pending.pop(key)
+            self._settle(key)
+            if self._router_has("dealer", "call_canceling"):
+                self._outgoing.append(Cancel(key, {"mode": "killnowait"}))
+            error = ApplicationError(
+                ApplicationError.TIMEOUT, f"no result within {pending.timeout} s"
+            )
+            self._events.append(RequestFailed(key, CALL, error))
+        elif kind == "invocation":
+            # The caller's timeout passed: answer for the callee and tell it to stop.
+            del self._invocations[key]
+            self._outgoing.append(Error(INVOCATION, key, ApplicationError.TIMEOUT))
+            self._events.append(
+                Interrupt(key, {"mode": "killnowait", "reason": ApplicationError.TIMEOUT})
+            )
+        else:
+            text = f"the router did not answer GOODBYE within {self.close_timeout} s"
+            self._end(
+                Left("wamp.close.timeout", text, by_router=False, aborted=True), SessionState.CLOSED
+            )
