@@ -248,9 +248,16 @@ class IncomingMixin(SessionBase):
             active.progressive_input = details.get("progress") is True
             self._events.append(msg)
             return
-        if request_id <= self._max_invocation_id and "progress" in details:
-            return  # the spec: drop a progressive chunk of an invocation that has ended
-        self._max_invocation_id = max(self._max_invocation_id, request_id)
+        if request_id <= self._max_invocation_id:
+            # Routers number invocations upwards (Crossbar: one counter per realm, so
+            # with gaps). An old id is a chunk of an ended progressive invocation,
+            # which the spec says to drop, or a reused id.
+            if "progress" in details:
+                return
+            raise ProtocolError(
+                f"INVOCATION request {request_id} is not above the last one ({self._max_invocation_id})"
+            )
+        self._max_invocation_id = request_id
         active = ActiveInvocation(
             msg.registration_id,
             receive_progress=details.get("receive_progress") is True,
