@@ -255,7 +255,8 @@ class IncomingMixin(SessionBase):
             if "progress" in details:
                 return
             raise ProtocolError(
-                f"INVOCATION request {request_id} is not above the last one ({self._max_invocation_id})"
+                f"INVOCATION request {request_id} is not above"
+                f" the last one ({self._max_invocation_id})"
             )
         self._max_invocation_id = request_id
         active = ActiveInvocation(
