@@ -6,6 +6,7 @@ import enum
 import heapq
 from collections import deque
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from wamp_core.auth import Authenticator
@@ -83,7 +84,8 @@ class SessionBase:
     now: float
     transport_gone: bool
     channel_id: bytes | None  # TLS channel binding data, for authenticators that use it
-    _outgoing: list[Message]
+    encoder: Callable[[Message], Any] | None
+    _outgoing: list[Any]
     _events: deque[SessionEvent]
     _next_id: int
     _pending: dict[int, Pending]
@@ -104,10 +106,18 @@ class SessionBase:
             self.now = now
         return self.now
 
-    def _request_id(self) -> int:
+    def _send(self, message: Message) -> None:
+        """Queue a message; with an encoder, encode it now, so that a payload the
+        serializer cannot carry raises in the request that made it."""
+        encoder = self.encoder
+        self._outgoing.append(message if encoder is None else encoder(message))
+
+    def _send_request(self, message: Message) -> None:
+        """Queue a request built with ``self._next_id``; only then is the id used up,
+        so a request that fails to encode leaves no gap in the sequence."""
+        self._send(message)
         request_id = self._next_id
         self._next_id = 1 if request_id >= MAX_ID else request_id + 1
-        return request_id
 
     def _require_joined(self, what: str) -> None:
         if self.state is not SessionState.JOINED:
@@ -158,7 +168,7 @@ class SessionBase:
         """
         if self.state is SessionState.FAILED or self.transport_gone:
             return
-        self._outgoing.append(Abort(ApplicationError.PROTOCOL_VIOLATION, {"message": text}))
+        self._send(Abort(ApplicationError.PROTOCOL_VIOLATION, {"message": text}))
         self._fail_all(lambda: ProtocolError(text))
         left = Left(ApplicationError.PROTOCOL_VIOLATION, text, by_router=False, aborted=True)
         self._end(left, SessionState.FAILED)

@@ -38,6 +38,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
         authextra: dict[str, Any] | None = None,
         agent: str = "wamp-sansio",
         close_timeout: float = 5.0,
+        encoder: Callable[[Message], Any] | None = None,
     ):
         self.realm = realm
         self.authenticators = list(authenticators)
@@ -52,6 +53,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
         self.now = 0.0
         self.transport_gone = False
         self.channel_id = None
+        self.encoder = encoder
         self._outgoing = []
         self._events = deque()
         self._next_id = 1
@@ -131,8 +133,9 @@ class ClientSession(RequestsMixin, IncomingMixin):
 
     # ---- output
 
-    def messages_to_send(self) -> list[Message]:
-        """Everything queued for the router, oldest first (drains the queue)."""
+    def messages_to_send(self) -> list[Any]:
+        """Everything queued for the router, oldest first (drains the queue): the
+        messages, or their encoded payloads when the session has an ``encoder``."""
         out, self._outgoing = self._outgoing, []
         return out
 
@@ -198,7 +201,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
             pending = self._pending.pop(key)
             self._settle(key)
             if self._router_has("dealer", "call_canceling"):
-                self._outgoing.append(Cancel(key, {"mode": "killnowait"}))
+                self._send(Cancel(key, {"mode": "killnowait"}))
             error = ApplicationError(
                 ApplicationError.TIMEOUT, f"no result within {pending.timeout} s"
             )
@@ -206,7 +209,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
         elif kind == "invocation":
             # The caller's timeout passed: answer for the callee and tell it to stop.
             del self._invocations[key]
-            self._outgoing.append(Error(INVOCATION, key, ApplicationError.TIMEOUT))
+            self._send(Error(INVOCATION, key, ApplicationError.TIMEOUT))
             self._events.append(
                 Interrupt(key, {"mode": "killnowait", "reason": ApplicationError.TIMEOUT})
             )

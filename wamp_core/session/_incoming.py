@@ -95,11 +95,11 @@ class IncomingMixin(SessionBase):
         except AuthenticationError as exc:
             self._abort_auth(str(exc))
             return
-        self._outgoing.append(Authenticate(signature, extra))
+        self._send(Authenticate(signature, extra))
 
     def _abort_auth(self, text: str) -> None:
         """We cannot (or will not) authenticate: ABORT, as the spec says the client MUST."""
-        self._outgoing.append(Abort(ApplicationError.AUTHENTICATION_FAILED, {"message": text}))
+        self._send(Abort(ApplicationError.AUTHENTICATION_FAILED, {"message": text}))
         left = Left(ApplicationError.AUTHENTICATION_FAILED, text, by_router=False, aborted=True)
         self._end(left, SessionState.CLOSED)
 
@@ -116,7 +116,7 @@ class IncomingMixin(SessionBase):
 
     def _on_goodbye(self, msg: Goodbye) -> None:
         """The router closes the session: echo GOODBYE and end."""
-        self._outgoing.append(Goodbye(GOODBYE_AND_OUT))
+        self._send(Goodbye(GOODBYE_AND_OUT))
         message = msg.message
         self._fail_all(
             lambda: (

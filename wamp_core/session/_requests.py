@@ -65,7 +65,7 @@ class RequestsMixin(SessionBase):
             raise SessionNotReady(f"cannot join: the session is {self.state.value}")
         self._next_id = 1
         self._max_invocation_id = 0
-        self._outgoing.append(Hello(self.realm, self._hello_details()))
+        self._send(Hello(self.realm, self._hello_details()))
         self.state = SessionState.JOINING
 
     def _hello_details(self) -> dict[str, Any]:
@@ -95,7 +95,7 @@ class RequestsMixin(SessionBase):
             raise SessionNotReady(f"no challenge to answer: the session is {self.state.value}")
         if not isinstance(signature, str):
             raise TypeError(f"signature must be a string, not {type(signature).__name__}")
-        self._outgoing.append(Authenticate(signature, dict(extra or {})))
+        self._send(Authenticate(signature, dict(extra or {})))
 
     def leave(
         self,
@@ -113,7 +113,7 @@ class RequestsMixin(SessionBase):
         self._require_joined("leave")
         validate_uri(reason, what="close reason")
         details = {} if message is None else {"message": message}
-        self._outgoing.append(Goodbye(reason, details))
+        self._send(Goodbye(reason, details))
         self.state = SessionState.LEAVING
         self._fail_all(
             lambda: ApplicationError(reason, message) if message else ApplicationError(reason)
@@ -142,8 +142,8 @@ class RequestsMixin(SessionBase):
         self._check_passthru(wire, "dealer")
         if wire.get("progress") and not self._router_has("dealer", "progressive_call_invocations"):
             raise FeatureNotSupported("the router does not support progressive call invocations")
-        request_id = self._request_id()
-        self._outgoing.append(Call(request_id, procedure, args, kwargs, wire))
+        request_id = self._next_id
+        self._send_request(Call(request_id, procedure, args, kwargs, wire))
         timeout = options.timeout if options is not None and options.timeout else None
         pending = Pending(
             CALL,
@@ -173,7 +173,7 @@ class RequestsMixin(SessionBase):
             raise ValueError(f"request {request_id} is not an open progressive call")
         args, kwargs = _payload(args, kwargs, "call_progress")
         options = {} if final else {"progress": True}
-        self._outgoing.append(Call(request_id, pending.uri or "", args, kwargs, options))
+        self._send(Call(request_id, pending.uri or "", args, kwargs, options))
         pending.progressive_input = not final
 
     def cancel(self, request_id: int, mode: str = "kill", *, abandon: bool = False) -> bool:
@@ -191,7 +191,7 @@ class RequestsMixin(SessionBase):
         if not supported and not abandon:
             raise FeatureNotSupported("the router does not support call canceling")
         if supported:
-            self._outgoing.append(Cancel(request_id, {"mode": mode}))
+            self._send(Cancel(request_id, {"mode": mode}))
         if abandon:
             del self._pending[request_id]
             self._settle(request_id)
@@ -204,8 +204,8 @@ class RequestsMixin(SessionBase):
         self._require_joined("register")
         wire = options.message_attr() if options is not None else {}
         validate_pattern(procedure, wire.get("match", "exact"), what="procedure")
-        request_id = self._request_id()
-        self._outgoing.append(Register(request_id, procedure, wire))
+        request_id = self._next_id
+        self._send_request(Register(request_id, procedure, wire))
         self._pending[request_id] = Pending(REGISTER, procedure)
         return request_id
 
@@ -213,8 +213,8 @@ class RequestsMixin(SessionBase):
         self._require_joined("unregister")
         if registration_id not in self._registrations:
             raise ValueError(f"no registration {registration_id} in this session")
-        request_id = self._request_id()
-        self._outgoing.append(Unregister(request_id, registration_id))
+        request_id = self._next_id
+        self._send_request(Unregister(request_id, registration_id))
         self._pending[request_id] = Pending(UNREGISTER, target=registration_id)
         return request_id
 
@@ -238,9 +238,9 @@ class RequestsMixin(SessionBase):
         wire = dict(options or {})
         if progress:
             wire["progress"] = True
-        else:
+        self._send(Yield(request_id, args, kwargs, wire))
+        if not progress:
             del self._invocations[request_id]
-        self._outgoing.append(Yield(request_id, args, kwargs, wire))
         return True
 
     def yield_error(
@@ -255,8 +255,8 @@ class RequestsMixin(SessionBase):
         args, kwargs = _payload(args, kwargs, "error")
         if self.state is not SessionState.JOINED or request_id not in self._invocations:
             return False
+        self._send(Error(INVOCATION, request_id, error, args, kwargs))
         del self._invocations[request_id]
-        self._outgoing.append(Error(INVOCATION, request_id, error, args, kwargs))
         return True
 
     # ---- publisher and subscriber
@@ -274,8 +274,8 @@ class RequestsMixin(SessionBase):
         args, kwargs = _payload(args, kwargs, "publish")
         wire = options.message_attr() if options is not None else {}
         self._check_passthru(wire, "broker")
-        request_id = self._request_id()
-        self._outgoing.append(Publish(request_id, topic, args, kwargs, wire))
+        request_id = self._next_id
+        self._send_request(Publish(request_id, topic, args, kwargs, wire))
         if wire.get("acknowledge") is True:
             self._pending[request_id] = Pending(PUBLISH, topic)
         return request_id
@@ -285,8 +285,8 @@ class RequestsMixin(SessionBase):
         self._require_joined("subscribe")
         wire = options.message_attr() if options is not None else {}
         validate_pattern(topic, wire.get("match", "exact"), what="topic")
-        request_id = self._request_id()
-        self._outgoing.append(Subscribe(request_id, topic, wire))
+        request_id = self._next_id
+        self._send_request(Subscribe(request_id, topic, wire))
         self._pending[request_id] = Pending(SUBSCRIBE, topic)
         return request_id
 
@@ -294,8 +294,8 @@ class RequestsMixin(SessionBase):
         self._require_joined("unsubscribe")
         if subscription_id not in self._subscriptions:
             raise ValueError(f"no subscription {subscription_id} in this session")
-        request_id = self._request_id()
-        self._outgoing.append(Unsubscribe(request_id, subscription_id))
+        request_id = self._next_id
+        self._send_request(Unsubscribe(request_id, subscription_id))
         self._pending[request_id] = Pending(UNSUBSCRIBE, target=subscription_id)
         return request_id
 
