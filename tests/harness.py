@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from wamp_core.connection import Connection
 from wamp_core.events import SessionEvent
 from wamp_core.messages import Hello, Message, Welcome
 from wamp_core.session import ClientSession
+from wamp_core.testing.router import ScriptedRouter
+from wamp_core.transports import (
+    ClientTransport,
+    RawSocketClientTransport,
+    TransportClosed,
+    TransportOpened,
+    WebSocketClientTransport,
+)
 
 M = TypeVar("M", bound=Message)
 E = TypeVar("E")
@@ -91,3 +100,77 @@ class MessageHarness:
         self.deliver(Welcome(session_id, {"roles": roles or ROUTER_ROLES, "authid": "anon"}))
         self.events()
         return hello
+
+
+class ByteHarness(MessageHarness):
+    """A Connection over real framing; the router's bytes in bulk or one at a time."""
+
+    def __init__(self, transport: str, serializer: str, bytewise: bool, **session_options: Any):
+        self.name = f"{transport}-{serializer}-{'bytewise' if bytewise else 'bulk'}"
+        self.router = ScriptedRouter(transport, serializer)
+        client: ClientTransport = (
+            RawSocketClientTransport(serializer)
+            if transport == "rawsocket"
+            else WebSocketClientTransport("localhost:8080", "/ws", serializers=[serializer])
+        )
+        self.conn = Connection(client, ClientSession("realm1", **session_options))
+        self.session = self.conn.session
+        self.bytewise = bytewise
+
+    def _to_client(self, data: bytes, now: float | None) -> None:
+        if self.bytewise:
+            for index in range(len(data)):
+                self.conn.receive_data(data[index : index + 1], now)
+        else:
+            self.conn.receive_data(data, now)
+
+    def start(self, now: float = 0.0) -> None:
+        """The transport handshake; the Connection sends HELLO when it completes.
+        On a transport that is open already: join again."""
+        if self.conn.transport.is_open:
+            self.session.join(now=now)
+            return
+        self.router.receive_data(self.conn.data_to_send())
+        self._to_client(self.router.data_to_send(), now)
+        opened = [e for e in self.conn.events() if isinstance(e, TransportOpened)]
+        assert len(opened) == 1
+
+    def deliver(self, *messages: Message, now: float | None = None) -> None:
+        for message in messages:
+            self.router.send(message)
+            self._to_client(self.router.data_to_send(), now)
+
+    def sent(self) -> list[Message]:
+        self.router.receive_data(self.conn.data_to_send())
+        return self.router.received()
+
+    def events(self) -> list[SessionEvent]:
+        return [e for e in self.conn.events() if not isinstance(e, (TransportOpened, TransportClosed))]
+
+    def timer(self, now: float) -> None:
+        self.conn.handle_timer(now)
+
+    def next_deadline(self) -> float | None:
+        return self.conn.next_deadline()
+
+    def lose_transport(self) -> None:
+        self.conn.receive_data(b"")
+
+
+HARNESSES = [
+    "messages",
+    "rawsocket-json-bulk",
+    "rawsocket-msgpack-bytewise",
+    "rawsocket-cbor-bulk",
+    "websocket-json-bytewise",
+    "websocket-msgpack-bulk",
+    "websocket-cbor-bytewise",
+]
+
+
+def build_harness(kind: str, **session_options: Any) -> MessageHarness:
+    """A harness by name: "messages", or "<transport>-<serializer>-<bulk|bytewise>"."""
+    if kind == "messages":
+        return MessageHarness(**session_options)
+    transport, serializer, feeding = kind.split("-")
+    return ByteHarness(transport, serializer, feeding == "bytewise", **session_options)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.harness import ROUTER_ROLES, MessageHarness
+from tests.harness import HARNESSES, ROUTER_ROLES, MessageHarness, build_harness
 from wamp_core.auth import AuthTicket, AuthWampCra
 from wamp_core.events import (
     Challenged,
@@ -58,15 +60,22 @@ from wamp_core.session import CLIENT_ROLES, SessionState
 from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 
 Harness = MessageHarness
+Make = Callable[..., Harness]
+
+
+@pytest.fixture(params=HARNESSES)
+def make(request: pytest.FixtureRequest) -> Make:
+    """Build a harness of this run's kind (see tests/harness.py)."""
+    return functools.partial(build_harness, request.param)
 
 
 @pytest.fixture
-def h() -> Harness:
-    return MessageHarness()
+def h(make: Make) -> Harness:
+    return make()
 
 
-def joined(roles: dict[str, Any] | None = None, **options: Any) -> Harness:
-    harness = MessageHarness(**options)
+def joined(make: Make, roles: dict[str, Any] | None = None, **options: Any) -> Harness:
+    harness = make(**options)
     harness.join(roles)
     return harness
 
@@ -126,8 +135,8 @@ def test_abort_on_join_ends_with_reason(h: Harness) -> None:
     assert h.session.state is SessionState.CLOSED
 
 
-def test_authenticator_answers_challenges_over_several_rounds() -> None:
-    h = MessageHarness(authenticators=[AuthTicket("joe", "secret!")], authrole="user")
+def test_authenticator_answers_challenges_over_several_rounds(make: Make) -> None:
+    h = make(authenticators=[AuthTicket("joe", "secret!")], authrole="user")
     h.start()
     hello = h.expect(Hello)
     assert hello.details["authmethods"] == ["ticket"]
@@ -158,8 +167,8 @@ def test_authenticate_without_challenge_is_refused(h: Harness) -> None:
         h.session.authenticate("x")
 
 
-def test_failing_authenticator_aborts() -> None:
-    h = MessageHarness(authenticators=[AuthWampCra("joe", "pw")])
+def test_failing_authenticator_aborts(make: Make) -> None:
+    h = make(authenticators=[AuthWampCra("joe", "pw")])
     h.start()
     h.sent()
     h.deliver(Challenge("wampcra", {}))  # no "challenge" in extra
@@ -170,11 +179,11 @@ def test_failing_authenticator_aborts() -> None:
     assert h.session.state is SessionState.CLOSED
 
 
-def test_router_that_fails_to_prove_itself_is_aborted() -> None:
+def test_router_that_fails_to_prove_itself_is_aborted(make: Make) -> None:
     from wamp_core.auth import AuthScram
 
     scram = AuthScram("user", "pencil", convention="spec", nonce="rOprNGfwEbeRWgbNEkqO")
-    h = MessageHarness(authenticators=[scram])
+    h = make(authenticators=[scram])
     h.start()
     h.sent()
     h.deliver(
@@ -203,8 +212,8 @@ def test_join_twice_is_refused(h: Harness) -> None:
 # ---------------------------------------------------------------- closing
 
 
-def test_leave_sends_goodbye_and_ignores_all_but_goodbye() -> None:
-    h = joined()
+def test_leave_sends_goodbye_and_ignores_all_but_goodbye(make: Make) -> None:
+    h = joined(make)
     call_id = h.session.call("com.p")
     h.sent()
     h.session.leave("wamp.close.close_realm", "bye")
@@ -222,8 +231,8 @@ def test_leave_sends_goodbye_and_ignores_all_but_goodbye() -> None:
     assert h.session.state is SessionState.CLOSED
 
 
-def test_leave_then_rejoin_on_the_same_transport() -> None:
-    h = joined()
+def test_leave_then_rejoin_on_the_same_transport(make: Make) -> None:
+    h = joined(make)
     h.session.call("com.p")
     h.sent()
     h.session.leave()
@@ -236,8 +245,8 @@ def test_leave_then_rejoin_on_the_same_transport() -> None:
     assert h.session.call("com.p") == 1  # request ids start again at 1
 
 
-def test_leave_deadline(h: Harness) -> None:
-    h = joined(close_timeout=2.0)
+def test_leave_deadline(make: Make) -> None:
+    h = joined(make, close_timeout=2.0)
     h.session.leave(now=10.0)
     h.sent()
     assert h.next_deadline() == 12.0
@@ -249,8 +258,8 @@ def test_leave_deadline(h: Harness) -> None:
     assert h.next_deadline() is None
 
 
-def test_router_goodbye_is_answered_goodbye_and_out() -> None:
-    h = joined()
+def test_router_goodbye_is_answered_goodbye_and_out(make: Make) -> None:
+    h = joined(make)
     sub = h.session.subscribe("com.t")
     h.sent()
     h.deliver(Goodbye("wamp.close.system_shutdown", {"message": "restart"}))
@@ -262,31 +271,31 @@ def test_router_goodbye_is_answered_goodbye_and_out() -> None:
     assert isinstance(left, Left) and left.by_router and not left.aborted
 
 
-def test_abort_while_joined_and_while_leaving() -> None:
-    h = joined()
+def test_abort_while_joined_and_while_leaving(make: Make) -> None:
+    h = joined(make)
     h.session.call("com.p")
     h.sent()
     h.deliver(Abort("wamp.close.killed"))
     failed, left = h.events()
     assert isinstance(failed, RequestFailed) and isinstance(left, Left)
-    h = joined()
+    h = joined(make)
     h.session.leave()
     h.sent()
     h.deliver(Abort("wamp.error.x"))
     assert h.event(Left).reason == "wamp.error.x"
 
 
-def test_leave_needs_a_session_and_a_valid_reason(h: Harness) -> None:
+def test_leave_needs_a_session_and_a_valid_reason(make: Make) -> None:
     with pytest.raises(SessionNotReady):
-        h.session.leave()
-    h = joined()
+        make().session.leave()
+    h = joined(make)
     with pytest.raises(InvalidUriError):
         h.session.leave("not a uri")
     assert h.sent() == []
 
 
-def test_transport_lost_fails_everything_with_transport_lost() -> None:
-    h = joined()
+def test_transport_lost_fails_everything_with_transport_lost(make: Make) -> None:
+    h = joined(make)
     call_id = h.session.call("com.p")
     h.sent()
     h.lose_transport()
@@ -343,8 +352,8 @@ def test_requests_before_joining_raise_and_send_nothing(h: Harness, request_: An
         (lambda s: s.yield_error(1, "bad uri"), InvalidUriError),
     ],
 )
-def test_local_misuse_raises_before_sending(request_: Any, error: type[Exception]) -> None:
-    h = joined()
+def test_local_misuse_raises_before_sending(make: Make, request_: Any, error: type[Exception]) -> None:
+    h = joined(make)
     with pytest.raises(error):
         request_(h.session)
     assert h.sent() == []
@@ -353,8 +362,8 @@ def test_local_misuse_raises_before_sending(request_: Any, error: type[Exception
 # ---------------------------------------------------------------- caller
 
 
-def test_call_and_result() -> None:
-    h = joined()
+def test_call_and_result(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.add", (2, 3), {"round": True})
     call = h.expect(Call)
     assert (call.request_id, call.procedure, call.args, call.kwargs) == (
@@ -369,23 +378,23 @@ def test_call_and_result() -> None:
     assert h.session.pending_requests == 0
 
 
-def test_request_ids_are_sequential_and_wrap() -> None:
-    h = joined()
+def test_request_ids_are_sequential_and_wrap(make: Make) -> None:
+    h = joined(make)
     assert [h.session.call("com.p") for _ in range(3)] == [1, 2, 3]
     h.session._next_id = MAX_ID
     assert h.session.call("com.p") == MAX_ID
     assert h.session.call("com.p") == 1
 
 
-def test_call_options_on_the_wire() -> None:
-    h = joined()
+def test_call_options_on_the_wire(make: Make) -> None:
+    h = joined(make)
     h.session.call("com.p", options=CallOptions(timeout=2.5, on_progress=print, disclose_me=True))
     options = h.expect(Call).options
     assert options == {"timeout": 2500, "receive_progress": True, "disclose_me": True}
 
 
-def test_progressive_results() -> None:
-    h = joined()
+def test_progressive_results(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.p", options=CallOptions(on_progress=print))
     h.sent()
     h.deliver(Result(request_id, [1], details={"progress": True}))
@@ -396,16 +405,16 @@ def test_progressive_results() -> None:
     assert h.session.pending_requests == 0
 
 
-def test_progress_without_asking_is_a_violation() -> None:
-    h = joined()
+def test_progress_without_asking_is_a_violation(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.p")
     h.sent()
     h.deliver(Result(request_id, [1], details={"progress": True}))
     assert_violation(h, "did not ask for progress")
 
 
-def test_progressive_call_invocations() -> None:
-    h = joined()
+def test_progressive_call_invocations(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.upload", [b"chunk1"], options=CallOptions(progress=True))
     first = h.expect(Call)
     assert first.options == {"progress": True}
@@ -422,15 +431,15 @@ def test_progressive_call_invocations() -> None:
         h.session.call_progress(request_id, [b"more"])
 
 
-def test_progressive_call_invocations_need_the_router_feature() -> None:
-    h = joined(roles={"dealer": {}})
+def test_progressive_call_invocations_need_the_router_feature(make: Make) -> None:
+    h = joined(make, roles={"dealer": {}})
     with pytest.raises(FeatureNotSupported):
         h.session.call("com.p", options=CallOptions(progress=True))
     assert h.sent() == []
 
 
-def test_call_error_with_args_and_kwargs() -> None:
-    h = joined()
+def test_call_error_with_args_and_kwargs(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.p")
     h.sent()
     h.deliver(Error(48, request_id, "com.app.oops", ["a"], {"callee": 1, "n": 2}, {"callee": 9}))
@@ -446,8 +455,8 @@ def test_call_error_with_args_and_kwargs() -> None:
 
 
 @pytest.mark.parametrize("mode", ["skip", "kill", "killnowait"])
-def test_cancel_modes(mode: str) -> None:
-    h = joined()
+def test_cancel_modes(make: Make, mode: str) -> None:
+    h = joined(make)
     request_id = h.session.call("com.slow")
     h.sent()
     assert h.session.cancel(request_id, mode)
@@ -458,8 +467,8 @@ def test_cancel_modes(mode: str) -> None:
     assert not h.session.cancel(request_id)  # no longer pending
 
 
-def test_abandoned_call_drops_the_late_answer() -> None:
-    h = joined()
+def test_abandoned_call_drops_the_late_answer(make: Make) -> None:
+    h = joined(make)
     first, second = h.session.call("com.a"), h.session.call("com.b")
     h.sent()
     assert h.session.cancel(first, "killnowait", abandon=True)
@@ -474,8 +483,8 @@ def test_abandoned_call_drops_the_late_answer() -> None:
     assert_violation(h, "no pending CALL")
 
 
-def test_cancel_needs_the_router_feature_unless_abandoning() -> None:
-    h = joined(roles={"dealer": {}})
+def test_cancel_needs_the_router_feature_unless_abandoning(make: Make) -> None:
+    h = joined(make, roles={"dealer": {}})
     request_id = h.session.call("com.p")
     h.sent()
     with pytest.raises(FeatureNotSupported):
@@ -484,8 +493,8 @@ def test_cancel_needs_the_router_feature_unless_abandoning() -> None:
     assert h.sent() == []
 
 
-def test_call_timeout_is_forwarded_and_enforced() -> None:
-    h = joined()
+def test_call_timeout_is_forwarded_and_enforced(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.slow", options=CallOptions(timeout=1.5), now=100.0)
     assert h.expect(Call).options["timeout"] == 1500
     assert h.next_deadline() == 101.5
@@ -498,8 +507,8 @@ def test_call_timeout_is_forwarded_and_enforced() -> None:
     assert h.events() == [] and h.session.state is SessionState.JOINED
 
 
-def test_call_timeout_restarts_with_each_progressive_result() -> None:
-    h = joined()
+def test_call_timeout_restarts_with_each_progressive_result(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.call("com.p", options=CallOptions(timeout=1, on_progress=print), now=0.0)
     h.sent()
     h.deliver(Result(request_id, [1], details={"progress": True}), now=0.8)
@@ -511,8 +520,8 @@ def test_call_timeout_restarts_with_each_progressive_result() -> None:
     assert h.next_deadline() is None
 
 
-def test_call_timeout_without_router_canceling() -> None:
-    h = joined(roles={"dealer": {}})
+def test_call_timeout_without_router_canceling(make: Make) -> None:
+    h = joined(make, roles={"dealer": {}})
     h.session.call("com.p", options=CallOptions(timeout=1), now=0.0)
     h.sent()
     h.timer(5.0)
@@ -534,8 +543,8 @@ def register(
     return registration_id
 
 
-def test_register_options_on_the_wire() -> None:
-    h = joined()
+def test_register_options_on_the_wire(make: Make) -> None:
+    h = joined(make)
     h.session.register(
         "com.p.",
         RegisterOptions(
@@ -556,8 +565,8 @@ def test_register_options_on_the_wire() -> None:
     }
 
 
-def test_invocation_yield_and_error() -> None:
-    h = joined()
+def test_invocation_yield_and_error(make: Make) -> None:
+    h = joined(make)
     registration = register(h, "com.p.", match="prefix")
     assert h.session.registrations == {registration: "com.p."}
     h.deliver(Invocation(1, registration, [2], details={"caller": 7, "procedure": "com.p.add"}))
@@ -579,8 +588,8 @@ def test_invocation_yield_and_error() -> None:
     assert not h.session.yield_error(2, "com.app.failed")
 
 
-def test_progressive_yield() -> None:
-    h = joined()
+def test_progressive_yield(make: Make) -> None:
+    h = joined(make)
     registration = register(h)
     h.deliver(Invocation(1, registration, details={"receive_progress": True}))
     h.events()
@@ -599,8 +608,8 @@ def test_progressive_yield() -> None:
         h.session.yield_result(2, [1], progress=True)
 
 
-def test_interrupt_then_canceled() -> None:
-    h = joined()
+def test_interrupt_then_canceled(make: Make) -> None:
+    h = joined(make)
     registration = register(h)
     h.deliver(Invocation(1, registration))
     h.events()
@@ -614,8 +623,8 @@ def test_interrupt_then_canceled() -> None:
     assert_violation(h, "never invoked")
 
 
-def test_forwarded_timeout_answers_for_the_callee() -> None:
-    h = joined()
+def test_forwarded_timeout_answers_for_the_callee(make: Make) -> None:
+    h = joined(make)
     registration = register(h)
     h.deliver(Invocation(1, registration, details={"timeout": 500}), now=10.0)
     h.events()
@@ -627,8 +636,8 @@ def test_forwarded_timeout_answers_for_the_callee() -> None:
     assert not h.session.yield_result(1, [1])
 
 
-def test_progressive_invocation_chunks() -> None:
-    h = joined()
+def test_progressive_invocation_chunks(make: Make) -> None:
+    h = joined(make)
     registration = register(h)
     h.deliver(Invocation(1, registration, [1], details={"progress": True}))
     h.deliver(Invocation(1, registration, [2], details={"progress": True}))
@@ -644,15 +653,15 @@ def test_progressive_invocation_chunks() -> None:
     assert_violation(h, "INVOCATION request 1 is not above the last one (1)")
 
 
-def test_duplicate_invocation_is_a_violation() -> None:
-    h = joined()
+def test_duplicate_invocation_is_a_violation(make: Make) -> None:
+    h = joined(make)
     registration = register(h)
     h.deliver(Invocation(1, registration), Invocation(1, registration))
     assert_violation(h, "second INVOCATION")
 
 
-def test_unregister_and_revocation() -> None:
-    h = joined()
+def test_unregister_and_revocation(make: Make) -> None:
+    h = joined(make)
     first = register(h, "com.a", 1)
     second = register(h, "com.b", 2)
     request_id = h.session.unregister(first)
@@ -666,8 +675,8 @@ def test_unregister_and_revocation() -> None:
     assert_violation(h, "registration 2")
 
 
-def test_revocation_of_an_unknown_registration_is_a_violation() -> None:
-    h = joined()
+def test_revocation_of_an_unknown_registration_is_a_violation(make: Make) -> None:
+    h = joined(make)
     h.deliver(Unregistered(0, {"registration": 3}))
     assert_violation(h, "registration 3")
 
@@ -675,8 +684,8 @@ def test_revocation_of_an_unknown_registration_is_a_violation() -> None:
 # ---------------------------------------------------------------- publisher
 
 
-def test_publish_options_and_acknowledge() -> None:
-    h = joined()
+def test_publish_options_and_acknowledge(make: Make) -> None:
+    h = joined(make)
     assert h.session.publish("com.t", [1]) == 1
     assert h.expect(Publish).options == {}
     options = PublishOptions(
@@ -699,19 +708,19 @@ def test_publish_options_and_acknowledge() -> None:
     assert h.event(RequestFailed).request_type == 16
 
 
-def test_unacknowledged_publish_gets_no_answer() -> None:
-    h = joined()
+def test_unacknowledged_publish_gets_no_answer(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.publish("com.t")
     h.sent()
     h.deliver(Published(request_id, 5))
     assert_violation(h, "no pending PUBLISH")
 
 
-def test_payload_passthru_needs_the_router_feature() -> None:
-    h = joined(roles={"broker": {}, "dealer": {}})
+def test_payload_passthru_needs_the_router_feature(make: Make) -> None:
+    h = joined(make, roles={"broker": {}, "dealer": {}})
     with pytest.raises(FeatureNotSupported):
         h.session.publish("com.t", [b"x"], options=PublishOptions(ppt_scheme="mqtt"))
-    h = joined()
+    h = joined(make)
     h.session.publish(
         "com.t", [b"x"], options=PublishOptions(ppt_scheme="mqtt", ppt_serializer="native")
     )
@@ -731,8 +740,8 @@ def subscribe(h: Harness, topic: str = "com.t", subscription_id: int = 700, **op
     return subscription_id
 
 
-def test_subscribe_options_and_events() -> None:
-    h = joined()
+def test_subscribe_options_and_events(make: Make) -> None:
+    h = joined(make)
     h.session.subscribe("com..t", SubscribeOptions(match="wildcard", get_retained=True))
     assert h.expect(Subscribe).options == {"match": "wildcard", "get_retained": True}
     subscription = subscribe(h)
@@ -742,8 +751,8 @@ def test_subscribe_options_and_events() -> None:
     assert (event.args, event.kwargs, event.details) == ([1], {"k": 2}, details)
 
 
-def test_unsubscribe_and_revocation() -> None:
-    h = joined()
+def test_unsubscribe_and_revocation(make: Make) -> None:
+    h = joined(make)
     first = subscribe(h, "com.a", 1)
     second = subscribe(h, "com.b", 2)
     request_id = h.session.unsubscribe(first)
@@ -757,8 +766,8 @@ def test_unsubscribe_and_revocation() -> None:
     assert_violation(h, "subscription 2")
 
 
-def test_revocation_of_an_unknown_subscription_is_a_violation() -> None:
-    h = joined()
+def test_revocation_of_an_unknown_subscription_is_a_violation(make: Make) -> None:
+    h = joined(make)
     h.deliver(Unsubscribed(0, {"subscription": 3}))
     assert_violation(h, "subscription 3")
 
@@ -787,8 +796,8 @@ def test_revocation_of_an_unknown_subscription_is_a_violation() -> None:
         ([Invocation(1, 1)], "INVOCATION of registration 1"),
     ],
 )
-def test_router_violations_abort(messages: list[Any], needle: str) -> None:
-    h = joined()
+def test_router_violations_abort(make: Make, messages: list[Any], needle: str) -> None:
+    h = joined(make)
     h.deliver(*messages)
     assert_violation(h, needle)
     assert h.event(Left).reason == "wamp.error.protocol_violation"
@@ -796,8 +805,8 @@ def test_router_violations_abort(messages: list[Any], needle: str) -> None:
     assert h.sent() == [] and h.events() == []
 
 
-def test_violation_fails_every_pending_request_with_protocol_error() -> None:
-    h = joined()
+def test_violation_fails_every_pending_request_with_protocol_error(make: Make) -> None:
+    h = joined(make)
     ids = [h.session.call("com.p"), h.session.subscribe("com.t"), h.session.register("com.q")]
     h.sent()
     h.deliver(Result(99))
@@ -807,8 +816,8 @@ def test_violation_fails_every_pending_request_with_protocol_error() -> None:
     assert h.session.pending_requests == 0
 
 
-def test_wrong_error_request_type_is_a_violation() -> None:
-    h = joined()
+def test_wrong_error_request_type_is_a_violation(make: Make) -> None:
+    h = joined(make)
     request_id = h.session.subscribe("com.t")
     h.sent()
     h.deliver(Error(48, request_id, "wamp.error.x"))
@@ -825,7 +834,8 @@ def test_messages_before_welcome_are_violations(h: Harness, message: Any) -> Non
     assert_violation(h, "not allowed when the session is joining")
 
 
-def test_messages_when_no_session_is_open_are_violations(h: Harness) -> None:
+def test_messages_when_no_session_is_open_are_violations() -> None:
+    h = MessageHarness()  # a byte-level harness cannot deliver before its transport opens
     h.deliver(Welcome(1, {"roles": ROUTER_ROLES}))
     abort = h.expect(Abort)
     assert abort.reason == "wamp.error.protocol_violation"

@@ -1,0 +1,201 @@
+"""Connection: a transport, a serializer and a client session behind one object.
+
+This is all an adapter drives::
+
+    conn = Connection.rawsocket("realm1", serializer="msgpack")
+    sock.sendall(conn.data_to_send())          # handshake (HELLO follows the router's answer)
+    while not conn.closed:
+        conn.receive_data(sock.recv(65536), now=clock())   # b"" on EOF
+        for event in conn.events():
+            ...                                  # Joined, Result, Invocation, Event, Left, ...
+        sock.sendall(conn.data_to_send())
+        # and call conn.handle_timer(clock()) at conn.next_deadline()
+
+Requests go to ``conn.session`` (``conn.session.call(...)``); their messages leave
+with the next ``data_to_send()``. Bytes that do not decode to a valid message are a
+protocol violation: the session sends ABORT, fails everything pending, and the
+transport is closed after the ABORT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wamp_core.auth import Authenticator
+from wamp_core.events import SessionEvent
+from wamp_core.exception import ProtocolError, TransportLost
+from wamp_core.serializers import Serializer, get_serializer
+from wamp_core.session import ClientSession, SessionState
+from wamp_core.transports import (
+    ClientTransport,
+    MessageReceived,
+    RawSocketClientTransport,
+    TransportClosed,
+    TransportOpened,
+    WebSocketClientTransport,
+)
+
+__all__ = ["Connection", "ConnectionEvent"]
+
+ConnectionEvent = SessionEvent | TransportOpened | TransportClosed
+
+
+class Connection:
+    """Bytes in, events out; requests in, bytes out. See the module docstring."""
+
+    def __init__(
+        self,
+        transport: ClientTransport,
+        session: ClientSession,
+        *,
+        auto_join: bool = True,
+        strict_uris: bool = False,
+    ):
+        self.transport = transport
+        self.session = session
+        self.auto_join = auto_join
+        self.strict_uris = strict_uris
+        self.serializer: Serializer | None = None
+        self._events: list[ConnectionEvent] = []
+        self._now = 0.0
+        self._process_transport()
+
+    # ---- construction for the usual cases
+
+    @classmethod
+    def rawsocket(
+        cls,
+        realm: str,
+        serializer: str = "msgpack",
+        *,
+        max_message_size: int = 16 * 1024 * 1024,
+        **session_options: Any,
+    ) -> Connection:
+        transport = RawSocketClientTransport(serializer, max_message_size=max_message_size)
+        return cls(transport, _session(realm, session_options))
+
+    @classmethod
+    def websocket(
+        cls,
+        realm: str,
+        host: str,
+        resource: str = "/",
+        *,
+        serializers: Sequence[str] = ("cbor", "msgpack", "json"),
+        headers: Mapping[str, str] | None = None,
+        origin: str | None = None,
+        max_message_size: int = 16 * 1024 * 1024,
+        ping_interval: float | None = None,
+        ping_timeout: float = 10.0,
+        **session_options: Any,
+    ) -> Connection:
+        transport = WebSocketClientTransport(
+            host,
+            resource,
+            serializers=serializers,
+            headers=headers,
+            origin=origin,
+            max_message_size=max_message_size,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+        )
+        return cls(transport, _session(realm, session_options))
+
+    # ---- input
+
+    def receive_data(self, data: bytes, now: float | None = None) -> None:
+        """Bytes from the router; ``b""`` means the router closed the stream."""
+        if now is not None:
+            self._now = self.session.now = now
+        self.transport.receive_data(data, now)
+        self._process_transport()
+
+    def handle_timer(self, now: float) -> None:
+        self._now = now
+        self.transport.handle_timer(now)
+        self.session.handle_timer(now)
+        self._process_transport()
+        self._collect()
+
+    # ---- output
+
+    def data_to_send(self) -> bytes:
+        """All bytes queued for the router (drains): the session's messages, framed."""
+        session = self.session
+        if not self.transport.closed:
+            send = self.transport.send_message
+            for payload in session.messages_to_send():
+                send(payload)
+            if session.state is SessionState.FAILED:
+                # The spec: after a protocol violation, drop the transport (after the ABORT).
+                self.transport.close(1002, "WAMP protocol violation", now=self._now)
+                self._process_transport()
+        self._collect()
+        return self.transport.data_to_send()
+
+    def events(self) -> list[ConnectionEvent]:
+        """What happened, oldest first (drains): transport and session events."""
+        self._collect()
+        out, self._events = self._events, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        deadlines = [
+            d
+            for d in (self.transport.next_deadline(), self.session.next_deadline())
+            if d is not None
+        ]
+        return min(deadlines) if deadlines else None
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the transport (a session still open ends with TransportLost)."""
+        self.transport.close(code, reason, now=self._now)
+        self._process_transport()
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.closed
+
+    # ---- inside
+
+    def _process_transport(self) -> None:
+        for event in self.transport.events():
+            if type(event) is MessageReceived:
+                self._receive(event.data)
+            elif type(event) is TransportOpened:
+                self._opened(event)
+            else:
+                assert type(event) is TransportClosed
+                self.session.transport_lost(event.error or TransportLost(event.reason or "closed"))
+                self._collect()
+                self._events.append(event)
+
+    def _receive(self, data: bytes | str) -> None:
+        serializer = self.serializer
+        assert serializer is not None  # messages come only after TransportOpened
+        session = self.session
+        try:
+            messages = serializer.decode(data)  # type: ignore[arg-type]
+        except ProtocolError as exc:
+            session.protocol_violation(str(exc))
+            return
+        for message in messages:
+            session.receive_message(message)
+
+    def _opened(self, event: TransportOpened) -> None:
+        self.serializer = get_serializer(event.serializer, strict_uris=self.strict_uris)
+        self.session.encoder = self.serializer.encode
+        self._events.append(event)
+        if self.auto_join:
+            self.session.join(now=self._now)
+
+    def _collect(self) -> None:
+        session_events = self.session.events()
+        if session_events:
+            self._events.extend(session_events)
+
+
+def _session(realm: str, options: dict[str, Any]) -> ClientSession:
+    authenticators: Sequence[Authenticator] = options.pop("authenticators", ())
+    return ClientSession(realm, authenticators=authenticators, **options)
