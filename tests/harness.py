@@ -145,7 +145,9 @@ class ByteHarness(MessageHarness):
         return self.router.received()
 
     def events(self) -> list[SessionEvent]:
-        return [e for e in self.conn.events() if not isinstance(e, (TransportOpened, TransportClosed))]
+        return [
+            e for e in self.conn.events() if not isinstance(e, (TransportOpened, TransportClosed))
+        ]
 
     def timer(self, now: float) -> None:
         self.conn.handle_timer(now)

@@ -352,7 +352,9 @@ def test_requests_before_joining_raise_and_send_nothing(h: Harness, request_: An
         (lambda s: s.yield_error(1, "bad uri"), InvalidUriError),
     ],
 )
-def test_local_misuse_raises_before_sending(make: Make, request_: Any, error: type[Exception]) -> None:
+def test_local_misuse_raises_before_sending(
+    make: Make, request_: Any, error: type[Exception]
+) -> None:
     h = joined(make)
     with pytest.raises(error):
         request_(h.session)

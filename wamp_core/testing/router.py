@@ -158,7 +158,8 @@ class ScriptedRouter:
                 self._out += ws.send(AcceptConnection(subprotocol=offered[0] if offered else None))
                 self.open = True
             elif isinstance(event, (TextMessage, BytesMessage)):
-                self._fragments.append(event.data)
+                data = event.data
+                self._fragments.append(data if isinstance(data, str) else bytes(data))
                 if event.message_finished:
                     parts, self._fragments = self._fragments, []
                     if isinstance(parts[0], str):
