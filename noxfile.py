@@ -44,6 +44,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the peers (Autobahn, wampproto, the raw serializers), as ratios."""
     session.install("-e", EXTRAS, *BENCH)
     session.run("python", "benchmarks/codec.py", *session.posargs)
+    session.run("python", "benchmarks/core.py")
 
 
 @nox.session

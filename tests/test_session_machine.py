@@ -208,22 +208,15 @@ class SessionMachine(RuleBasedStateMachine):
 
     # ---- the router's side: anything at all (one rule, so the session often lives on)
 
-    @rule(
-        action=st.sampled_from(["message", "wrong_id", "garbage", "framing", "eof"]),
-        data=st.data(),
-    )
-    def router_misbehaves(self, action: str, data: st.DataObject) -> None:
-        if action == "message":
-            self.router.send(data.draw(ws.messages()))
-        elif action == "wrong_id":
-            kind = data.draw(st.sampled_from(REQUEST_KINDS))
-            self.router.send(_answer(kind.__new__(kind), False, self.fresh_id(), self.fresh_id()))
-        elif action == "garbage":
-            self.router.send_payload(data.draw(st.binary(max_size=40)))
-        elif action == "framing":
-            self.router.send_bytes(data.draw(st.binary(min_size=1, max_size=12)))
-        else:
+    @rule(step=ws.router_steps())
+    def router_misbehaves(self, step: tuple[str, Any]) -> None:
+        if self.router.play(step):
             self.conn.receive_data(b"", now=self.now)
+        self.flush()
+
+    @rule(kind=st.sampled_from(REQUEST_KINDS), fail=st.booleans())
+    def answer_a_request_never_made(self, kind: type[Message], fail: bool) -> None:
+        self.router.send(_answer(kind.__new__(kind), fail, self.fresh_id(), self.fresh_id()))
         self.flush()
 
     @rule(seconds=st.sampled_from([0.1, 1.0, 5.0]))

@@ -25,11 +25,13 @@ from typing import Any
 from wamp_core.auth import Authenticator
 from wamp_core.events import SessionEvent
 from wamp_core.exception import ProtocolError, TransportLost
+from wamp_core.messages import Message
 from wamp_core.serializers import Serializer, get_serializer
 from wamp_core.session import ClientSession, SessionState
 from wamp_core.transports import (
     ClientTransport,
     MessageReceived,
+    MessageTooBigToSend,
     RawSocketClientTransport,
     TransportClosed,
     TransportOpened,
@@ -160,9 +162,21 @@ class Connection:
     # ---- inside
 
     def _process_transport(self) -> None:
-        for event in self.transport.events():
-            if type(event) is MessageReceived:
-                self._receive(event.data)
+        events = self.transport.events()
+        if not events:
+            return
+        receive = self.session.receive_message
+        for event in events:
+            if type(event) is MessageReceived:  # the hot path: one WAMP message (or a batch)
+                serializer = self.serializer
+                assert serializer is not None  # messages come only after TransportOpened
+                try:
+                    messages = serializer.decode(event.data)  # type: ignore[arg-type]
+                except ProtocolError as exc:
+                    self.session.protocol_violation(str(exc))
+                    continue
+                for message in messages:
+                    receive(message)
             elif type(event) is TransportOpened:
                 self._opened(event)
             else:
@@ -171,24 +185,24 @@ class Connection:
                 self._collect()
                 self._events.append(event)
 
-    def _receive(self, data: bytes | str) -> None:
-        serializer = self.serializer
-        assert serializer is not None  # messages come only after TransportOpened
-        session = self.session
-        try:
-            messages = serializer.decode(data)  # type: ignore[arg-type]
-        except ProtocolError as exc:
-            session.protocol_violation(str(exc))
-            return
-        for message in messages:
-            session.receive_message(message)
-
     def _opened(self, event: TransportOpened) -> None:
         self.serializer = get_serializer(event.serializer, strict_uris=self.strict_uris)
-        self.session.encoder = self.serializer.encode
+        self.session.encoder = self._encode
         self._events.append(event)
         if self.auto_join:
             self.session.join(now=self._now)
+
+    def _encode(self, message: Message) -> bytes:
+        """The session encodes each message as it is made, so that a payload too big
+        for the router fails the request that made it, and nothing else."""
+        assert self.serializer is not None
+        payload = self.serializer.encode(message)
+        limit = self.transport.max_outgoing
+        if len(payload) > limit:
+            raise MessageTooBigToSend(
+                f"{message.NAME} of {len(payload)} bytes exceeds the router's limit ({limit} bytes)"
+            )
+        return payload
 
     def _collect(self) -> None:
         session_events = self.session.events()

@@ -158,7 +158,9 @@ class JsonSerializer(Serializer):
     def _frame(self, data: bytes) -> bytes:
         return data + self.SEPARATOR
 
-    def _split(self, data: bytes) -> list[bytes]:
+    def _split(self, data: bytes | str) -> list[bytes]:
+        if isinstance(data, str):  # a WebSocket text message
+            data = data.encode()
         parts = [p for p in data.replace(b"\x1e", b"\x18").split(b"\x18") if p]
         if not parts:
             raise SerializationError(f"{self.subprotocol}: a batch of no messages")

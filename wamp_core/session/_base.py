@@ -98,8 +98,16 @@ class SessionBase:
     _timer_seq: int
     _leave_deadline: float | None
     _authenticator: Authenticator | None
+    # The router messages each state accepts, and the table of the current state
+    # (kept apart so the hot path does no enum hashing).
+    _handlers: dict[SessionState, dict[int, Callable[[Any], None]]]
+    _dispatch: dict[int, Callable[[Any], None]]
 
     # ---- small moves shared by all parts
+
+    def _set_state(self, state: SessionState) -> None:
+        self.state = state
+        self._dispatch = self._handlers[state]
 
     def _tick(self, now: float | None) -> float:
         if now is not None:
@@ -151,7 +159,7 @@ class SessionBase:
     def _end(self, left: Left, state: SessionState) -> None:
         """The session is over: drop what belonged to it and say so once."""
         was_in_session = self.state in IN_SESSION
-        self.state = state
+        self._set_state(state)
         self.session_id = None
         self.router_roles = {}
         self._registrations.clear()

@@ -91,7 +91,9 @@ class ClientSession(RequestsMixin, IncomingMixin):
             },
             SessionState.LEAVING: {6: self._on_goodbye_reply, 3: self._on_abort},
             SessionState.CLOSED: {},
+            SessionState.FAILED: {},
         }
+        self._dispatch = self._handlers[SessionState.CLOSED]
 
     def __repr__(self) -> str:
         state, session_id = self.state.value, self.session_id
@@ -103,21 +105,20 @@ class ClientSession(RequestsMixin, IncomingMixin):
         """Process one message from the router."""
         if now is not None:
             self.now = now
-        state = self.state
-        if state is SessionState.FAILED or self.transport_gone:
-            return
-        handler = self._handlers[state].get(message.CODE)
+        handler = self._dispatch.get(message.CODE)
         if handler is None:
-            if state is SessionState.LEAVING:
-                return  # the spec: after GOODBYE, everything but GOODBYE is ignored
-            self.protocol_violation(
-                f"{message.NAME} is not allowed when the session is {state.value}"
-            )
+            self._unexpected(message)
             return
         try:
             handler(message)
         except ProtocolError as exc:
             self.protocol_violation(str(exc))
+
+    def _unexpected(self, message: Message) -> None:
+        state = self.state
+        if state is SessionState.FAILED or state is SessionState.LEAVING or self.transport_gone:
+            return  # after GOODBYE the spec ignores all but GOODBYE; after the end, everything
+        self.protocol_violation(f"{message.NAME} is not allowed when the session is {state.value}")
 
     def transport_lost(self, error: Exception | None = None) -> None:
         """The transport is gone: fail everything pending with TransportLost."""
@@ -129,6 +130,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
             left = Left("wamp.close.transport_lost", text, by_router=False, aborted=True)
             self._end(left, SessionState.CLOSED)
         self.transport_gone = True
+        self._dispatch = {}
         self._outgoing.clear()
 
     # ---- output

@@ -66,7 +66,7 @@ class IncomingMixin(SessionBase):
             except AuthenticationError as exc:
                 self._abort_auth(str(exc))
                 return
-        self.state = SessionState.JOINED
+        self._set_state(SessionState.JOINED)
         self.session_id = msg.session_id
         self.router_roles = msg.roles
         self._authenticator = None
@@ -84,7 +84,7 @@ class IncomingMixin(SessionBase):
         )
 
     def _on_challenge(self, msg: Challenge) -> None:
-        self.state = SessionState.AUTHENTICATING
+        self._set_state(SessionState.AUTHENTICATING)
         authenticator = next((a for a in self.authenticators if a.authmethod == msg.method), None)
         if authenticator is None:
             self._events.append(Challenged(msg.method, msg.extra))

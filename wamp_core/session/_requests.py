@@ -66,7 +66,7 @@ class RequestsMixin(SessionBase):
         self._next_id = 1
         self._max_invocation_id = 0
         self._send(Hello(self.realm, self._hello_details()))
-        self.state = SessionState.JOINING
+        self._set_state(SessionState.JOINING)
 
     def _hello_details(self) -> dict[str, Any]:
         details: dict[str, Any] = {"roles": CLIENT_ROLES, "agent": self.agent}
@@ -114,7 +114,7 @@ class RequestsMixin(SessionBase):
         validate_uri(reason, what="close reason")
         details = {} if message is None else {"message": message}
         self._send(Goodbye(reason, details))
-        self.state = SessionState.LEAVING
+        self._set_state(SessionState.LEAVING)
         self._fail_all(
             lambda: ApplicationError(reason, message) if message else ApplicationError(reason)
         )

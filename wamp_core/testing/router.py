@@ -19,7 +19,7 @@ what makes wrong ids, wrong states, garbage and truncation easy to produce.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
@@ -117,6 +117,20 @@ class ScriptedRouter:
     def send_bytes(self, data: bytes) -> None:
         """Bytes straight onto the stream: truncated frames, broken framing."""
         self._out += data
+
+    def play(self, step: tuple[str, Any]) -> bool:
+        """Do one step of :func:`~wamp_core.testing.strategies.router_steps`; True
+        for "eof", which the test delivers as ``conn.receive_data(b"")``."""
+        kind, value = step
+        if kind == "message":
+            self.send(value)
+        elif kind == "payload":
+            self.send_payload(value)
+        elif kind == "bytes":
+            self.send_bytes(value)
+        else:
+            return True
+        return False
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """WebSocket: start the close handshake. RawSocket: nothing to send (EOF is the end)."""

@@ -55,6 +55,7 @@ __all__ = [
     "kwargs",
     "malformed_lists",
     "messages",
+    "router_steps",
     "texts",
     "uris",
     "values",
@@ -272,3 +273,16 @@ def malformed_lists() -> Strategy[Any]:
     extended, and arbitrary values. Parsing any of them must give a message or
     a ProtocolError, never another exception."""
     return st.one_of(_replace_one(), _resize(), values, st.lists(values, max_size=8))
+
+
+def router_steps() -> Strategy[tuple[str, Any]]:
+    """What a misbehaving router may do next, as ``(kind, value)`` for
+    :meth:`ScriptedRouter.play <wamp_core.testing.router.ScriptedRouter.play>`:
+    any message (valid or not in the session's state), a transport message that
+    does not decode, raw bytes that break the framing, or the end of the stream."""
+    return st.one_of(
+        st.tuples(st.just("message"), messages()),
+        st.tuples(st.just("payload"), st.binary(max_size=40)),
+        st.tuples(st.just("bytes"), st.binary(min_size=1, max_size=12)),
+        st.tuples(st.just("eof"), st.none()),
+    )

@@ -1,0 +1,45 @@
+"""Transport framing state machines: WebSocket (on wsproto) and RawSocket.
+
+Both are driven the same way (see :class:`ClientTransport`)::
+
+    transport = RawSocketClientTransport("msgpack")      # or WebSocketClientTransport(...)
+    sock.sendall(transport.data_to_send())               # the opening handshake
+    transport.receive_data(sock.recv(65536), now)        # b"" on EOF
+    for event in transport.events():                     # TransportOpened, MessageReceived,
+        ...                                              # TransportClosed (always last)
+    sock.sendall(transport.data_to_send())
+    timer.arm(transport.next_deadline())                 # -> transport.handle_timer(now)
+"""
+
+from wamp_core.transports.base import (
+    ClientTransport,
+    ClosedByPeer,
+    HandshakeError,
+    MessageReceived,
+    MessageTooBig,
+    MessageTooBigToSend,
+    TransportClosed,
+    TransportEvent,
+    TransportNotOpen,
+    TransportOpened,
+    TransportState,
+)
+from wamp_core.transports.rawsocket import RawSocketClientTransport, rawsocket_length_exponent
+from wamp_core.transports.websocket import WebSocketClientTransport
+
+__all__ = [
+    "ClientTransport",
+    "ClosedByPeer",
+    "HandshakeError",
+    "MessageReceived",
+    "MessageTooBig",
+    "MessageTooBigToSend",
+    "RawSocketClientTransport",
+    "TransportClosed",
+    "TransportEvent",
+    "TransportNotOpen",
+    "TransportOpened",
+    "TransportState",
+    "WebSocketClientTransport",
+    "rawsocket_length_exponent",
+]
