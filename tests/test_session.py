@@ -842,3 +842,53 @@ def test_messages_when_no_session_is_open_are_violations() -> None:
     abort = h.expect(Abort)
     assert abort.reason == "wamp.error.protocol_violation"
     assert h.events() == []  # there was no session to leave
+
+
+# ---------------------------------------------------------------- odds and ends
+
+
+def test_session_introspection() -> None:
+    h = MessageHarness()
+    assert repr(h.session) == "ClientSession(realm='realm1', state=closed, session_id=None)"
+    assert h.session.next_event() is None
+    h.join()
+    assert h.session.in_session and h.session.is_joined
+    h.session.leave()
+    assert h.session.next_event() is None
+    h.deliver(Goodbye("wamp.close.goodbye_and_out"))
+    assert isinstance(h.session.next_event(), Left)
+    assert not h.session.in_session
+
+
+def test_router_without_a_dealer_role() -> None:
+    h = MessageHarness()
+    h.join({"broker": {}})
+    request_id = h.session.call("com.p")
+    h.sent()
+    with pytest.raises(FeatureNotSupported):
+        h.session.cancel(request_id)
+
+
+def test_settled_calls_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wamp_core.session import _base
+
+    monkeypatch.setattr(_base, "SETTLED_LIMIT", 2)
+    h = MessageHarness()
+    h.join()
+    ids = [h.session.call("com.p") for _ in range(3)]
+    for request_id in ids:
+        h.session.cancel(request_id, abandon=True)
+    h.sent()
+    h.deliver(Result(ids[2]))  # remembered: dropped quietly
+    assert h.session.state is SessionState.JOINED
+    h.deliver(Result(ids[0]))  # forgotten: a violation
+    assert_violation(h, "no pending CALL")
+
+
+def test_protocol_violation_only_once() -> None:
+    h = MessageHarness()
+    h.join()
+    h.session.protocol_violation("first")
+    h.session.protocol_violation("second")
+    (abort,) = h.sent()
+    assert isinstance(abort, Abort) and abort.message == "first"

@@ -30,6 +30,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.events import Ping as WsPing
 
 from wamp_core.messages import Message
 from wamp_core.serializers import RAWSOCKET_IDS, get_serializer
@@ -132,6 +133,13 @@ class ScriptedRouter:
             return True
         return False
 
+    def ping(self, payload: bytes = b"router") -> None:
+        """A transport-level ping: the client must answer with a pong."""
+        if self._ws is not None:
+            self._out += self._ws.send(WsPing(payload))
+        else:
+            self._out += bytes([1]) + len(payload).to_bytes(3, "big") + payload
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         """WebSocket: start the close handshake. RawSocket: nothing to send (EOF is the end)."""
         if self._ws is not None and not self.closed:
@@ -176,15 +184,11 @@ class ScriptedRouter:
                 self._fragments.append(data if isinstance(data, str) else bytes(data))
                 if event.message_finished:
                     parts, self._fragments = self._fragments, []
-                    if isinstance(parts[0], str):
-                        self._raw_inbox.append("".join(p for p in parts if isinstance(p, str)))
-                    else:
-                        self._raw_inbox.append(b"".join(p for p in parts if isinstance(p, bytes)))
+                    self._raw_inbox.append(parts[0][:0].join(parts))  # type: ignore[arg-type]
             elif isinstance(event, Ping):
                 self._out += ws.send(event.response())
             elif isinstance(event, CloseConnection):
-                if not self.closed:
-                    self._out += ws.send(event.response())
+                self._out += ws.send(event.response())
                 self.closed = True
 
 
