@@ -1,0 +1,79 @@
+"""The ``Application`` decorator model (Autobahn's ``autobahn.twisted.wamp.Application``):
+procedures, handlers and signals collected by decorators, replayed on every session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from wamp_core.types import RegisterOptions, SubscribeOptions
+from wamp_core.uri import validate_pattern, validate_uri
+
+__all__ = ["ApplicationModel", "Decorated"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+SIGNALS = ("onjoined", "onleave")
+
+
+@dataclass(frozen=True, slots=True)
+class Decorated:
+    fn: Callable[..., Any]
+    uri: str
+    options: RegisterOptions | SubscribeOptions | None
+
+
+@dataclass
+class ApplicationModel:
+    """What ``@app.register``, ``@app.subscribe`` and ``@app.signal`` collected."""
+
+    prefix: str | None = None
+    procedures: list[Decorated] = field(default_factory=list)
+    handlers: list[Decorated] = field(default_factory=list)
+    signals: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.prefix is not None:
+            validate_uri(self.prefix, what="application prefix")
+
+    def uri_for(self, fn: Callable[..., Any], uri: str | None) -> str:
+        """An explicit URI as given; else the prefix and the function's name."""
+        if uri is not None:
+            return uri
+        if self.prefix is None:
+            raise ValueError(f"{fn.__name__}: no URI given and the application has no prefix")
+        return f"{self.prefix}.{fn.__name__}"
+
+    def register(
+        self, uri: str | None = None, options: RegisterOptions | None = None
+    ) -> Callable[[F], F]:
+        def decorator(fn: F) -> F:
+            full = self.uri_for(fn, uri)
+            validate_pattern(
+                full, (options.match if options else None) or "exact", what="procedure"
+            )
+            self.procedures.append(Decorated(fn, full, options))
+            return fn
+
+        return decorator
+
+    def subscribe(
+        self, uri: str | None = None, options: SubscribeOptions | None = None
+    ) -> Callable[[F], F]:
+        def decorator(fn: F) -> F:
+            full = self.uri_for(fn, uri)
+            validate_pattern(full, (options.match if options else None) or "exact", what="topic")
+            self.handlers.append(Decorated(fn, full, options))
+            return fn
+
+        return decorator
+
+    def signal(self, name: str) -> Callable[[F], F]:
+        if name not in SIGNALS:
+            raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, not {name!r}")
+
+        def decorator(fn: F) -> F:
+            self.signals.setdefault(name, []).append(fn)
+            return fn
+
+        return decorator

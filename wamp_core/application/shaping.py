@@ -1,0 +1,140 @@
+"""How wire payloads become Python calls and values, the way Autobahn users expect.
+
+- A RESULT with one positional value and no keywords is that value; several, or
+  keywords, make a CallResult; nothing at all is None.
+- An endpoint's return value: a CallResult gives its results and kwresults; any
+  other value (None too) is the one positional result.
+- Endpoints and handlers get the wire's args and kwargs as Python arguments, plus
+  the details under the keyword their ``details_arg`` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wamp_core.messages import Event, Invocation, Result
+from wamp_core.request import Registration, Subscription
+from wamp_core.types import CallDetails, CallResult, EventDetails, RegisterOptions, SubscribeOptions
+
+__all__ = [
+    "Endpoint",
+    "Handler",
+    "call_result",
+    "event_call",
+    "invocation_call",
+    "yield_payload",
+]
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """A registered procedure: the function and how to call it."""
+
+    fn: Callable[..., Any]
+    procedure: str
+    options: RegisterOptions | None = None
+    registration: Registration | None = None
+
+    @property
+    def details_arg(self) -> str | None:
+        return self.options.details_arg if self.options is not None else None
+
+    @property
+    def concurrency(self) -> int | None:
+        return self.options.concurrency if self.options is not None else None
+
+
+@dataclass(slots=True)
+class Handler:
+    """An event handler on a subscription; several may share one router subscription."""
+
+    fn: Callable[..., Any]
+    topic: str
+    options: SubscribeOptions | None = None
+    subscription: Subscription | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def details_arg(self) -> str | None:
+        return self.options.details_arg if self.options is not None else None
+
+
+def call_result(result: Result) -> Any:
+    """The value ``await session.call(...)`` gives for a RESULT."""
+    args, kwargs = result.args, result.kwargs
+    if result.payload is not None:
+        args = [result.payload]
+    if kwargs or (args and len(args) > 1):
+        details = result.details
+        return CallResult.with_details(
+            args or (),
+            kwargs,
+            callee=details.get("callee"),
+            callee_authid=details.get("callee_authid"),
+            callee_authrole=details.get("callee_authrole"),
+            enc_algo=details.get("enc_algo"),
+            forward_for=details.get("forward_for"),
+        )
+    return args[0] if args else None
+
+
+def yield_payload(value: Any) -> tuple[list[Any] | None, dict[str, Any] | None]:
+    """The YIELD args/kwargs for what an endpoint returned."""
+    if isinstance(value, CallResult):
+        return list(value.results) or None, dict(value.kwresults) or None
+    return [value], None
+
+
+def invocation_call(
+    endpoint: Endpoint,
+    invocation: Invocation,
+    progress: Callable[..., Any] | None,
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments for calling ``endpoint``."""
+    args = tuple(invocation.args or ())
+    if invocation.payload is not None:
+        args = (invocation.payload,)
+    kwargs = dict(invocation.kwargs or {})
+    name = endpoint.details_arg
+    if name:
+        details = invocation.details
+        assert endpoint.registration is not None
+        kwargs[name] = CallDetails(
+            endpoint.registration,
+            progress=progress,
+            caller=details.get("caller"),
+            caller_authid=details.get("caller_authid"),
+            caller_authrole=details.get("caller_authrole"),
+            procedure=details.get("procedure", endpoint.procedure),
+            transaction_hash=details.get("transaction_hash"),
+            enc_algo=details.get("enc_algo"),
+            forward_for=details.get("forward_for"),
+        )
+    return args, kwargs
+
+
+def event_call(handler: Handler, event: Event) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments for calling an event ``handler``."""
+    args = tuple(event.args or ())
+    if event.payload is not None:
+        args = (event.payload,)
+    kwargs = dict(event.kwargs or {})
+    name = handler.details_arg
+    if name:
+        details = event.details
+        assert handler.subscription is not None
+        kwargs[name] = EventDetails(
+            handler.subscription,
+            event.publication_id,
+            publisher=details.get("publisher"),
+            publisher_authid=details.get("publisher_authid"),
+            publisher_authrole=details.get("publisher_authrole"),
+            topic=details.get("topic", handler.topic),
+            retained=details.get("retained"),
+            transaction_hash=details.get("transaction_hash"),
+            enc_algo=details.get("enc_algo"),
+            forward_for=details.get("forward_for"),
+        )
+    return args, kwargs
