@@ -1,3 +1,11 @@
-"""anyio adapter for wamp_core (asyncio and trio). Not written yet."""
+"""wamp_anyio: WAMP for asyncio and trio on the Sans-IO wamp_core.
 
-__all__: list[str] = []
+Two styles:
+
+- structured: ``async with wamp_anyio.connect(url, realm) as session: ...``
+- Autobahn's façade: ``ApplicationSession``, ``ApplicationRunner``, ``Application``, ...
+"""
+
+from wamp_anyio.session import ReceivedEvent, Session, connect
+
+__all__ = ["ReceivedEvent", "Session", "connect"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wamp_core.events import Left
 from wamp_core.exception import ApplicationError, FeatureNotSupported, SessionNotReady
 from wamp_core.messages import (
+    Abort,
     Authenticate,
     Call,
     Cancel,
@@ -22,6 +24,7 @@ from wamp_core.messages import (
 )
 from wamp_core.session._base import (
     CALL,
+    IN_SESSION,
     PUBLISH,
     REGISTER,
     SUBSCRIBE,
@@ -96,6 +99,17 @@ class RequestsMixin(SessionBase):
         if not isinstance(signature, str):
             raise TypeError(f"signature must be a string, not {type(signature).__name__}")
         self._send(Authenticate(signature, dict(extra or {})))
+
+    def abort(self, reason: str, message: str | None = None) -> None:
+        """End the session at once with ABORT (e.g. when a challenge cannot be answered)."""
+        if self.state not in IN_SESSION:
+            raise SessionNotReady(f"cannot abort: the session is {self.state.value}")
+        validate_uri(reason, what="abort reason")
+        self._send(Abort(reason, {} if message is None else {"message": message}))
+        self._fail_all(
+            lambda: ApplicationError(reason, message) if message else ApplicationError(reason)
+        )
+        self._end(Left(reason, message, by_router=False, aborted=True), SessionState.CLOSED)
 
     def leave(
         self,

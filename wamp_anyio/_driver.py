@@ -1,0 +1,290 @@
+"""The loop around one Connection: read, feed, dispatch, write, and the single timer.
+
+The Driver is the ``Host`` of ``wamp_core.application.SessionCore``: it makes the
+futures, runs every invocation in its own task (canceled by INTERRUPT), and
+delivers events to each handler in publication order through a bounded queue.
+
+Backpressure: a handler whose queue is full stops the reading of further
+messages until it catches up (nothing is dropped, memory stays bounded). A
+handler that awaits a call whose RESULT is behind its own full queue would wait
+forever, so keep ``max_buffer`` above the events a handler can fall behind by.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from anyio.abc import ByteStream, TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
+
+from wamp_anyio._future import Future
+from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
+from wamp_core.connection import Connection
+from wamp_core.exception import ApplicationError, TransportLost
+
+log = logging.getLogger("wamp_anyio")
+
+READ_SIZE = 65536
+DEFAULT_MAX_BUFFER = 1024
+
+
+class Driver:
+    """Drives one Connection over one byte stream inside a task group."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        stream: ByteStream,
+        task_group: TaskGroup,
+        on_session_event: Callable[[Any], None],
+        *,
+        errors: ErrorMapper | None = None,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
+    ):
+        self.connection = connection
+        self.stream = stream
+        self.task_group = task_group
+        self.on_session_event = on_session_event
+        self.max_buffer = max_buffer
+        self.core = SessionCore(connection, self, errors)
+        self.closed = anyio.Event()
+        self._send_lock = anyio.Lock()
+        self._wakeup = anyio.Event()
+        self._armed = math.inf  # the deadline the pump sleeps towards
+        self._writing_soon = False
+        self._invocations: dict[int, anyio.CancelScope] = {}
+        self._semaphores: dict[int, anyio.Semaphore] = {}
+        self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
+        self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = []
+
+    # ---- the loops
+
+    async def run(self) -> None:
+        """Read until the transport closes; the pump handles writes and the timer."""
+        self.task_group.start_soon(self._pump)
+        try:
+            await self.write()  # the opening handshake
+            while not self.connection.closed:
+                try:
+                    data = await self.stream.receive(READ_SIZE)
+                except (
+                    anyio.EndOfStream,
+                    anyio.BrokenResourceError,
+                    anyio.ClosedResourceError,
+                    OSError,
+                ):
+                    data = b""
+                self._feed(data)
+                if self._blocked:
+                    await self._unblock()
+                await self.write()
+        finally:
+            self._finish()
+
+    def _feed(self, data: bytes) -> None:
+        connection = self.connection
+        connection.receive_data(data, now=anyio.current_time())
+        self._writing_soon = True
+        try:
+            self.core.handle(connection.events())
+        finally:
+            self._writing_soon = False
+
+    async def _pump(self) -> None:
+        """Writes what synchronous code queued, and fires the connection's timer."""
+        connection = self.connection
+        while not connection.closed:
+            deadline = connection.next_deadline()
+            self._armed = math.inf if deadline is None else deadline
+            timeout = math.inf if deadline is None else max(0.0, deadline - anyio.current_time())
+            with anyio.move_on_after(timeout):
+                await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+            now = anyio.current_time()
+            if deadline is not None and now >= deadline:
+                connection.handle_timer(now)
+                self._writing_soon = True
+                try:
+                    self.core.handle(connection.events())
+                finally:
+                    self._writing_soon = False
+            await self.write()
+
+    async def write(self) -> None:
+        """Send everything the connection has queued, in order."""
+        async with self._send_lock:
+            data = self.connection.data_to_send()
+            if not data:
+                return
+            try:
+                await self.stream.send(data)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+                log.debug("write failed: %s", exc)
+                self._feed(b"")  # the transport is gone: fail what is pending
+
+    def _finish(self) -> None:
+        self.core.fail_waiters(TransportLost("the transport closed"))
+        for scope in self._invocations.values():
+            scope.cancel()
+        for queue in self._queues.values():
+            queue.close()
+        self._blocked.clear()
+        self._wakeup.set()
+        self.closed.set()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    # ---- Host: futures and flushing
+
+    def create_future(self) -> Future:
+        return Future()
+
+    def resolve(self, future: Future, value: Any) -> None:
+        future.set_result(value)
+
+    def reject(self, future: Future, error: BaseException) -> None:
+        future.set_exception(error)
+
+    def flush(self) -> None:
+        """Queued bytes must go out: wake the pump, unless an awaiting caller writes next
+        (then only if the timer must be re-armed earlier)."""
+        if not self._writing_soon:
+            self._wakeup.set()
+            return
+        deadline = self.connection.next_deadline()
+        if deadline is not None and deadline < self._armed:
+            self._wakeup.set()
+
+    def writing_soon(self) -> _WritingSoon:
+        return _WritingSoon(self)
+
+    def user_error(self, error: BaseException, text: str) -> None:
+        log.error("%s: %s", text, error, exc_info=error)
+
+    def session_event(self, event: Any) -> None:
+        self.on_session_event(event)
+
+    # ---- Host: invocations
+
+    def start_invocation(
+        self, request_id: int, endpoint: Endpoint, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        scope = anyio.CancelScope()
+        self._invocations[request_id] = scope
+        self.task_group.start_soon(self._invoke, request_id, endpoint, args, kwargs, scope)
+
+    def cancel_invocation(self, request_id: int) -> None:
+        scope = self._invocations.get(request_id)
+        if scope is not None:
+            scope.cancel()
+
+    async def _invoke(
+        self,
+        request_id: int,
+        endpoint: Endpoint,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        scope: anyio.CancelScope,
+    ) -> None:
+        core = self.core
+        with scope:
+            try:
+                value = await self._run_endpoint(endpoint, args, kwargs)
+            except Exception as exc:
+                self._invocations.pop(request_id, None)
+                if not isinstance(exc, ApplicationError):  # an ApplicationError is an answer
+                    log.info("procedure %s raised %r", endpoint.procedure, exc)
+                core.invocation_raised(request_id, exc)
+                await self.write()
+                return
+        self._invocations.pop(request_id, None)
+        if scope.cancelled_caught:
+            core.invocation_canceled(request_id)
+        else:
+            core.invocation_returned(request_id, value)
+        await self.write()
+
+    async def _run_endpoint(
+        self, endpoint: Endpoint, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        limit = endpoint.concurrency
+        if limit is None:
+            return await _call(endpoint.fn, args, kwargs)
+        registration_id = endpoint.registration.id if endpoint.registration else 0
+        semaphore = self._semaphores.get(registration_id)
+        if semaphore is None:
+            semaphore = self._semaphores[registration_id] = anyio.Semaphore(limit)
+        async with semaphore:
+            return await _call(endpoint.fn, args, kwargs)
+
+    # ---- Host: events, in order per handler
+
+    def deliver_event(
+        self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        key = id(handler)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](self.max_buffer)
+            self._queues[key] = queue
+            self.task_group.start_soon(self._consume, handler, receive)
+        item = (args, kwargs)
+        if self._blocked and any(q is queue for q, _ in self._blocked):
+            self._blocked.append((queue, item))  # keep the order behind what waits already
+            return
+        try:
+            queue.send_nowait(item)
+        except anyio.WouldBlock:
+            self._blocked.append((queue, item))
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # the handler was removed
+
+    async def _unblock(self) -> None:
+        """Wait until the full queues take what the last read brought (backpressure)."""
+        blocked, self._blocked = self._blocked, []
+        for queue, item in blocked:
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await queue.send(item)
+
+    async def _consume(self, handler: Handler, receive: Any) -> None:
+        async with receive:
+            async for args, kwargs in receive:
+                try:
+                    await _call(handler.fn, args, kwargs)
+                except Exception as exc:
+                    log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
+
+    def drop_handler(self, handler: Handler) -> None:
+        queue = self._queues.pop(id(handler), None)
+        if queue is not None:
+            queue.close()
+
+
+class _WritingSoon:
+    """``with driver.writing_soon():`` around a request whose caller writes right after."""
+
+    __slots__ = ("driver",)
+
+    def __init__(self, driver: Driver):
+        self.driver = driver
+
+    def __enter__(self) -> None:
+        self.driver._writing_soon = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.driver._writing_soon = False
+
+
+async def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call a plain function or a coroutine function alike."""
+    value = fn(*args, **kwargs)
+    if inspect.isawaitable(value):
+        value = await value
+    return value
