@@ -1,11 +1,28 @@
 """wamp_anyio: WAMP for asyncio and trio on the Sans-IO wamp_core.
 
-Two styles:
+Two styles on one Session class:
 
 - structured: ``async with wamp_anyio.connect(url, realm) as session: ...``
-- Autobahn's façade: ``ApplicationSession``, ``ApplicationRunner``, ``Application``, ...
+- Autobahn's façade: ``ApplicationSession``, ``ApplicationRunner``, ``Application``,
+  ``ApplicationSessionFactory`` (an ``autobahn.asyncio.wamp`` program ports by
+  changing its imports)
 """
 
-from wamp_anyio.session import ReceivedEvent, Session, connect
+from wamp_anyio._run import connect
+from wamp_anyio.session import ReceivedEvent, Session
+from wamp_anyio.wamp import (
+    Application,
+    ApplicationRunner,
+    ApplicationSession,
+    ApplicationSessionFactory,
+)
 
-__all__ = ["ReceivedEvent", "Session", "connect"]
+__all__ = [
+    "Application",
+    "ApplicationRunner",
+    "ApplicationSession",
+    "ApplicationSessionFactory",
+    "ReceivedEvent",
+    "Session",
+    "connect",
+]

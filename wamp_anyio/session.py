@@ -1,27 +1,35 @@
-"""The structured-concurrency API: ``async with connect(...) as session``."""
+"""Session: the WAMP session object of wamp_anyio, for both API styles.
+
+``async with connect(url, realm) as session`` yields a joined Session. The Autobahn
+façade subclasses it (ApplicationSession, with camelCase callbacks); a Session
+subclass may override the snake_case hooks (``on_join``, ``on_leave``, ...). Hooks
+may be plain functions or coroutines; each runs in its own task.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
-import ssl as ssl_module
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from anyio.streams.tls import TLSAttribute
 
-from wamp_anyio._driver import DEFAULT_MAX_BUFFER, Driver
-from wamp_anyio._streams import open_stream
-from wamp_core.application.connect import build_connection
-from wamp_core.application.url import parse_url
+from wamp_anyio._driver import Driver
+from wamp_anyio._future import Future
+from wamp_core.application.shaping import Handler
+from wamp_core.decorators import wamp_uris
 from wamp_core.events import Challenged, Joined, Left
-from wamp_core.exception import ApplicationError, TransportLost
-from wamp_core.request import Publication, Registration, Subscription
-from wamp_core.transports import TransportClosed
+from wamp_core.exception import ApplicationError, SessionNotReady
+from wamp_core.request import Registration, Subscription
+from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import (
     CallOptions,
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
     EventDetails,
     PublishOptions,
     RegisterOptions,
@@ -29,12 +37,9 @@ from wamp_core.types import (
     SubscribeOptions,
 )
 
-__all__ = ["ReceivedEvent", "Session", "connect"]
-
-log = logging.getLogger("wamp_anyio")
+__all__ = ["ReceivedEvent", "Session"]
 
 DEFAULT_CANCEL_MODE = "kill"
-LEAVE_TIMEOUT = 5.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -47,43 +52,121 @@ class ReceivedEvent:
 
 
 class Session:
-    """A joined WAMP session; requests are coroutines, results come back as values."""
+    """A WAMP session on wamp_anyio. See the module docstring."""
 
-    def __init__(self, driver: Driver, joined: Joined, transport: str | None = None):
-        self._driver = driver
-        self._core = driver.core
-        self.details = SessionDetails(
-            realm=joined.realm,
-            session=joined.session_id,
-            authid=joined.authid,
-            authrole=joined.authrole,
-            authmethod=joined.authmethod,
-            authprovider=joined.authprovider,
-            authextra=joined.authextra,
-            serializer=transport,
-        )
+    def __init__(self, config: ComponentConfig | None = None):
+        self.config = config or ComponentConfig(realm="realm1")
+        self.log = logging.getLogger(f"wamp_anyio.{type(self).__name__}")
         self.cancel_mode = DEFAULT_CANCEL_MODE
+        self.details: SessionDetails | None = None
+        self._driver: Driver | None = None
+        self._left = anyio.Event()
+        self._pending_errors: list[tuple[type[BaseException], str | None]] = []
+        self._hooks: dict[anyio.CancelScope, str] = {}
+
+    # ---- hooks (override; plain or async)
+
+    def on_connect(self) -> Any:
+        """The transport is open: join (the default joins ``config.realm``)."""
+        self.join(self.config.realm or "realm1")
+
+    def on_challenge(self, challenge: Challenge) -> Any:
+        """Answer a challenge no configured authenticator handles: return the signature."""
+        raise ApplicationError(
+            ApplicationError.AUTHENTICATION_FAILED, f"no answer for a {challenge.method} challenge"
+        )
+
+    def on_welcome(self, welcome: Any) -> Any:
+        """WELCOME arrived (before on_join)."""
+
+    def on_join(self, details: SessionDetails) -> Any:
+        """The session is open."""
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        """The session ended; the default closes the transport, as Autobahn does."""
+        self.disconnect()
+
+    def on_disconnect(self) -> Any:
+        """The transport closed."""
+
+    def on_user_error(self, fail: BaseException, msg: str) -> None:
+        """Application code raised where nobody awaits it (a handler, a hook)."""
+        self.log.error("%s: %r", msg, fail, exc_info=fail)
+
+    # ---- state
+
+    def is_connected(self) -> bool:
+        return self._driver is not None and not self._driver.connection.closed
+
+    def is_attached(self) -> bool:
+        return self._driver is not None and self._driver.connection.session.is_joined
 
     @property
     def session_id(self) -> int | None:
-        return self._core.session.session_id
+        return self._driver.connection.session.session_id if self._driver else None
 
     @property
-    def is_joined(self) -> bool:
-        return self._core.session.is_joined
+    def _core(self) -> Any:
+        if self._driver is None:
+            raise SessionNotReady("the session has no transport")
+        return self._driver.core
+
+    # ---- actions
+
+    def join(
+        self,
+        realm: str,
+        authmethods: list[str] | None = None,
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+        **ignored: Any,
+    ) -> None:
+        """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
+        session = self._core.session
+        session.realm = realm
+        if authmethods is not None:
+            session.authmethods = list(authmethods)
+        if authid is not None:
+            session.authid = authid
+        if authrole is not None:
+            session.authrole = authrole
+        if authextra is not None:
+            session.authextra = authextra
+        session.join(now=anyio.current_time())
+        self._driver.flush()  # type: ignore[union-attr]
+
+    def leave(self, reason: str | None = None, message: str | None = None) -> Future:
+        """Send GOODBYE; the returned future resolves when the session has ended."""
+        self._core.leave(reason, message)
+        done = Future()
+        if self._left.is_set():
+            done.set_result(None)
+        else:
+            self._driver.task_group.start_soon(_settle_when, self._left, done)  # type: ignore[union-attr]
+        return done
+
+    def disconnect(self) -> None:
+        """Close the transport (a session still open ends with TransportLost)."""
+        if self._driver is not None and not self._driver.connection.closed:
+            self._driver.connection.close()
+            self._driver.flush()
 
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         """Map an exception class to an error URI, both ways (Autobahn's ``define``)."""
-        self._core.define(exception, error)
+        if self._driver is None:
+            self._pending_errors.append((exception, error))
+        else:
+            self._driver.core.define(exception, error)
 
     async def call(
         self, procedure: str, *args: Any, options: CallOptions | None = None, **kwargs: Any
     ) -> Any:
         """Call a procedure: the single result, a CallResult, or None. Canceling the
         awaiting task sends CANCEL (mode ``self.cancel_mode``)."""
-        driver = self._driver
+        driver = self._attached_driver("call")
         with driver.writing_soon():
-            request_id, future = self._core.call(
+            request_id, future = driver.core.call(
                 procedure, args, kwargs, options, now=anyio.current_time()
             )
         await driver.write()
@@ -91,78 +174,103 @@ class Session:
             return await future.wait()
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                self._core.cancel(request_id, self.cancel_mode, abandon=True)
+                driver.core.cancel(request_id, self.cancel_mode, abandon=True)
                 await driver.write()
             raise
 
     async def register(
         self,
-        endpoint: Callable[..., Any],
-        procedure: str,
+        endpoint: Callable[..., Any] | object,
+        procedure: str | None = None,
         options: RegisterOptions | None = None,
+        prefix: str | None = None,
+        check_types: bool | None = None,
+    ) -> Registration | list[Registration]:
+        """Register a function under ``procedure``, or every ``@wamp.register``-decorated
+        method of an object (then a list of registrations)."""
+        if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
+            return [
+                await self._register_one(fn, uri, opts)
+                for fn, uri, opts in _decorated(endpoint, "register", prefix, procedure)
+            ]
+        if procedure is None:
+            procedure = _decorated_uri(endpoint, "register", prefix)
+        return await self._register_one(endpoint, procedure, options)
+
+    async def _register_one(
+        self, fn: Callable[..., Any], procedure: str, options: RegisterOptions | None
     ) -> Registration:
-        """Register ``endpoint`` (plain or async) under ``procedure``."""
-        registration: Registration = await self._request(
-            lambda: self._core.register(endpoint, procedure, options)
-        )
+        driver = self._attached_driver("register")
+        with driver.writing_soon():
+            future = driver.core.register(fn, procedure, options)
+        await driver.write()
+        registration: Registration = await future.wait()
         return registration
 
     async def subscribe(
         self,
-        handler: Callable[..., Any],
-        topic: str,
+        handler: Callable[..., Any] | object,
+        topic: str | None = None,
         options: SubscribeOptions | None = None,
+        check_types: bool | None = None,
+    ) -> Subscription | list[Subscription]:
+        """Subscribe a function to ``topic``, or every ``@wamp.subscribe``-decorated method
+        of an object. Each handler gets the events in publication order."""
+        if not callable(handler) or (topic is None and wamp_uris(handler)):
+            return [
+                await self._subscribe_one(fn, uri, opts)
+                for fn, uri, opts in _decorated(handler, "subscribe", None, topic)
+            ]
+        if topic is None:
+            topic = _decorated_uri(handler, "subscribe", None)
+        return await self._subscribe_one(handler, topic, options)
+
+    async def _subscribe_one(
+        self, fn: Callable[..., Any], topic: str, options: SubscribeOptions | None
     ) -> Subscription:
-        """Subscribe ``handler`` (plain or async); it gets events in publication order."""
-        subscription: Subscription = await self._request(
-            lambda: self._core.subscribe(handler, topic, options)
-        )
+        driver = self._attached_driver("subscribe")
+        with driver.writing_soon():
+            future = driver.core.subscribe(fn, topic, options)
+        await driver.write()
+        subscription: Subscription = await future.wait()
         return subscription
 
-    async def publish(
+    def publish(
         self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
-    ) -> Publication | None:
-        """Publish; with ``PublishOptions(acknowledge=True)`` wait for the router's ack."""
-        driver = self._driver
-        with driver.writing_soon():
-            future = self._core.publish(topic, args, kwargs, options)
-        await driver.write()
-        if future is None:
-            return None
-        publication: Publication = await future.wait()
-        return publication
+    ) -> Future | None:
+        """Publish now; with ``PublishOptions(acknowledge=True)`` a future of the Publication."""
+        driver = self._attached_driver("publish")
+        future: Future | None = driver.core.publish(topic, args, kwargs, options)
+        return future
 
     async def unregister(self, registration: Registration) -> None:
-        await _await(registration.unregister())
-        await self._driver.write()
+        await _maybe_await(registration.unregister())
 
     async def unsubscribe(self, subscription: Subscription) -> None:
-        await _await(subscription.unsubscribe())
-        await self._driver.write()
+        handler = _handler_of(self._attached_driver("unsubscribe"), subscription)
+        await _maybe_await(subscription.unsubscribe())
+        if handler is not None:
+            self._driver.drop_handler(handler)  # type: ignore[union-attr]
 
     @asynccontextmanager
     async def events(
-        self,
-        topic: str,
-        *,
-        max_buffer: int = 100,
-        options: SubscribeOptions | None = None,
+        self, topic: str, *, max_buffer: int = 100, options: SubscribeOptions | None = None
     ) -> AsyncIterator[AsyncIterator[ReceivedEvent]]:
         """Subscribe for the block's duration and iterate over the events, in order.
 
         At most ``max_buffer`` events wait for the iterator; beyond that the session
         stops reading (backpressure) until the iterator catches up.
         """
+        driver = self._attached_driver("subscribe")
         send, receive = anyio.create_memory_object_stream[ReceivedEvent](0)
 
         async def handler(*args: Any, details: EventDetails, **kwargs: Any) -> None:
             await send.send(ReceivedEvent(args, kwargs, details))
 
         options = dataclasses.replace(options or SubscribeOptions(), details_arg="details")
-        driver = self._driver
         saved, driver.max_buffer = driver.max_buffer, max_buffer
         try:
-            subscription = await self.subscribe(handler, topic, options)
+            subscription = await self._subscribe_one(handler, topic, options)
         finally:
             driver.max_buffer = saved
         try:
@@ -170,149 +278,138 @@ class Session:
                 yield receive
         finally:
             send.close()
-            if subscription.active and self.is_joined:
+            if subscription.active and self.is_attached():
                 with anyio.CancelScope(shield=True):
                     await self.unsubscribe(subscription)
 
-    async def leave(self, reason: str | None = None, message: str | None = None) -> None:
-        """Send GOODBYE and wait (up to the close timeout) for the router's."""
-        if not self.is_joined:
-            return
-        self._core.leave(reason, message)
-        await self._driver.write()
-
-    async def _request(self, make: Callable[[], Any]) -> Any:
+    def _attached_driver(self, what: str) -> Driver:
         driver = self._driver
-        with driver.writing_soon():
-            future = make()
-        await driver.write()
-        return await future.wait()
+        if driver is None or not driver.connection.session.is_joined:
+            raise SessionNotReady(f"cannot {what}: the session is not joined")
+        return driver
 
+    # ---- what the driver tells us
 
-async def _await(value: Any) -> Any:
-    return await value if hasattr(value, "__await__") else value
+    def _attach(self, driver: Driver) -> None:
+        self._driver = driver
+        self._left = anyio.Event()
+        for exception, error in self._pending_errors:
+            driver.core.define(exception, error)
 
-
-@asynccontextmanager
-async def connect(
-    url: str,
-    realm: str,
-    *,
-    serializers: Sequence[str] | None = None,
-    authentication: Mapping[str, Any] | None = None,
-    ssl: ssl_module.SSLContext | bool | None = None,
-    proxy: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    websocket_options: Mapping[str, Any] | None = None,
-    extra: Any = None,
-    max_buffer: int = DEFAULT_MAX_BUFFER,
-    on_challenge: Callable[[Challenged], Any] | None = None,
-    **session_options: Any,
-) -> AsyncIterator[Session]:
-    """Connect, join ``realm`` and yield the joined Session; leave and close on exit
-    (also when the block is canceled). Raises if the router refuses the join."""
-    target = parse_url(url)
-    connection = build_connection(
-        target,
-        realm,
-        serializers=serializers,
-        authentication=authentication,
-        headers=headers,
-        websocket_options=websocket_options,
-        now=anyio.current_time(),
-        **session_options,
-    )
-    stream = await open_stream(target, ssl=ssl, proxy=proxy)
-    outcome = _JoinOutcome()
-    async with anyio.create_task_group() as tg:
-        driver = Driver(connection, stream, tg, outcome.record, max_buffer=max_buffer)
-        outcome.driver = driver
-        outcome.on_challenge = on_challenge
-        connection.session.channel_id = _channel_binding(stream)
-        tg.start_soon(driver.run)
-        try:
-            joined = await outcome.wait_joined()
-            yield Session(
-                driver, joined, connection.serializer.NAME if connection.serializer else None
-            )
-        finally:
-            with anyio.CancelScope(shield=True):
-                await _shutdown(driver, outcome.left)
-            tg.cancel_scope.cancel()
-
-
-class _JoinOutcome:
-    """Collects the session events ``connect`` waits for."""
-
-    def __init__(self) -> None:
-        self.driver: Driver | None = None
-        self.on_challenge: Callable[[Challenged], Any] | None = None
-        self.joined: Joined | None = None
-        self.error: BaseException | None = None
-        self.left = anyio.Event()
-        self._settled = anyio.Event()
-
-    def record(self, event: Any) -> None:
-        if isinstance(event, Joined):
-            self.joined = event
-            self._settled.set()
+    def _session_event(self, event: Any) -> None:
+        """Turn the core's session events into hook calls (each in a task)."""
+        if isinstance(event, TransportOpened):
+            self._run_hook(self.on_connect, "on_connect")
         elif isinstance(event, Challenged):
-            self._answer(event)
+            self._run_challenge(Challenge(event.method, event.extra))
+        elif isinstance(event, Joined):
+            self.details = _session_details(event, self._driver)
+            self._run_hook(self.on_welcome, "on_welcome", event)
+            self._run_hook(self.on_join, "on_join", self.details)
         elif isinstance(event, Left):
-            if self.joined is None:
-                self.error = (
-                    ApplicationError(event.reason, event.message)
-                    if event.message
-                    else ApplicationError(event.reason)
-                )
-                self._settled.set()
-            self.left.set()
+            self._left.set()
+            self._run_hook(self.on_leave, "on_leave", CloseDetails(event.reason, event.message))
         elif isinstance(event, TransportClosed):
-            if self.joined is None and self.error is None:
-                self.error = event.error or TransportLost(
-                    event.reason or "the transport closed before join"
-                )
-                self._settled.set()
-            self.left.set()
+            self._left.set()
+            self._run_hook(self.on_disconnect, "on_disconnect")
 
-    def _answer(self, challenge: Challenged) -> None:
-        driver = self.driver
+    def _run_hook(self, hook: Callable[..., Any], name: str, *args: Any) -> None:
+        driver = self._driver
         assert driver is not None
-        if self.on_challenge is None:
-            text = f"no authenticator for the router's {challenge.method!r} challenge"
-            driver.connection.session.abort(ApplicationError.AUTHENTICATION_FAILED, text)
-            driver.flush()
-            return
-        signature = self.on_challenge(challenge)
-        driver.connection.session.authenticate(signature)
-        driver.flush()
+        driver.task_group.start_soon(self._hook_task, hook, name, args)
 
-    async def wait_joined(self) -> Joined:
-        await self._settled.wait()
-        if self.joined is None:
-            assert self.error is not None
-            raise self.error
-        return self.joined
+    async def _hook_task(self, hook: Callable[..., Any], name: str, args: tuple[Any, ...]) -> None:
+        with anyio.CancelScope() as scope:
+            self._hooks[scope] = name
+            try:
+                result = hook(*args)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.on_user_error(exc, f"{name} raised")
+            finally:
+                del self._hooks[scope]
+            if self._driver is not None:
+                await self._driver.write()
+
+    def _end_hooks(self) -> None:
+        """The transport closed: stop what still runs of this session's hooks (an
+        on_join that never returns), but let on_leave and on_disconnect finish."""
+        for scope, name in list(self._hooks.items()):
+            if name not in ("on_leave", "on_disconnect"):
+                scope.cancel()
+
+    def _run_challenge(self, challenge: Challenge) -> None:
+        driver = self._driver
+        assert driver is not None
+
+        async def answer() -> None:
+            session = driver.connection.session
+            try:
+                signature = self.on_challenge(challenge)
+                if inspect.isawaitable(signature):
+                    signature = await signature
+                session.authenticate(signature)
+            except Exception as exc:
+                self.on_user_error(exc, "on_challenge raised")
+                if session.in_session:
+                    session.abort(ApplicationError.AUTHENTICATION_FAILED, str(exc))
+                    driver.core.handle(driver.connection.events())
+            await driver.write()
+
+        driver.task_group.start_soon(answer)
 
 
-async def _shutdown(driver: Driver, left: anyio.Event) -> None:
-    """Leave (waiting a bounded time for the router's GOODBYE), then close the transport."""
-    session = driver.connection.session
-    if session.is_joined:
-        session.leave()
-        await driver.write()
-        with anyio.move_on_after(session.close_timeout):
-            await left.wait()
-    if not driver.connection.closed:
-        driver.connection.close()
-        await driver.write()
-    await driver.aclose()
+async def _settle_when(event: anyio.Event, future: Future) -> None:
+    await event.wait()
+    future.set_result(None)
 
 
-def _channel_binding(stream: Any) -> bytes | None:
-    """The tls-unique channel binding of a TLS stream (for cryptosign / SCRAM binding)."""
-    try:
-        value = stream.extra(TLSAttribute.channel_binding_tls_unique, None)
-    except Exception:  # not TLS, or the TLS library cannot give it
-        return None
-    return value if isinstance(value, bytes) else None
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _handler_of(driver: Driver, subscription: Subscription) -> Handler | None:
+    for handler in driver.core._handlers.get(subscription.id, ()):
+        if handler.subscription is subscription:
+            return handler
+    return None
+
+
+def _decorated_uri(fn: Any, target: str, prefix: str | None) -> str:
+    uris = [u for u in wamp_uris(fn) if u.target == target and u.uri]
+    if not uris:
+        raise ValueError(f"{getattr(fn, '__name__', fn)!r} has no URI: pass one or decorate it")
+    uri = uris[0].uri
+    assert uri is not None
+    return f"{prefix}{uri}" if prefix else uri
+
+
+def _decorated(
+    obj: Any, target: str, prefix: str | None, base: str | None
+) -> list[tuple[Any, str, Any]]:
+    """The decorated methods of ``obj``: (bound method, URI, options)."""
+    out = []
+    for name in dir(obj):
+        if name.startswith("__"):
+            continue
+        member = getattr(obj, name, None)
+        for entry in wamp_uris(member) if callable(member) else ():
+            if entry.target == target and entry.uri:
+                uri = f"{prefix or base or ''}{entry.uri}"
+                out.append((member, uri, entry.options))
+    return out
+
+
+def _session_details(joined: Joined, driver: Driver | None) -> SessionDetails:
+    serializer = driver.connection.serializer if driver else None
+    return SessionDetails(
+        realm=joined.realm,
+        session=joined.session_id,
+        authid=joined.authid,
+        authrole=joined.authrole,
+        authmethod=joined.authmethod,
+        authprovider=joined.authprovider,
+        authextra=joined.authextra,
+        serializer=serializer.NAME if serializer else None,
+    )

@@ -73,6 +73,7 @@ class SessionBase:
 
     realm: str
     authenticators: list[Authenticator]
+    authmethods: list[str]  # announced too; their challenges go to the application
     authid: str | None
     authrole: str | None
     authextra: dict[str, Any] | None

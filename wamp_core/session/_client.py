@@ -33,6 +33,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
         realm: str,
         *,
         authenticators: Sequence[Authenticator] = (),
+        authmethods: Sequence[str] = (),
         authid: str | None = None,
         authrole: str | None = None,
         authextra: dict[str, Any] | None = None,
@@ -42,6 +43,7 @@ class ClientSession(RequestsMixin, IncomingMixin):
     ):
         self.realm = realm
         self.authenticators = list(authenticators)
+        self.authmethods = list(authmethods)
         self.authid = authid
         self.authrole = authrole
         self.authextra = authextra

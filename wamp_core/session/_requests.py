@@ -74,6 +74,7 @@ class RequestsMixin(SessionBase):
     def _hello_details(self) -> dict[str, Any]:
         details: dict[str, Any] = {"roles": CLIENT_ROLES, "agent": self.agent}
         methods = [a.authmethod for a in self.authenticators]
+        methods += [m for m in self.authmethods if m not in methods]
         if methods:
             details["authmethods"] = methods
         authid = self.authid or next((a.authid for a in self.authenticators if a.authid), None)

@@ -1,0 +1,205 @@
+"""Running a Session over one transport, ``connect()``, and the reconnect loop."""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl as ssl_module
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import ByteStream
+from anyio.streams.tls import TLSAttribute
+
+from wamp_anyio._driver import DEFAULT_MAX_BUFFER, Driver
+from wamp_anyio._streams import open_stream
+from wamp_anyio.session import Session
+from wamp_core.application import Backoff
+from wamp_core.application.connect import build_connection
+from wamp_core.application.url import TransportUrl, parse_url
+from wamp_core.exception import ApplicationError, TransportLost
+from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
+
+__all__ = ["Transport", "connect", "reconnecting", "run_session"]
+
+log = logging.getLogger("wamp_anyio")
+
+
+@dataclass
+class Transport:
+    """Where and how to connect: what ``connect()`` and ApplicationRunner take."""
+
+    url: str
+    serializers: Sequence[str] | None = None
+    authentication: Mapping[str, Any] | None = None
+    ssl: ssl_module.SSLContext | bool | None = None
+    proxy: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    websocket_options: Mapping[str, Any] | None = None
+    max_buffer: int = DEFAULT_MAX_BUFFER
+    session_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> TransportUrl:
+        return parse_url(self.url)
+
+    async def open(self) -> ByteStream:
+        return await open_stream(self.target, ssl=self.ssl, proxy=self.proxy)
+
+
+async def run_session(
+    session: Session, transport: Transport, stream: ByteStream, realm: str
+) -> None:
+    """Drive ``session`` over ``stream`` until the transport closes."""
+    connection = build_connection(
+        transport.target,
+        realm,
+        serializers=transport.serializers,
+        authentication=transport.authentication,
+        headers=transport.headers,
+        websocket_options=transport.websocket_options,
+        now=anyio.current_time(),
+        **transport.session_options,
+    )
+    connection.auto_join = False  # the session's on_connect joins
+    connection.session.channel_id = _channel_binding(stream)
+    async with anyio.create_task_group() as tg:
+        driver = Driver(
+            connection, stream, tg, session._session_event, max_buffer=transport.max_buffer
+        )
+        session._attach(driver)
+        try:
+            await driver.run()
+        finally:
+            session._end_hooks()
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+
+
+class _Joining(Session):
+    """The Session ``connect()`` yields: it reports the join, or why there was none."""
+
+    def __init__(self, config: ComponentConfig):
+        super().__init__(config)
+        self.joined = anyio.Event()
+        self.failure: BaseException | None = None
+
+    def on_join(self, details: SessionDetails) -> None:
+        self.joined.set()
+
+    def on_leave(self, details: CloseDetails) -> None:
+        if not self.joined.is_set():
+            reason = details.reason or ApplicationError.AUTHENTICATION_FAILED
+            self.failure = (
+                ApplicationError(reason, details.message)
+                if details.message
+                else ApplicationError(reason)
+            )
+        self.disconnect()
+
+    def on_disconnect(self) -> None:
+        if not self.joined.is_set() and self.failure is None:
+            self.failure = TransportLost("the transport closed before the session joined")
+        self.joined.set()
+
+
+@asynccontextmanager
+async def connect(
+    url: str,
+    realm: str,
+    *,
+    serializers: Sequence[str] | None = None,
+    authentication: Mapping[str, Any] | None = None,
+    ssl: ssl_module.SSLContext | bool | None = None,
+    proxy: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    websocket_options: Mapping[str, Any] | None = None,
+    extra: Any = None,
+    max_buffer: int = DEFAULT_MAX_BUFFER,
+    **session_options: Any,
+) -> AsyncIterator[Session]:
+    """Connect, join ``realm``, and yield the joined Session; leave and close on exit
+    (also when the block is canceled). Raises if the router refuses the join:
+    ApplicationError with the router's reason (e.g. ``wamp.error.not_authorized``)."""
+    transport = Transport(
+        url,
+        serializers,
+        authentication,
+        ssl,
+        proxy,
+        headers,
+        websocket_options,
+        max_buffer,
+        session_options,
+    )
+    stream = await transport.open()
+    session = _Joining(ComponentConfig(realm=realm, extra=extra))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_session, session, transport, stream, realm)
+        await session.joined.wait()
+        if session.failure is not None:
+            raise session.failure
+        try:
+            yield session
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_close_timeout(session)):
+                if session.is_attached():
+                    await session.leave()
+                session.disconnect()
+            tg.cancel_scope.cancel()
+
+
+def _close_timeout(session: Session) -> float:
+    driver = session._driver
+    return driver.connection.session.close_timeout + 1.0 if driver else 1.0
+
+
+async def reconnecting(
+    make: Callable[[ComponentConfig], Session],
+    config: ComponentConfig,
+    transport: Transport,
+    backoff: Backoff | None,
+    stopped: anyio.Event,
+    on_session: Callable[[Session | None], None] = lambda session: None,
+    rand: Callable[[], float] = random.random,
+) -> None:
+    """Run sessions one after another until ``stopped`` (or the first ends, without
+    ``backoff``); wait ``backoff.delay(n)`` between attempts. Raises the connect error
+    when no (further) attempt is allowed."""
+    attempt = 0
+    realm = config.realm or "realm1"
+    while not stopped.is_set():
+        try:
+            stream = await transport.open()
+        except OSError as exc:
+            if backoff is None or not backoff.may_retry(attempt):
+                raise
+            log.warning("cannot connect to %s: %s", transport.url, exc)
+        else:
+            session = make(config)
+            on_session(session)
+            await run_session(session, transport, stream, realm)
+            on_session(None)
+            if backoff is None:
+                return
+            if session.details is not None:
+                attempt = 0  # it joined: start the backoff again
+            if not backoff.may_retry(attempt):
+                return
+        delay = backoff.delay(attempt, rand)
+        attempt += 1
+        log.info("reconnecting to %s in %.2f s (attempt %d)", transport.url, delay, attempt)
+        with anyio.move_on_after(delay):
+            await stopped.wait()
+
+
+def _channel_binding(stream: Any) -> bytes | None:
+    """The tls-unique channel binding of a TLS stream (for cryptosign / SCRAM binding)."""
+    try:
+        value = stream.extra(TLSAttribute.channel_binding_tls_unique, None)
+    except Exception:  # not TLS, or the TLS library cannot give it
+        return None
+    return value if isinstance(value, bytes) else None

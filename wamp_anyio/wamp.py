@@ -1,0 +1,246 @@
+"""Autobahn's façade on wamp_anyio: ApplicationSession, ApplicationSessionFactory,
+ApplicationRunner and Application, with ``autobahn.asyncio.wamp``'s names and
+signatures. ``run()`` starts asyncio by default, trio with ``backend="trio"``; with
+``start_loop=False`` it returns a coroutine for code that already runs a loop."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import ssl as ssl_module
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from wamp_anyio._run import Transport, reconnecting
+from wamp_anyio.session import Session
+from wamp_core.application import ApplicationModel, Backoff
+from wamp_core.types import (
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
+    RegisterOptions,
+    SessionDetails,
+    SubscribeOptions,
+)
+
+__all__ = ["Application", "ApplicationRunner", "ApplicationSession", "ApplicationSessionFactory"]
+
+log = logging.getLogger("wamp_anyio")
+
+
+class ApplicationSession(Session):
+    """A WAMP session with Autobahn's camelCase callbacks (override them; sync or async)."""
+
+    def on_connect(self) -> Any:
+        return self.onConnect()
+
+    def on_challenge(self, challenge: Challenge) -> Any:
+        return self.onChallenge(challenge)
+
+    def on_join(self, details: SessionDetails) -> Any:
+        return self.onJoin(details)
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        return self.onLeave(details)
+
+    def on_disconnect(self) -> Any:
+        return self.onDisconnect()
+
+    def on_user_error(self, fail: BaseException, msg: str) -> None:
+        self.onUserError(fail, msg)
+
+    def onConnect(self) -> Any:
+        self.join(self.config.realm or "realm1")
+
+    def onChallenge(self, challenge: Challenge) -> Any:
+        return Session.on_challenge(self, challenge)
+
+    def onJoin(self, details: SessionDetails) -> Any:
+        """The session is open."""
+
+    def onLeave(self, details: CloseDetails) -> Any:
+        self.disconnect()
+
+    def onDisconnect(self) -> Any:
+        """The transport closed."""
+
+    def onUserError(self, fail: BaseException, msg: str) -> None:
+        Session.on_user_error(self, fail, msg)
+
+
+class ApplicationSessionFactory:
+    """Makes ApplicationSession instances for a runner (Autobahn's factory)."""
+
+    session: type[ApplicationSession] = ApplicationSession
+
+    def __init__(self, config: ComponentConfig | None = None):
+        self.config = config or ComponentConfig(realm="realm1")
+
+    def __call__(self, *args: Any) -> ApplicationSession:
+        config = args[0] if args and isinstance(args[0], ComponentConfig) else self.config
+        session = self.session(config)
+        session.factory = self  # type: ignore[attr-defined]
+        return session
+
+
+def _configure_logging(log_level: str | None) -> None:
+    if not log_level:
+        return
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise ValueError(f"unknown log_level {log_level!r}")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("wamp_anyio", "wamp_core"):
+        logging.getLogger(name).setLevel(level)
+
+
+class ApplicationRunner:
+    """Connects one session to a router and runs it (reconnecting if asked)."""
+
+    def __init__(
+        self,
+        url: str,
+        realm: str | None = None,
+        extra: Any = None,
+        serializers: Sequence[str] | None = None,
+        ssl: ssl_module.SSLContext | bool | None = None,
+        proxy: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        websocket_options: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        initial_retry_delay: float | None = None,
+        max_retry_delay: float | None = None,
+        retry_delay_growth: float | None = None,
+        retry_delay_jitter: float | Callable[[], float] | None = None,
+        *,
+        authentication: Mapping[str, Any] | None = None,
+    ):
+        self.url = url
+        self.realm = realm
+        self.extra = extra if extra is not None else {}
+        self.transport = Transport(
+            url, serializers, authentication, ssl, proxy, headers, websocket_options
+        )
+        retry: dict[str, Any] = {
+            "max_retries": max_retries,
+            "initial_retry_delay": initial_retry_delay,
+            "max_retry_delay": max_retry_delay,
+            "retry_delay_growth": retry_delay_growth,
+            "retry_delay_jitter": retry_delay_jitter,
+        }
+        # Any one of them alone is fine (Autobahn crashes with only max_retries).
+        self.backoff = Backoff(**{k: v for k, v in retry.items() if v is not None})
+        self.session: Session | None = None
+        self._stopped: anyio.Event | None = None
+
+    def run(
+        self,
+        make: Callable[[ComponentConfig], Session],
+        start_loop: bool = True,
+        log_level: str | None = "info",
+        auto_reconnect: bool = False,
+        backend: str = "asyncio",
+    ) -> Any:
+        """Run ``make(config)`` sessions until the session ends (or ``stop()``, with
+        ``auto_reconnect``). Blocks with ``start_loop``; else returns a coroutine."""
+        _configure_logging(log_level)
+        runner = self.run_async(make, auto_reconnect=auto_reconnect)
+        if not start_loop:
+            return runner
+        return anyio.run(_await, runner, backend=backend)
+
+    async def run_async(
+        self, make: Callable[[ComponentConfig], Session], *, auto_reconnect: bool = False
+    ) -> None:
+        """The awaitable form of :meth:`run`."""
+        self._stopped = anyio.Event()
+        config = ComponentConfig(realm=self.realm, extra=self.extra, runner=self)
+        await reconnecting(
+            make,
+            config,
+            self.transport,
+            self.backoff if auto_reconnect else None,
+            self._stopped,
+            on_session=self._set_session,
+        )
+
+    def _set_session(self, session: Session | None) -> None:
+        self.session = session
+
+    def stop(self) -> None:
+        """Stop reconnecting and close the current session's transport."""
+        if self._stopped is not None:
+            self._stopped.set()
+        if self.session is not None:
+            self.session.disconnect()
+
+
+async def _await(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return await coroutine
+
+
+class Application:
+    """Autobahn's decorator-style application: procedures, handlers and signals
+    collected with ``@app.register``, ``@app.subscribe``, ``@app.signal``; they are
+    registered again on every session, so the application survives reconnects."""
+
+    def __init__(self, prefix: str | None = None):
+        self._model = ApplicationModel(prefix)
+        self.session: Session | None = None
+
+    def register(
+        self, uri: str | None = None, options: RegisterOptions | None = None
+    ) -> Callable[[Any], Any]:
+        return self._model.register(uri, options)
+
+    def subscribe(
+        self, uri: str | None = None, options: SubscribeOptions | None = None
+    ) -> Callable[[Any], Any]:
+        return self._model.subscribe(uri, options)
+
+    def signal(self, name: str) -> Callable[[Any], Any]:
+        return self._model.signal(name)
+
+    def __call__(self, config: ComponentConfig) -> ApplicationSession:
+        app = self
+
+        class _AppSession(ApplicationSession):
+            async def onJoin(self, details: SessionDetails) -> None:
+                app.session = self
+                for item in app._model.procedures:
+                    await self.register(item.fn, item.uri, item.options)  # type: ignore[arg-type]
+                for item in app._model.handlers:
+                    await self.subscribe(item.fn, item.uri, item.options)  # type: ignore[arg-type]
+                await _signal(app._model.signals.get("onjoined", ()))
+
+            async def onLeave(self, details: CloseDetails) -> None:
+                await _signal(app._model.signals.get("onleave", ()))
+                self.disconnect()
+
+        return _AppSession(config)
+
+    def run(
+        self,
+        url: str = "ws://127.0.0.1:8080/ws",
+        realm: str = "realm1",
+        start_loop: bool = True,
+        *,
+        auto_reconnect: bool = True,
+        backend: str = "asyncio",
+        **runner_options: Any,
+    ) -> Any:
+        """Connect and run (reconnecting by default, unlike Autobahn's Application)."""
+        runner = ApplicationRunner(url, realm, **runner_options)
+        return runner.run(
+            self, start_loop=start_loop, auto_reconnect=auto_reconnect, backend=backend
+        )
+
+
+async def _signal(handlers: Sequence[Callable[[], Any]]) -> None:
+    for handler in handlers:
+        result = handler()
+        if inspect.isawaitable(result):
+            await result
