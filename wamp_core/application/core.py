@@ -60,6 +60,10 @@ class Host(Protocol):
     def user_error(self, error: BaseException, text: str) -> None: ...
 
 
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    """on_progress for a call whose application did not ask for progress."""
+
+
 class SessionCore:
     """The façade's bookkeeping over one Connection; see the module docstring."""
 
@@ -185,14 +189,12 @@ class SessionCore:
 
     def _result(self, result: Result) -> None:
         request_id = result.request_id
-        if result.progress:
-            on_progress = self._on_progress.get(request_id)
-            if on_progress is not None:
-                args, kwargs = result.args or (), result.kwargs or {}
-                try:
-                    on_progress(*args, **kwargs)
-                except Exception as exc:
-                    self.host.user_error(exc, "on_progress raised")
+        if result.progress:  # the session checked that this call asked for progress
+            on_progress: Callable[..., Any] = self._on_progress.get(request_id, _ignore)
+            try:
+                on_progress(*(result.args or ()), **(result.kwargs or {}))
+            except Exception as exc:
+                self.host.user_error(exc, "on_progress raised")
             return
         self._on_progress.pop(request_id, None)
         waiter = self._waiters.pop(request_id, None)
@@ -275,17 +277,18 @@ class SessionCore:
         self.host.resolve(future, subscription)
 
     def _removed_registration(self, event: RegistrationRemoved) -> None:
-        endpoint = self._endpoints.pop(event.registration_id, None)
-        if endpoint is not None and endpoint.registration is not None:
-            endpoint.registration.deactivate()
+        # The session only removes what it created, and so did we (at RegistrationCreated).
+        registration = self._endpoints.pop(event.registration_id).registration
+        assert registration is not None
+        registration.deactivate()
         if event.request_id:
             future, _ = self._waiters.pop(event.request_id)
             self.host.resolve(future, None)
 
     def _removed_subscription(self, event: SubscriptionRemoved) -> None:
-        for handler in self._handlers.pop(event.subscription_id, []):
-            if handler.subscription is not None:
-                handler.subscription.deactivate()
+        for handler in self._handlers.pop(event.subscription_id):
+            assert handler.subscription is not None
+            handler.subscription.deactivate()
         if event.request_id:
             future, _ = self._waiters.pop(event.request_id)
             self.host.resolve(future, None)
@@ -293,12 +296,12 @@ class SessionCore:
     def _session_ended(self) -> None:
         """Left: the session forgot its registrations and subscriptions; so do we."""
         for endpoint in self._endpoints.values():
-            if endpoint.registration is not None:
-                endpoint.registration.deactivate()
+            assert endpoint.registration is not None
+            endpoint.registration.deactivate()
         for handlers in self._handlers.values():
             for handler in handlers:
-                if handler.subscription is not None:
-                    handler.subscription.deactivate()
+                assert handler.subscription is not None
+                handler.subscription.deactivate()
         self._endpoints.clear()
         self._handlers.clear()
         for request_id in list(self._active_invocations):
