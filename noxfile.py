@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -13,12 +18,19 @@ DEV = nox.project.dependency_groups(PYPROJECT, "dev")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
 EXTRAS = ".[crypto,twisted,trio]"
 
+# The router of the integration tests, in a virtualenv of its own: its many pins must
+# not mix with ours. Change the pin here; the next run reinstalls it.
+CROSSBAR = "crossbar==26.10.1"
+CROSSBAR_VENV = Path(__file__).resolve().parent / ".nox" / "crossbar"
+CROSSBAR_PYTHONS = ("python3.13", "python3.12", "python3.11")  # Crossbar needs >= 3.11
+
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit, property and conformance tests, with branch coverage of wamp_core."""
     session.install("-e", EXTRAS, *DEV)
     session.env["HYPOTHESIS_PROFILE"] = "ci"
+    session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "report", "--fail-under=100")
@@ -52,3 +64,50 @@ def demo(session: nox.Session) -> None:
     """The demo of what the core does today (codecs, validation, authentication)."""
     session.install("-e", ".[crypto]")
     session.run("python", "examples/core_demo.py")
+
+
+@nox.session(python=False)
+def crossbar(session: nox.Session) -> None:
+    """Install Crossbar.io into .nox/crossbar (``-- --reinstall`` to redo it); print its path."""
+    path = crossbar_executable(session, reinstall="--reinstall" in session.posargs)
+    print(path)
+
+
+def crossbar_executable(session: nox.Session, *, reinstall: bool = False) -> str:
+    """The ``crossbar`` executable of .nox/crossbar, installed first if missing or stale.
+
+    The venv is made by uv when it is on PATH (``./dev`` puts it there), else by
+    ``python -m venv`` and pip, from an interpreter >= 3.11. A stamp file records what
+    was installed, so a changed pin (or an interrupted install) installs afresh.
+    """
+    bindir = CROSSBAR_VENV / ("Scripts" if sys.platform == "win32" else "bin")
+    executable = bindir / ("crossbar.exe" if sys.platform == "win32" else "crossbar")
+    stamp = CROSSBAR_VENV / "installed.txt"
+    installed = stamp.read_text().strip() if stamp.exists() else None
+    if not reinstall and executable.exists() and installed == CROSSBAR:
+        return str(executable)
+    shutil.rmtree(CROSSBAR_VENV, ignore_errors=True)
+    uv = shutil.which("uv")
+    python = _crossbar_python(session, uv)
+    if uv:
+        session.run(uv, "venv", "--quiet", "--python", python, str(CROSSBAR_VENV), external=True)
+        venv_python = str(bindir / "python")
+        session.run(uv, "pip", "install", "--python", venv_python, CROSSBAR, external=True)
+    else:
+        session.run(python, "-m", "venv", str(CROSSBAR_VENV), external=True)
+        pip = [str(bindir / "python"), "-m", "pip", "--disable-pip-version-check"]
+        session.run(*pip, "install", "--quiet", CROSSBAR, external=True)
+    stamp.write_text(CROSSBAR + "\n")
+    return str(executable)
+
+
+def _crossbar_python(session: nox.Session, uv: str | None) -> str:
+    """An interpreter Crossbar supports: nox's own, a python3.1x on PATH, or one uv fetches."""
+    if sys.version_info >= (3, 11):
+        return sys.executable
+    found = next(filter(None, map(shutil.which, CROSSBAR_PYTHONS)), None)
+    if found is None and uv:
+        return ">=3.11"  # uv finds or downloads one
+    if found is None:
+        session.error(f"{CROSSBAR} needs Python >= 3.11; none of {CROSSBAR_PYTHONS} is on PATH")
+    return found

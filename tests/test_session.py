@@ -892,3 +892,17 @@ def test_protocol_violation_only_once() -> None:
     h.session.protocol_violation("second")
     (abort,) = h.sent()
     assert isinstance(abort, Abort) and abort.message == "first"
+
+
+def test_misconfigured_authenticator_aborts_instead_of_raising() -> None:
+    from wamp_core.auth import AuthCryptosign, CryptosignKey
+
+    key = CryptosignKey.from_seed(bytes(32))
+    h = MessageHarness(authenticators=[AuthCryptosign("alice", key=key, channel_binding="tls-unique")])
+    h.start()
+    h.sent()
+    h.deliver(Challenge("cryptosign", {"challenge": "ab" * 32, "channel_binding": "tls-unique"}))
+    abort = h.expect(Abort)
+    assert abort.reason == "wamp.error.authentication_failed"
+    assert (abort.message or "").startswith("ValueError: ")
+    assert h.event(Left).aborted

@@ -63,8 +63,8 @@ class IncomingMixin(SessionBase):
         if authenticator is not None:
             try:
                 authenticator.on_welcome(details.get("authextra") or {})
-            except AuthenticationError as exc:
-                self._abort_auth(str(exc))
+            except Exception as exc:  # AuthenticationError, or a misconfigured authenticator
+                self._abort_auth(_auth_failure(exc))
                 return
         self._set_state(SessionState.JOINED)
         self.session_id = msg.session_id
@@ -92,8 +92,8 @@ class IncomingMixin(SessionBase):
         self._authenticator = authenticator
         try:
             signature, extra = authenticator.on_challenge(msg.extra, self.channel_id)
-        except AuthenticationError as exc:
-            self._abort_auth(str(exc))
+        except Exception as exc:  # AuthenticationError, or e.g. no channel binding data
+            self._abort_auth(_auth_failure(exc))
             return
         self._send(Authenticate(signature, extra))
 
@@ -278,6 +278,11 @@ class IncomingMixin(SessionBase):
         elif request_id > self._max_invocation_id:
             raise ProtocolError(f"INTERRUPT for request {request_id}, which was never invoked")
         # else: it crossed our answer on the wire; nothing is left to interrupt.
+
+
+def _auth_failure(exc: Exception) -> str:
+    text = str(exc)
+    return text if isinstance(exc, AuthenticationError) else f"{type(exc).__name__}: {text}"
 
 
 def _application_error(msg: Error) -> ApplicationError:

@@ -1,0 +1,1 @@
+"""The Crossbar.io node the integration tests run against (see ``config.py``)."""

@@ -1,0 +1,438 @@
+"""Crossbar.io works, and our Sans-IO core speaks to it: plain blocking sockets, no loop.
+
+Every transport (WebSocket and RawSocket on TCP, TLS and Unix sockets), every
+serializer, every authentication method (and one wrong credential of each; cryptosign
+also with TLS channel binding), and the router features the adapters rely on: RPC
+with caller disclosure, pub/sub with publisher disclosure, event retention, the
+session meta API, progressive results, call canceling, call timeouts, shared and
+pattern-based registrations; and the node fixture itself (kill, restart).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.blocking_client import BlockingClient
+from tests.integration.crossbar_node import CrossbarNode, make_authenticator
+from wamp_core.auth import AuthCryptosign, AuthScram, CryptosignKey
+from wamp_core.events import (
+    Joined,
+    Left,
+    PublishAcknowledged,
+    RegistrationCreated,
+    RequestFailed,
+    SubscriptionCreated,
+)
+from wamp_core.exception import ApplicationError
+from wamp_core.messages import Event, Interrupt, Invocation, Result
+from wamp_core.transports import TransportClosed, TransportOpened
+from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
+
+pytestmark = pytest.mark.integration
+
+SERIALIZERS = ["json", "msgpack", "cbor"]
+AUTH_PRINCIPALS = ["ticket", "wampcra", "wampcra_salted", "cryptosign", "scram"]
+
+# What Crossbar 26.10.1 answers to a wrong credential: ABORT with this reason and
+# Details.message (from crossbar/router/auth/*.py).
+NOT_AUTHORIZED = "wamp.error.not_authorized"
+WRONG_CREDENTIAL_MESSAGES = {
+    "ticket": "ticket in static WAMP-Ticket authentication is invalid",
+    "wampcra": "WAMP-CRA client signature is invalid",
+    "wampcra_salted": "WAMP-CRA client signature is invalid",
+    "cryptosign": (
+        "extra.pubkey provided does not match any one of authorized_keys for the principal"
+    ),
+    "scram": "SCRAM authentication failed",
+}
+
+OpenClient = Callable[..., BlockingClient]
+
+
+def unique(prefix: str = "com.example") -> str:
+    """A URI no other test uses (the shared node keeps retained events and registrations)."""
+    return f"{prefix}.t{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def open_client(crossbar: CrossbarNode) -> Iterator[OpenClient]:
+    """Open (and join) clients on the shared node; all are closed after the test."""
+    clients: list[BlockingClient] = []
+
+    def _open(
+        url: str | None = None,
+        *,
+        serializer: str = "msgpack",
+        principal: str | dict[str, Any] | None = None,
+        authenticators: list[Any] | None = None,
+        join: bool = True,
+        **options: Any,
+    ) -> BlockingClient:
+        if isinstance(principal, str):
+            principal = crossbar.principals[principal]
+        if authenticators is None:
+            authenticators = [] if principal is None else [make_authenticator(principal)]
+        client = BlockingClient.open(
+            url or crossbar.rs_url,
+            crossbar.realm,
+            serializer=serializer,
+            authenticators=authenticators,
+            ssl_context=crossbar.ssl_context(),
+            **options,
+        )
+        clients.append(client)
+        if join:
+            client.join()
+        return client
+
+    yield _open
+    for client in clients:
+        client.close()
+
+
+def register(client: BlockingClient, procedure: str, **options: Any) -> int:
+    request_id = client.session.register(procedure, RegisterOptions(**options) if options else None)
+    client.flush()
+    created = client.expect_request(request_id)
+    assert isinstance(created, RegistrationCreated), created
+    return created.registration_id
+
+
+def subscribe(client: BlockingClient, topic: str, **options: Any) -> int:
+    request_id = client.session.subscribe(topic, SubscribeOptions(**options) if options else None)
+    client.flush()
+    created = client.expect_request(request_id)
+    assert isinstance(created, SubscriptionCreated), created
+    return created.subscription_id
+
+
+def call(client: BlockingClient, procedure: str, *args: Any, **options: Any) -> int:
+    request_id = client.session.call(
+        procedure,
+        list(args),
+        options=CallOptions(**options) if options else None,
+        now=time.monotonic(),  # the clock BlockingClient gives the core
+    )
+    client.flush()
+    return request_id
+
+
+def call_result(client: BlockingClient, procedure: str, *args: Any) -> Result:
+    result = client.expect_request(call(client, procedure, *args))
+    assert isinstance(result, Result), result
+    return result
+
+
+def first_to_be_invoked(callees: list[BlockingClient], timeout: float = 10.0) -> int:
+    """Which callee gets the next invocation (answered with "served")."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for index, callee in enumerate(callees):
+            invocation = callee.poll_for(Invocation, timeout=0.02)
+            if invocation is not None:
+                callee.session.yield_result(invocation.request_id, ["served"])
+                callee.flush()
+                return index
+    raise AssertionError("no callee was invoked")
+
+
+def answer(client: BlockingClient, *args: Any) -> Invocation:
+    """Wait for one invocation and answer it with ``args``."""
+    invocation = client.expect(Invocation)
+    assert client.session.yield_result(invocation.request_id, list(args))
+    client.flush()
+    return invocation
+
+
+# ---- transports, serializers, TLS, Unix sockets
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS)
+@pytest.mark.parametrize("transport", ["ws", "rs"])
+def test_join_anonymously(
+    crossbar: CrossbarNode, open_client: OpenClient, transport: str, serializer: str
+) -> None:
+    client = open_client(crossbar.urls[transport], serializer=serializer, join=False)
+    assert client.expect(TransportOpened).serializer == serializer
+    joined = client.join()
+    assert joined.realm == "realm1"
+    assert (joined.authmethod, joined.authrole) == ("anonymous", "anonymous")
+    # A nested result through the serializer: the meta API describes our session.
+    details = call_result(client, "wamp.session.get", joined.session_id).args
+    assert details is not None
+    assert details[0]["session"] == joined.session_id
+    assert details[0]["authrole"] == "anonymous"
+
+
+@pytest.mark.parametrize("endpoint", ["wss", "rss", "ws_unix", "rs_unix"])
+def test_join_over_tls_and_unix_sockets(
+    crossbar: CrossbarNode, open_client: OpenClient, endpoint: str
+) -> None:
+    client = open_client(crossbar.urls[endpoint], serializer="cbor")
+    if endpoint.endswith("ss"):
+        assert client.sock.version() == "TLSv1.3"  # type: ignore[attr-defined]
+    count = call_result(client, "wamp.session.count").args
+    assert count is not None and count[0] >= 1
+
+
+def test_tls_rejects_an_untrusted_certificate(crossbar: CrossbarNode) -> None:
+    untrusting = ssl.create_default_context()  # the system CAs only
+    with pytest.raises(ssl.SSLCertVerificationError):
+        BlockingClient.open(crossbar.rss_url, crossbar.realm, ssl_context=untrusting)
+
+
+# ---- authentication
+
+
+@pytest.mark.parametrize("name", ["anonymous", *AUTH_PRINCIPALS])
+@pytest.mark.parametrize("transport", ["ws", "rs"])
+def test_authenticate(
+    crossbar: CrossbarNode, open_client: OpenClient, transport: str, name: str
+) -> None:
+    principal = crossbar.principals[name]
+    client = open_client(crossbar.urls[transport], principal=name)  # joined
+    welcome = next(e for e in client.seen if isinstance(e, Joined))
+    assert welcome.authmethod == principal["authmethod"]
+    assert welcome.authrole == principal["role"]
+    assert welcome.authprovider == "static"
+    if principal["authid"] is not None:  # anonymous gets a random one
+        assert welcome.authid == principal["authid"]
+    if name == "scram":  # our AuthScram checked it against the server key
+        assert "scram_server_signature" in welcome.authextra
+
+
+def test_cryptosign_without_authid(crossbar: CrossbarNode, open_client: OpenClient) -> None:
+    """Crossbar finds the principal by the public key when HELLO has no authid."""
+    alice = dict(crossbar.principals["cryptosign"], authid=None)
+    client = open_client(principal=alice)
+    welcome = next(e for e in client.seen if isinstance(e, Joined))
+    assert (welcome.authid, welcome.authrole) == ("alice", "user")
+
+
+@pytest.mark.parametrize("endpoint", ["wss", "rss"])
+def test_cryptosign_with_tls_channel_binding(
+    crossbar: CrossbarNode, open_client: OpenClient, endpoint: str
+) -> None:
+    """tls-unique works over Crossbar's TLS 1.3 (both sides use the Finished message)."""
+    alice = crossbar.principals["cryptosign"]
+    key = CryptosignKey.from_hex(alice["private_seed_hex"])
+    bound = AuthCryptosign("alice", key=key, channel_binding="tls-unique")
+    client = open_client(crossbar.urls[endpoint], authenticators=[bound])
+    welcome = next(e for e in client.seen if isinstance(e, Joined))
+    assert (welcome.authid, welcome.authmethod) == ("alice", "cryptosign")
+    # Crossbar knows only tls-unique.
+    exporter = AuthCryptosign("alice", key=key, channel_binding="tls-exporter")
+    refused = open_client(crossbar.urls[endpoint], authenticators=[exporter], join=False)
+    left: Joined | Left = refused.expect((Joined, Left))
+    expected = 'invalid channel binding type "tls-exporter" requested'
+    assert left == Left(NOT_AUTHORIZED, expected, True, True)
+
+
+@pytest.mark.parametrize("name", AUTH_PRINCIPALS)
+def test_wrong_credential_is_rejected(
+    crossbar: CrossbarNode, open_client: OpenClient, name: str
+) -> None:
+    client = open_client(principal=crossbar.wrong_principals[name], join=False)
+    left: Joined | Left = client.expect((Joined, Left))
+    assert left == Left(NOT_AUTHORIZED, WRONG_CREDENTIAL_MESSAGES[name], True, True)
+
+
+def test_unknown_principal_is_rejected(crossbar: CrossbarNode, open_client: OpenClient) -> None:
+    nobody = dict(crossbar.principals["ticket"], authid="nobody")
+    client = open_client(principal=nobody, join=False)
+    left: Joined | Left = client.expect((Joined, Left))
+    assert left == Left(NOT_AUTHORIZED, 'no principal with authid "nobody" exists', True, True)
+
+
+def test_spec_scram_is_not_offered(crossbar: CrossbarNode, open_client: OpenClient) -> None:
+    """Crossbar speaks only its own SCRAM convention (authmethod ``scram``)."""
+    scram = crossbar.principals["scram"]
+    spec = AuthScram(scram["authid"], scram["password"], convention="spec")
+    client = open_client(authenticators=[spec], join=False)
+    left: Joined | Left = client.expect((Joined, Left))
+    assert left == Left(NOT_AUTHORIZED, 'invalid authmethod "wamp-scram"', True, True)
+
+
+# ---- RPC
+
+
+def test_rpc_round_trip_with_caller_disclosure(
+    crossbar: CrossbarNode, open_client: OpenClient
+) -> None:
+    procedure = unique()
+    callee = open_client(crossbar.ws_url, serializer="json", principal="cryptosign")
+    caller = open_client(crossbar.rs_url, serializer="cbor", principal="ticket")
+    register(callee, procedure)
+    request_id = call(caller, procedure, 2, 3)
+    invocation = callee.expect(Invocation)
+    assert invocation.args == [2, 3]
+    assert invocation.details["caller"] == caller.session.session_id
+    assert invocation.details["caller_authid"] == "joe"
+    assert invocation.details["caller_authrole"] == "user"
+    callee.session.yield_result(invocation.request_id, [5])
+    callee.flush()
+    result = caller.expect_request(request_id)
+    assert isinstance(result, Result) and result.args == [5]
+
+
+def test_progressive_results(open_client: OpenClient) -> None:
+    procedure = unique()
+    callee, caller = open_client(), open_client()
+    register(callee, procedure)
+    request_id = call(caller, procedure, on_progress=lambda *args: None)
+    invocation = callee.expect(Invocation)
+    assert invocation.details["receive_progress"] is True
+    for chunk in (1, 2):
+        callee.session.yield_result(invocation.request_id, [chunk], progress=True)
+    callee.session.yield_result(invocation.request_id, ["done"])
+    callee.flush()
+    chunks = [caller.expect(Result, lambda r: r.progress) for _ in (1, 2)]
+    assert [c.args for c in chunks] == [[1], [2]]
+    final = caller.expect_request(request_id)
+    assert isinstance(final, Result) and final.args == ["done"]
+
+
+def test_call_cancel(open_client: OpenClient) -> None:
+    procedure = unique()
+    callee, caller = open_client(), open_client()
+    register(callee, procedure)
+    request_id = call(caller, procedure)
+    invocation = callee.expect(Invocation)
+    assert caller.session.cancel(request_id, "kill")
+    caller.flush()
+    interrupt = callee.expect(Interrupt)
+    assert interrupt.request_id == invocation.request_id
+    assert interrupt.options["mode"] == "kill"
+    callee.session.yield_error(invocation.request_id, ApplicationError.CANCELED)
+    callee.flush()
+    failed = caller.expect_request(request_id)
+    assert isinstance(failed, RequestFailed)
+    assert isinstance(failed.error, ApplicationError)
+    assert failed.error.error == ApplicationError.CANCELED
+
+
+def test_call_timeout(open_client: OpenClient) -> None:
+    """The timeout reaches the callee (in ms) and the call fails with wamp.error.timeout.
+
+    Who fires first is not fixed: the caller's own deadline (it then sends CANCEL
+    killnowait, and the callee gets the router's INTERRUPT) or the callee's deadline
+    from INVOCATION.Details.timeout (it answers wamp.error.timeout). Crossbar's own
+    router-side timeout is not what ends the call: 26.10.1 reads the milliseconds as
+    seconds.
+    """
+    procedure = unique()
+    callee, caller = open_client(), open_client()
+    register(callee, procedure)
+    request_id = call(caller, procedure, timeout=0.2)
+    invocation = callee.expect(Invocation)
+    assert invocation.details["timeout"] == 200
+    interrupt = callee.expect(Interrupt)  # ours (local deadline) or the router's
+    assert interrupt.request_id == invocation.request_id
+    failed = caller.expect_request(request_id)
+    assert isinstance(failed, RequestFailed)
+    assert isinstance(failed.error, ApplicationError)
+    assert failed.error.error == ApplicationError.TIMEOUT
+
+
+def test_shared_registration_roundrobin(open_client: OpenClient) -> None:
+    procedure = unique()
+    callees = [open_client(), open_client()]
+    caller = open_client()
+    for callee in callees:
+        register(callee, procedure, invoke="roundrobin")
+    served: list[int] = []
+    for n in range(4):
+        request_id = call(caller, procedure, n)
+        served.append(first_to_be_invoked(callees))
+        assert caller.expect_request(request_id).args == ["served"]
+    assert sorted(served) == [0, 0, 1, 1]
+
+
+def test_pattern_based_registrations(open_client: OpenClient) -> None:
+    base = unique()
+    callee, caller = open_client(), open_client()
+    register(callee, f"{base}.prefix", match="prefix")
+    register(callee, f"{base}..op", match="wildcard")
+    for procedure in (f"{base}.prefix.a.b", f"{base}.x.op"):
+        request_id = call(caller, procedure)
+        invocation = answer(callee, procedure)
+        assert invocation.details["procedure"] == procedure
+        assert caller.expect_request(request_id).args == [procedure]
+
+
+# ---- pub/sub
+
+
+def test_publish_subscribe_with_publisher_disclosure(
+    crossbar: CrossbarNode, open_client: OpenClient
+) -> None:
+    topic = unique()
+    subscriber = open_client(crossbar.ws_url, serializer="cbor")
+    publisher = open_client(crossbar.rs_url, serializer="json", principal="wampcra")
+    subscribe(subscriber, topic)
+    subscribe(publisher, topic)
+    request_id = publisher.session.publish(
+        topic, [1, "two"], {"three": 3.5}, PublishOptions(exclude_me=False, acknowledge=True)
+    )
+    publisher.flush()
+    assert isinstance(publisher.expect_request(request_id), PublishAcknowledged)
+    for client in (subscriber, publisher):  # exclude_me=False: the publisher gets it too
+        event = client.expect(Event)
+        assert (event.args, event.kwargs) == ([1, "two"], {"three": 3.5})
+        assert event.details["publisher"] == publisher.session.session_id
+        assert event.details["publisher_authid"] == "peter"
+
+
+def test_event_retention(open_client: OpenClient) -> None:
+    topic = unique()
+    publisher = open_client()
+    request_id = publisher.session.publish(
+        topic, ["kept"], options=PublishOptions(retain=True, acknowledge=True)
+    )
+    publisher.flush()
+    assert isinstance(publisher.expect_request(request_id), PublishAcknowledged)
+    late = open_client(serializer="json")
+    subscribe(late, topic, get_retained=True)
+    event = late.expect(Event)
+    assert event.args == ["kept"]
+    assert event.details.get("retained") is True
+
+
+# ---- session meta API
+
+
+def test_session_meta_api(open_client: OpenClient) -> None:
+    first, second = open_client(), open_client(serializer="json")
+    count = call_result(first, "wamp.session.count").args
+    assert count is not None and count[0] >= 2
+    listed = call_result(second, "wamp.session.list").args
+    assert listed is not None
+    assert {first.session.session_id, second.session.session_id} <= set(listed[0])
+
+
+# ---- the node itself: restart on the same endpoints, crash
+
+
+def test_kill_and_restart(fresh_crossbar: CrossbarNode) -> None:
+    node = fresh_crossbar
+    endpoints = (node.endpoints, node.urls)
+    victim = BlockingClient.open(node.ws_url, node.realm)
+    victim.join()
+    node.stop(kill=True)  # a crash; a graceful stop looks the same to clients:
+    # Crossbar 26.10.1 then drops connections without GOODBYE or a WebSocket close.
+    assert not node.running
+    left = victim.expect(Left)
+    assert (left.reason, left.by_router) == ("wamp.close.transport_lost", False)
+    victim.expect(TransportClosed)
+    victim.close()
+    node.restart()  # back on the same ports and socket paths
+    assert (node.endpoints, node.urls) == endpoints
+    for url in (node.ws_url, node.rs_unix_url, node.rss_url):
+        with BlockingClient.open(url, node.realm, ssl_context=node.ssl_context()) as client:
+            client.join()
