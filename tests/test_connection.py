@@ -212,3 +212,20 @@ def test_scripted_router_plays_misbehaviour_steps() -> None:
     assert router.play(("payload", b"\xff")) is False
     assert router.play(("bytes", b"\x00")) is False
     assert router.data_to_send().startswith(b"\x00\x00\x00")
+
+
+@pytest.mark.parametrize("kind", ["rawsocket", "websocket"])
+def test_close_still_sends_what_the_session_queued(kind: str) -> None:
+    transport = (
+        RawSocketClientTransport("json")
+        if kind == "rawsocket"
+        else WebSocketClientTransport("localhost", "/", serializers=["json"])
+    )
+    conn = Connection(transport, ClientSession("realm1"))
+    router = ScriptedRouter(kind, "json")
+    join(conn, router)
+    conn.session.abort("wamp.close.killed", "bye")
+    conn.close()
+    router.receive_data(conn.data_to_send())
+    (abort,) = router.received()
+    assert isinstance(abort, Abort) and abort.reason == "wamp.close.killed"

@@ -898,7 +898,9 @@ def test_misconfigured_authenticator_aborts_instead_of_raising() -> None:
     from wamp_core.auth import AuthCryptosign, CryptosignKey
 
     key = CryptosignKey.from_seed(bytes(32))
-    h = MessageHarness(authenticators=[AuthCryptosign("alice", key=key, channel_binding="tls-unique")])
+    h = MessageHarness(
+        authenticators=[AuthCryptosign("alice", key=key, channel_binding="tls-unique")]
+    )
     h.start()
     h.sent()
     h.deliver(Challenge("cryptosign", {"challenge": "ab" * 32, "channel_binding": "tls-unique"}))

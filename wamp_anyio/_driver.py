@@ -85,14 +85,18 @@ class Driver:
                     await self._unblock()
                 await self.write()
         finally:
+            self._dispatch()  # what closing the connection itself produced
             self._finish()
 
     def _feed(self, data: bytes) -> None:
-        connection = self.connection
-        connection.receive_data(data, now=anyio.current_time())
+        self.connection.receive_data(data, now=anyio.current_time())
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand the connection's events to the core (whose host calls come back here)."""
         self._writing_soon = True
         try:
-            self.core.handle(connection.events())
+            self.core.handle(self.connection.events())
         finally:
             self._writing_soon = False
 
@@ -109,12 +113,12 @@ class Driver:
             now = anyio.current_time()
             if deadline is not None and now >= deadline:
                 connection.handle_timer(now)
-                self._writing_soon = True
-                try:
-                    self.core.handle(connection.events())
-                finally:
-                    self._writing_soon = False
+                self._dispatch()
             await self.write()
+        # The transport ended (closed here, or by the router): its last bytes are out;
+        # closing the stream also ends a reader still waiting for data.
+        with anyio.CancelScope(shield=True):
+            await self.stream.aclose()
 
     async def write(self) -> None:
         """Send everything the connection has queued, in order."""
@@ -140,6 +144,14 @@ class Driver:
 
     async def aclose(self) -> None:
         await self.stream.aclose()
+
+    def close(self) -> None:
+        """Close the connection now (from synchronous code): the session ends with
+        TransportLost, the hooks hear of it, and the pump sends what is left."""
+        if not self.connection.closed:
+            self.connection.close()
+            self._dispatch()
+            self._wakeup.set()
 
     # ---- Host: futures and flushing
 
@@ -232,7 +244,8 @@ class Driver:
         key = id(handler)
         queue = self._queues.get(key)
         if queue is None:
-            queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](self.max_buffer)
+            size = handler.buffer if handler.buffer is not None else self.max_buffer
+            queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
             self._queues[key] = queue
             self.task_group.start_soon(self._consume, handler, receive)
         item = (args, kwargs)

@@ -8,10 +8,10 @@ may be plain functions or coroutines; each runs in its own task.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ import anyio
 
 from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
+from wamp_anyio._log import Logger
 from wamp_core.application.shaping import Handler
 from wamp_core.decorators import wamp_uris
 from wamp_core.events import Challenged, Joined, Left
@@ -37,9 +38,10 @@ from wamp_core.types import (
     SubscribeOptions,
 )
 
-__all__ = ["ReceivedEvent", "Session"]
+__all__ = ["ReceivedEvent", "Request", "Session"]
 
 DEFAULT_CANCEL_MODE = "kill"
+UNSUBSCRIBE_TIMEOUT = 5.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,18 +53,55 @@ class ReceivedEvent:
     details: EventDetails
 
 
+class Request:
+    """What a request returns: the request is sent already; awaiting it writes what
+    is queued and gives the result. Canceling the awaiting task cancels a call."""
+
+    __slots__ = ("_cancel_mode", "_driver", "_futures", "_request_id")
+
+    def __init__(
+        self,
+        driver: Driver,
+        futures: Future | list[Future],
+        request_id: int | None = None,
+        cancel_mode: str = DEFAULT_CANCEL_MODE,
+    ):
+        self._driver = driver
+        self._futures = futures
+        self._request_id = request_id
+        self._cancel_mode = cancel_mode
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> Any:
+        driver = self._driver
+        try:  # a cancellation may come while the request is written, too
+            await driver.write()
+            if isinstance(self._futures, list):
+                return [await future.wait() for future in self._futures]
+            return await self._futures.wait()
+        except anyio.get_cancelled_exc_class():
+            if self._request_id is not None:
+                with anyio.CancelScope(shield=True):
+                    driver.core.cancel(self._request_id, self._cancel_mode, abandon=True)
+                    await driver.write()
+            raise
+
+
 class Session:
     """A WAMP session on wamp_anyio. See the module docstring."""
 
     def __init__(self, config: ComponentConfig | None = None):
         self.config = config or ComponentConfig(realm="realm1")
-        self.log = logging.getLogger(f"wamp_anyio.{type(self).__name__}")
+        self.log = Logger(f"wamp_anyio.{type(self).__name__}")
         self.cancel_mode = DEFAULT_CANCEL_MODE
         self.details: SessionDetails | None = None
         self._driver: Driver | None = None
         self._left = anyio.Event()
         self._pending_errors: list[tuple[type[BaseException], str | None]] = []
         self._hooks: dict[anyio.CancelScope, str] = {}
+        self._leave_done: anyio.Event | None = None
 
     # ---- hooks (override; plain or async)
 
@@ -148,9 +187,8 @@ class Session:
 
     def disconnect(self) -> None:
         """Close the transport (a session still open ends with TransportLost)."""
-        if self._driver is not None and not self._driver.connection.closed:
-            self._driver.connection.close()
-            self._driver.flush()
+        if self._driver is not None:
+            self._driver.close()
 
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         """Map an exception class to an error URI, both ways (Autobahn's ``define``)."""
@@ -159,89 +197,67 @@ class Session:
         else:
             self._driver.core.define(exception, error)
 
-    async def call(
+    def call(
         self, procedure: str, *args: Any, options: CallOptions | None = None, **kwargs: Any
-    ) -> Any:
-        """Call a procedure: the single result, a CallResult, or None. Canceling the
-        awaiting task sends CANCEL (mode ``self.cancel_mode``)."""
+    ) -> Request:
+        """Send CALL now; awaiting gives the single result, a CallResult, or None.
+        Canceling the awaiting task sends CANCEL (mode ``self.cancel_mode``)."""
         driver = self._attached_driver("call")
-        with driver.writing_soon():
-            request_id, future = driver.core.call(
-                procedure, args, kwargs, options, now=anyio.current_time()
-            )
-        await driver.write()
-        try:
-            return await future.wait()
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                driver.core.cancel(request_id, self.cancel_mode, abandon=True)
-                await driver.write()
-            raise
+        request_id, future = driver.core.call(
+            procedure, args, kwargs, options, now=anyio.current_time()
+        )
+        return Request(driver, future, request_id, self.cancel_mode)
 
-    async def register(
+    def register(
         self,
         endpoint: Callable[..., Any] | object,
         procedure: str | None = None,
         options: RegisterOptions | None = None,
         prefix: str | None = None,
         check_types: bool | None = None,
-    ) -> Registration | list[Registration]:
-        """Register a function under ``procedure``, or every ``@wamp.register``-decorated
-        method of an object (then a list of registrations)."""
+    ) -> Request:
+        """Send REGISTER now for a function under ``procedure``, or for every
+        ``@wamp.register``-decorated method of an object. Awaiting gives the
+        Registration (a list of them for an object)."""
+        driver = self._attached_driver("register")
         if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
-            return [
-                await self._register_one(fn, uri, opts)
+            futures = [
+                driver.core.register(fn, uri, opts)
                 for fn, uri, opts in _decorated(endpoint, "register", prefix, procedure)
             ]
+            return Request(driver, futures)
         if procedure is None:
             procedure = _decorated_uri(endpoint, "register", prefix)
-        return await self._register_one(endpoint, procedure, options)
+        return Request(driver, driver.core.register(endpoint, procedure, options))
 
-    async def _register_one(
-        self, fn: Callable[..., Any], procedure: str, options: RegisterOptions | None
-    ) -> Registration:
-        driver = self._attached_driver("register")
-        with driver.writing_soon():
-            future = driver.core.register(fn, procedure, options)
-        await driver.write()
-        registration: Registration = await future.wait()
-        return registration
-
-    async def subscribe(
+    def subscribe(
         self,
         handler: Callable[..., Any] | object,
         topic: str | None = None,
         options: SubscribeOptions | None = None,
         check_types: bool | None = None,
-    ) -> Subscription | list[Subscription]:
-        """Subscribe a function to ``topic``, or every ``@wamp.subscribe``-decorated method
-        of an object. Each handler gets the events in publication order."""
+    ) -> Request:
+        """Send SUBSCRIBE now for a function, or for every ``@wamp.subscribe``-decorated
+        method of an object; each handler gets the events in publication order.
+        Awaiting gives the Subscription (a list of them for an object)."""
+        driver = self._attached_driver("subscribe")
         if not callable(handler) or (topic is None and wamp_uris(handler)):
-            return [
-                await self._subscribe_one(fn, uri, opts)
+            futures = [
+                driver.core.subscribe(fn, uri, opts)
                 for fn, uri, opts in _decorated(handler, "subscribe", None, topic)
             ]
+            return Request(driver, futures)
         if topic is None:
             topic = _decorated_uri(handler, "subscribe", None)
-        return await self._subscribe_one(handler, topic, options)
-
-    async def _subscribe_one(
-        self, fn: Callable[..., Any], topic: str, options: SubscribeOptions | None
-    ) -> Subscription:
-        driver = self._attached_driver("subscribe")
-        with driver.writing_soon():
-            future = driver.core.subscribe(fn, topic, options)
-        await driver.write()
-        subscription: Subscription = await future.wait()
-        return subscription
+        return Request(driver, driver.core.subscribe(handler, topic, options))
 
     def publish(
         self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
-    ) -> Future | None:
-        """Publish now; with ``PublishOptions(acknowledge=True)`` a future of the Publication."""
+    ) -> Request | None:
+        """Publish now; with ``PublishOptions(acknowledge=True)`` awaiting gives the Publication."""
         driver = self._attached_driver("publish")
-        future: Future | None = driver.core.publish(topic, args, kwargs, options)
-        return future
+        future = driver.core.publish(topic, args, kwargs, options)
+        return None if future is None else Request(driver, future)
 
     async def unregister(self, registration: Registration) -> None:
         await _maybe_await(registration.unregister())
@@ -265,21 +281,21 @@ class Session:
         send, receive = anyio.create_memory_object_stream[ReceivedEvent](0)
 
         async def handler(*args: Any, details: EventDetails, **kwargs: Any) -> None:
-            await send.send(ReceivedEvent(args, kwargs, details))
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await send.send(ReceivedEvent(args, kwargs, details))  # unless the block ended
 
         options = dataclasses.replace(options or SubscribeOptions(), details_arg="details")
-        saved, driver.max_buffer = driver.max_buffer, max_buffer
-        try:
-            subscription = await self._subscribe_one(handler, topic, options)
-        finally:
-            driver.max_buffer = saved
+        subscription: Subscription = await Request(
+            driver, driver.core.subscribe(handler, topic, options, buffer=max_buffer)
+        )
         try:
             async with receive:
                 yield receive
         finally:
             send.close()
             if subscription.active and self.is_attached():
-                with anyio.CancelScope(shield=True):
+                # Bounded: a router that never answers must not hang the block's exit.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(UNSUBSCRIBE_TIMEOUT):
                     await self.unsubscribe(subscription)
 
     def _attached_driver(self, what: str) -> Driver:
@@ -308,17 +324,29 @@ class Session:
             self._run_hook(self.on_join, "on_join", self.details)
         elif isinstance(event, Left):
             self._left.set()
+            self._leave_done = anyio.Event()
             self._run_hook(self.on_leave, "on_leave", CloseDetails(event.reason, event.message))
         elif isinstance(event, TransportClosed):
             self._left.set()
-            self._run_hook(self.on_disconnect, "on_disconnect")
+            # Autobahn's order: on_disconnect after on_leave has finished.
+            self._run_hook(self.on_disconnect, "on_disconnect", after=self._leave_done)
 
-    def _run_hook(self, hook: Callable[..., Any], name: str, *args: Any) -> None:
+    def _run_hook(
+        self, hook: Callable[..., Any], name: str, *args: Any, after: anyio.Event | None = None
+    ) -> None:
         driver = self._driver
         assert driver is not None
-        driver.task_group.start_soon(self._hook_task, hook, name, args)
+        driver.task_group.start_soon(self._hook_task, hook, name, args, after)
 
-    async def _hook_task(self, hook: Callable[..., Any], name: str, args: tuple[Any, ...]) -> None:
+    async def _hook_task(
+        self,
+        hook: Callable[..., Any],
+        name: str,
+        args: tuple[Any, ...],
+        after: anyio.Event | None = None,
+    ) -> None:
+        if after is not None:
+            await after.wait()
         with anyio.CancelScope() as scope:
             self._hooks[scope] = name
             try:
@@ -329,6 +357,8 @@ class Session:
                 self.on_user_error(exc, f"{name} raised")
             finally:
                 del self._hooks[scope]
+                if name == "on_leave" and self._leave_done is not None:
+                    self._leave_done.set()
             if self._driver is not None:
                 await self._driver.write()
 

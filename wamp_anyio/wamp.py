@@ -5,6 +5,7 @@ signatures. ``run()`` starts asyncio by default, trio with ``backend="trio"``; w
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import ssl as ssl_module
@@ -150,6 +151,8 @@ class ApplicationRunner:
         runner = self.run_async(make, auto_reconnect=auto_reconnect)
         if not start_loop:
             return runner
+        if backend == "asyncio":
+            return _run_asyncio(runner)
         return anyio.run(_await, runner, backend=backend)
 
     async def run_async(
@@ -180,6 +183,26 @@ class ApplicationRunner:
 
 async def _await(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return await coroutine
+
+
+def _run_asyncio(runner: Coroutine[Any, Any, Any]) -> Any:
+    """Run on a fresh asyncio loop until the runner ends, or until the application
+    stops the loop itself (as Autobahn asyncio apps do in onDisconnect)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        task = loop.create_task(runner)
+        task.add_done_callback(lambda _: loop.stop())
+        loop.run_forever()
+        if not task.done():  # the application stopped the loop: wind down quietly
+            task.cancel()
+            loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+            return None
+        return task.result()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 class Application:

@@ -6,7 +6,7 @@ The names here are the ones an Autobahn program imports from ``autobahn.wamp``
 gives the ``@wamp.register`` / ``@wamp.subscribe`` / ``@wamp.error`` decorators.
 """
 
-from wamp_core import auth, exception, messages, serializers, types, uri
+from wamp_core import auth, exception, messages, protocol, serializers, types, uri
 from wamp_core.decorators import error, register, subscribe
 from wamp_core.exception import (
     ApplicationError,
@@ -56,6 +56,7 @@ __all__ = [
     "error",
     "exception",
     "messages",
+    "protocol",
     "register",
     "serializers",
     "subscribe",

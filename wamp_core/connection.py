@@ -125,7 +125,7 @@ class Connection:
     def data_to_send(self) -> bytes:
         """All bytes queued for the router (drains): the session's messages, framed."""
         session = self.session
-        if not self.transport.closed:
+        if self.transport.is_open:
             send = self.transport.send_message
             for payload in session.messages_to_send():
                 send(payload)
@@ -151,7 +151,13 @@ class Connection:
         return min(deadlines) if deadlines else None
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the transport (a session still open ends with TransportLost)."""
+        """Close the transport. A session still open ends now, with TransportLost:
+        nothing can be sent any more while the close handshake runs."""
+        if self.transport.is_open:  # what the session queued still leaves (an ABORT, ...)
+            send = self.transport.send_message
+            for payload in self.session.messages_to_send():
+                send(payload)
+        self.session.transport_lost(TransportLost(f"the connection was closed ({code})"))
         self.transport.close(code, reason, now=self._now)
         self._process_transport()
 

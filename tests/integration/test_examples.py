@@ -42,17 +42,6 @@ RUN_TIMEOUT = 60.0  # seconds for one example (they take 1-3 s)
 MAX_PARALLEL = 6  # processes at once (the machine may have few cores; some examples time things)
 HAVE_AUTOBAHN = importlib.util.find_spec("autobahn") is not None
 
-LOOP_STOP_BUG = (
-    "wamp_anyio.ApplicationRunner.run() fails with 'RuntimeError: Event loop stopped "
-    "before Future completed.' when onDisconnect stops the loop "
-    "(asyncio.get_event_loop().stop(), what Autobahn asyncio apps do to exit)"
-)
-LOOP_STOP_SYMPTOM = "Event loop stopped before Future completed"
-
-
-class KnownBug(Exception):
-    """The run failed the way a reported bug makes it fail (see ``xfail`` reasons)."""
-
 
 @dataclass(frozen=True)
 class Run:
@@ -66,7 +55,6 @@ class Run:
     wave: int = 0
     returncode: int = 0
     allow_traceback: bool = False  # Autobahn logs tracebacks of procedures that raise
-    known_bug: tuple[str, str] | None = None  # (reason, symptom in stderr)
     marks: tuple[pytest.MarkDecorator, ...] = field(default_factory=tuple)
 
 
@@ -292,14 +280,12 @@ def all_runs() -> list[Run]:
                     wave=wave,
                 )
             )
-    bug = (LOOP_STOP_BUG, LOOP_STOP_SYMPTOM)
     for name, expect in AUTOBAHN_PORTS.items():
         runs.append(
             Run(
                 f"autobahn_port/{name}",
                 argv=(f"examples/anyio/autobahn_port/{name}",),
                 expect=expect,
-                known_bug=bug,
             )
         )
         runs.append(
@@ -341,10 +327,7 @@ RUNS = all_runs()
 
 def _params() -> Iterator[object]:
     for run in RUNS:
-        marks = list(run.marks)
-        if run.known_bug is not None:
-            marks.append(pytest.mark.xfail(strict=True, raises=KnownBug, reason=run.known_bug[0]))
-        yield pytest.param(run, id=run.id, marks=marks)
+        yield pytest.param(run, id=run.id, marks=run.marks)
 
 
 # ------------------------------------------------------------------ running them
@@ -465,10 +448,6 @@ def test_example(run: Run, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[run.id]
     missing = [line for line in run.expect if line not in outcome.stdout]
     assert not missing, f"{run.id}: missing output {missing}\n{outcome.describe()}"
-    if run.known_bug is not None and outcome.returncode != 0:
-        reason, symptom = run.known_bug
-        if symptom in outcome.stderr:
-            raise KnownBug(reason)
     assert outcome.returncode == run.returncode, f"{run.id}: {outcome.describe()}"
     if not run.allow_traceback:
         assert "Traceback" not in outcome.stderr + outcome.stdout, outcome.describe()
@@ -490,12 +469,11 @@ def test_autobahn_ports_differ_only_in_imports() -> None:
         port = EXAMPLES / "anyio" / "autobahn_port" / name
         ours = port.read_text().splitlines()
         original = autobahn_original(port).splitlines()
+        autobahn_import = ("from autobahn", "import autobahn")
         assert [line for line in ours if not OUR_IMPORT.match(line)] == [
-            line
-            for line in original
-            if not ORIGINAL_IMPORT.sub("", line).startswith(("from autobahn", "import autobahn"))
+            line for line in original if not line.startswith(autobahn_import)
         ]
-        assert not any("autobahn" in line for line in ours if not line.startswith("#"))
+        assert not any(line.startswith(autobahn_import) for line in ours)
 
 
 def test_readme_has_the_three_styles() -> None:

@@ -105,11 +105,16 @@ class SessionCore:
         return self._wait(request_id, Endpoint(fn, procedure, options))
 
     def subscribe(
-        self, fn: Callable[..., Any], topic: str, options: SubscribeOptions | None = None
+        self,
+        fn: Callable[..., Any],
+        topic: str,
+        options: SubscribeOptions | None = None,
+        *,
+        buffer: int | None = None,
     ) -> Any:
         """Send SUBSCRIBE; the future gives a Subscription (one per handler)."""
         request_id = self.session.subscribe(topic, options)
-        return self._wait(request_id, Handler(fn, topic, options))
+        return self._wait(request_id, Handler(fn, topic, options, buffer=buffer))
 
     def publish(
         self,

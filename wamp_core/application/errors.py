@@ -24,12 +24,15 @@ class ErrorMapper:
     def __init__(self) -> None:
         self._by_uri: dict[str, type[BaseException]] = {}
         self._by_class: dict[type[BaseException], str] = {}
-        for cls, uri in (
-            (NotAuthorized, ApplicationError.NOT_AUTHORIZED),
-            (InvalidUri, ApplicationError.INVALID_URI),
-            (InvalidPayload, ApplicationError.INVALID_PAYLOAD),
-        ):
-            self.define(cls, uri)
+        # Raised in an endpoint, these become their URIs; a caller still gets an
+        # ApplicationError for those URIs (routers send them too), as in Autobahn.
+        self._by_class.update(
+            {
+                NotAuthorized: ApplicationError.NOT_AUTHORIZED,
+                InvalidUri: ApplicationError.INVALID_URI,
+                InvalidPayload: ApplicationError.INVALID_PAYLOAD,
+            }
+        )
 
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         """Map ``exception`` to ``error`` (or to the URI its ``@wamp.error`` gave it)."""

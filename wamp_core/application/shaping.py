@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from wamp_core.messages import Event, Invocation, Result
@@ -54,7 +54,7 @@ class Handler:
     topic: str
     options: SubscribeOptions | None = None
     subscription: Subscription | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    buffer: int | None = None  # how many events may wait for it (None: the adapter's default)
 
     @property
     def details_arg(self) -> str | None:

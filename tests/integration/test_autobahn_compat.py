@@ -1,9 +1,9 @@
-"""Minimal reproductions of known bugs and Autobahn incompatibilities in wamp_anyio/wamp_core.
+"""What an Autobahn user (or wamp_anyio's own docstrings) expects, in minimal programs.
 
-Each test asserts the behaviour an Autobahn user (or the docstring) expects and is
-marked ``xfail(strict=True)``: once the bug is fixed the test passes, strict xfail
-turns that into a failure, and the marker must go (the test stays, as a regression
-test). Found while writing the examples (``examples/anyio``).
+Each test reproduces a bug or an Autobahn incompatibility found while writing the
+examples (``examples/anyio``). Fixed ones stay as regression tests; the ones not
+fixed yet are marked ``xfail(strict=True)``, so a fix makes them fail until the
+marker goes.
 """
 
 from __future__ import annotations
@@ -20,17 +20,16 @@ import wamp_anyio
 from tests.integration.crossbar_node import CrossbarNode
 from wamp_anyio import ApplicationRunner, ApplicationSession
 from wamp_core.exception import ApplicationError
-from wamp_core.types import PublishOptions, SessionDetails
+from wamp_core.types import PublishOptions, RegisterOptions, SessionDetails
 
 pytestmark = pytest.mark.integration
 
 REALM = "realm1"
 
 
-@pytest.mark.xfail(strict=True, reason="ApplicationRunner.run() cannot have the loop stopped")
 def test_stopping_the_loop_in_on_disconnect_ends_run(crossbar: CrossbarNode) -> None:
-    """Autobahn asyncio apps end ``run()`` by stopping the loop when disconnected.
-    Here ``run()`` raises ``RuntimeError: Event loop stopped before Future completed.``"""
+    """Autobahn asyncio apps end ``run()`` by stopping the loop when disconnected
+    (``run()`` raised ``RuntimeError: Event loop stopped before Future completed.``)."""
 
     class Component(ApplicationSession):
         def onJoin(self, details: SessionDetails) -> None:
@@ -42,12 +41,10 @@ def test_stopping_the_loop_in_on_disconnect_ends_run(crossbar: CrossbarNode) -> 
     ApplicationRunner(crossbar.ws_url, REALM).run(Component, log_level=None)
 
 
-@pytest.mark.xfail(strict=True, reason="session.events(max_buffer=N) buffers up to 1024 events")
 def test_events_max_buffer_bounds_what_waits(crossbar: CrossbarNode) -> None:
     """With ``max_buffer=2`` and 20 events unread, the session must stop reading
-    (backpressure, as the docstring says), so a RESULT behind them waits. The
-    handler's queue is made lazily with the driver's default size (1024), after
-    ``events()`` has put ``max_buffer`` back: nothing stops, the call returns at once."""
+    (backpressure, as the docstring says), so a RESULT behind them waits. (The
+    handler's queue was made with the driver's default size, 1024.)"""
 
     async def main() -> None:
         async with (
@@ -68,12 +65,11 @@ def test_events_max_buffer_bounds_what_waits(crossbar: CrossbarNode) -> None:
     anyio.run(main)
 
 
-@pytest.mark.xfail(strict=True, reason="leaving events() early logs one traceback per event")
 def test_leaving_events_early_logs_nothing(
     crossbar: CrossbarNode, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """``break`` out of ``async for event in events`` while events are still queued:
-    each of them is logged as 'event handler for ... raised ClosedResourceError()'."""
+    """``break`` out of ``async for event in events`` while events are still queued
+    (each of them was logged as 'event handler for ... raised ClosedResourceError()')."""
 
     async def main() -> None:
         async with (
@@ -95,11 +91,9 @@ def test_leaving_events_early_logs_nothing(
     assert not caplog.records, [record.getMessage() for record in caplog.records]
 
 
-@pytest.mark.xfail(strict=True, reason="register()/call()/subscribe() send only when awaited")
 def test_a_request_is_sent_when_made(crossbar: CrossbarNode) -> None:
-    """Autobahn sends REGISTER/CALL/SUBSCRIBE when the method is called and returns a
-    future (``self.register(f, uri)`` without ``await`` registers; ``self.call(...)``
-    has ``add_done_callback``). Here they are coroutines: not awaited, nothing is sent."""
+    """Autobahn sends REGISTER/CALL/SUBSCRIBE when the method is called, so
+    ``self.register(f, uri)`` without ``await`` registers (they were coroutines)."""
 
     async def main() -> None:
         async with wamp_anyio.connect(crossbar.ws_url, REALM) as session:
@@ -112,28 +106,24 @@ def test_a_request_is_sent_when_made(crossbar: CrossbarNode) -> None:
     anyio.run(main)
 
 
-@pytest.mark.xfail(strict=True, reason="self.log is a logging.Logger, not a txaio logger")
 def test_txaio_style_logging(crossbar: CrossbarNode) -> None:
     """Autobahn's ``self.log.info("joined {details}", details=details)`` (txaio's
-    format-style keywords) raises TypeError on a ``logging.Logger``."""
+    format-style keywords; a ``logging.Logger`` raised TypeError)."""
     wamp_anyio.Session().log.warning("joined {details}", details="x")
 
 
-@pytest.mark.xfail(strict=True, reason="wamp_core has no 'protocol' module")
 def test_wamp_protocol_registration() -> None:
     """Autobahn's rpc/decorators example checks ``isinstance(res, wamp.protocol.Registration)``
-    after ``from autobahn import wamp``; with ``import wamp_core as wamp``: AttributeError."""
+    after ``from autobahn import wamp``."""
     import wamp_core as wamp
 
-    assert wamp.protocol.Registration is wamp.types.Registration  # type: ignore[attr-defined]
+    assert wamp.protocol.Registration is wamp.types.Registration
 
 
-@pytest.mark.xfail(strict=True, reason="router errors come as NotAuthorized/InvalidUri/...")
 def test_router_errors_are_application_errors(crossbar: CrossbarNode) -> None:
     """Autobahn raises ``ApplicationError`` (``.error == "wamp.error.invalid_uri"``) for
-    the router's ``wamp.error.invalid_uri``/``not_authorized``; here ErrorMapper turns
-    them into ``wamp_core.exception.InvalidUri``/``NotAuthorized``/``InvalidPayload``,
-    plain Exceptions that escape ``except ApplicationError``."""
+    the router's ``wamp.error.invalid_uri``/``not_authorized`` (they came as
+    ``InvalidUri``/``NotAuthorized``, plain Exceptions that escape ``except ApplicationError``)."""
 
     async def main() -> None:
         async with wamp_anyio.connect(crossbar.ws_url, REALM) as session:
@@ -146,13 +136,11 @@ def test_router_errors_are_application_errors(crossbar: CrossbarNode) -> None:
     anyio.run(main)
 
 
-@pytest.mark.xfail(strict=True, reason="a request while the transport closes kills the session")
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_request_while_closing_does_not_crash(crossbar: CrossbarNode, backend: str) -> None:
-    """After ``disconnect()`` (before the router's close reply) the session still counts
-    as joined; a publish then queues a message, ``Connection.data_to_send()`` raises
-    TransportLost inside the driver's task, and ``connect()`` raises an ExceptionGroup.
-    (ApplicationRunner.stop() disconnects the same way, while the app may be busy.)"""
+    """A request after ``disconnect()``, before the router's close reply (it made
+    ``Connection.data_to_send()`` raise TransportLost in the driver's task, and
+    ``connect()`` raise an ExceptionGroup). ApplicationRunner.stop() disconnects so too."""
 
     async def main() -> None:
         async with wamp_anyio.connect(crossbar.ws_url, REALM) as session:
@@ -162,3 +150,45 @@ def test_a_request_while_closing_does_not_crash(crossbar: CrossbarNode, backend:
             await anyio.sleep(0.5)
 
     anyio.run(main, backend=backend)
+
+
+@pytest.mark.xfail(strict=True, reason="call() returns an awaitable without add_done_callback")
+def test_a_call_has_add_done_callback(crossbar: CrossbarNode) -> None:
+    """Autobahn's asyncio rpc/slowsquare example: ``d = self.call(...)``,
+    ``d.add_done_callback(...)``, ``await asyncio.gather(d1, d2)``. Here call()
+    returns a ``wamp_anyio.session.Request`` (awaitable, but no future);
+    ``asyncio.ensure_future(self.call(...))`` is the workaround."""
+    done: list[int] = []
+
+    class Component(ApplicationSession):
+        async def onJoin(self, details: SessionDetails) -> None:
+            try:
+                await self.register(lambda x: x * x, "com.compat.square")
+                call = self.call("com.compat.square", 3)
+                call.add_done_callback(lambda f: done.append(f.result()))  # type: ignore[attr-defined]
+                await asyncio.gather(call)
+            finally:
+                self.leave()
+
+    ApplicationRunner(crossbar.ws_url, REALM).run(Component, log_level=None)
+    assert done == [9]
+
+
+@pytest.mark.xfail(strict=True, reason="register(obj, options=...) ignores options")
+def test_register_object_applies_options(crossbar: CrossbarNode) -> None:
+    """Autobahn's ``register(obj, options=RegisterOptions(...))`` gives ``options`` to every
+    ``@wamp.register`` method that has none of its own (``pat.options or options``);
+    here they are ignored, so ``details_arg`` is not injected."""
+    import wamp_core as wamp
+
+    class Service:
+        @wamp.register("com.compat.whoami")
+        def whoami(self, details: object = None) -> bool:
+            return details is not None
+
+    async def main() -> None:
+        async with wamp_anyio.connect(crossbar.ws_url, REALM) as session:
+            await session.register(Service(), options=RegisterOptions(details_arg="details"))
+            assert await session.call("com.compat.whoami") is True
+
+    anyio.run(main)
