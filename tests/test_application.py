@@ -265,7 +265,7 @@ def test_error_mapping_both_ways() -> None:
     assert errors.to_wire(Decorated("x")) == ("com.example.decorated", ["x"], {})
     assert errors.to_wire(NotAuthorized("no")) == ("wamp.error.not_authorized", ["no"], {})
     assert errors.to_wire(ApplicationError("com.e", 1, k=2)) == ("com.e", [1], {"k": 2})
-    assert errors.to_wire(KeyError("k")) == ("wamp.error.runtime_error", ["KeyError: 'k'"], {})
+    assert errors.to_wire(KeyError("k")) == ("wamp.error.runtime_error", ["k"], {})
     back = errors.from_wire(ApplicationError("com.example.oops", "a", 1))
     assert isinstance(back, Oops) and back.args == ("a", 1)
     router_error = ApplicationError("wamp.error.invalid_uri", "u")
@@ -332,6 +332,7 @@ class FakeHost:
         self.delivered: list[tuple[Handler, tuple[Any, ...], dict[str, Any]]] = []
         self.session_events: list[Any] = []
         self.user_errors: list[tuple[BaseException, str]] = []
+        self.dropped: list[Handler] = []
 
     def create_future(self) -> FakeFuture:
         return FakeFuture()
@@ -357,6 +358,9 @@ class FakeHost:
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         self.delivered.append((handler, args, kwargs))
+
+    def drop_handler(self, handler: Handler) -> None:
+        self.dropped.append(handler)
 
     def session_event(self, event: Any) -> None:
         self.session_events.append(event)

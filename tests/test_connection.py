@@ -229,3 +229,10 @@ def test_close_still_sends_what_the_session_queued(kind: str) -> None:
     router.receive_data(conn.data_to_send())
     (abort,) = router.received()
     assert isinstance(abort, Abort) and abort.reason == "wamp.close.killed"
+
+
+def test_close_before_the_transport_opened() -> None:
+    conn = Connection.rawsocket("realm1", "json")
+    conn.close()
+    (closed,) = conn.events()
+    assert isinstance(closed, TransportClosed) and conn.closed

@@ -30,8 +30,22 @@ class Future:
     def done(self) -> bool:
         return self._done.is_set()
 
+    def result(self) -> Any:
+        """The value (or the exception, raised); only once done."""
+        if not self._done.is_set():
+            raise RuntimeError("the result is not ready")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def exception(self) -> BaseException | None:
+        if not self._done.is_set():
+            raise RuntimeError("the result is not ready")
+        return self._error
+
     async def wait(self) -> Any:
-        await self._done.wait()
+        if not self._done.is_set():  # no needless trip through the event loop
+            await self._done.wait()
         if self._error is not None:
             raise self._error
         return self._value

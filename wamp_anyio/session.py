@@ -20,7 +20,6 @@ import anyio
 from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
-from wamp_core.application.shaping import Handler
 from wamp_core.decorators import wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
@@ -73,6 +72,30 @@ class Request:
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self._wait().__await__()
+
+    # A little of asyncio.Future's surface, for Autobahn code that uses it.
+
+    def done(self) -> bool:
+        futures = self._futures if isinstance(self._futures, list) else [self._futures]
+        return all(future.done() for future in futures)
+
+    def result(self) -> Any:
+        if isinstance(self._futures, list):
+            return [future.result() for future in self._futures]
+        return self._futures.result()
+
+    def exception(self) -> BaseException | None:
+        futures = self._futures if isinstance(self._futures, list) else [self._futures]
+        return next((e for e in (f.exception() for f in futures) if e is not None), None)
+
+    def add_done_callback(self, callback: Callable[[Request], Any]) -> None:
+        """Call ``callback(self)`` once the request is done (as asyncio futures do)."""
+        self._driver.task_group.start_soon(self._call_back, callback)
+
+    async def _call_back(self, callback: Callable[[Request], Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self._wait()
+        callback(self)
 
     async def _wait(self) -> Any:
         driver = self._driver
@@ -222,7 +245,7 @@ class Session:
         driver = self._attached_driver("register")
         if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
             futures = [
-                driver.core.register(fn, uri, opts)
+                driver.core.register(fn, uri, opts or options)
                 for fn, uri, opts in _decorated(endpoint, "register", prefix, procedure)
             ]
             return Request(driver, futures)
@@ -243,7 +266,7 @@ class Session:
         driver = self._attached_driver("subscribe")
         if not callable(handler) or (topic is None and wamp_uris(handler)):
             futures = [
-                driver.core.subscribe(fn, uri, opts)
+                driver.core.subscribe(fn, uri, opts or options)
                 for fn, uri, opts in _decorated(handler, "subscribe", None, topic)
             ]
             return Request(driver, futures)
@@ -263,10 +286,8 @@ class Session:
         await _maybe_await(registration.unregister())
 
     async def unsubscribe(self, subscription: Subscription) -> None:
-        handler = _handler_of(self._attached_driver("unsubscribe"), subscription)
+        self._attached_driver("unsubscribe")
         await _maybe_await(subscription.unsubscribe())
-        if handler is not None:
-            self._driver.drop_handler(handler)  # type: ignore[union-attr]
 
     @asynccontextmanager
     async def events(
@@ -397,13 +418,6 @@ async def _settle_when(event: anyio.Event, future: Future) -> None:
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-def _handler_of(driver: Driver, subscription: Subscription) -> Handler | None:
-    for handler in driver.core._handlers.get(subscription.id, ()):
-        if handler.subscription is subscription:
-            return handler
-    return None
 
 
 def _decorated_uri(fn: Any, target: str, prefix: str | None) -> str:

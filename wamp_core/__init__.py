@@ -7,6 +7,7 @@ gives the ``@wamp.register`` / ``@wamp.subscribe`` / ``@wamp.error`` decorators.
 """
 
 from wamp_core import auth, exception, messages, protocol, serializers, types, uri
+from wamp_core.connection import Connection
 from wamp_core.decorators import error, register, subscribe
 from wamp_core.exception import (
     ApplicationError,
@@ -41,6 +42,7 @@ __all__ = [
     "Challenge",
     "CloseDetails",
     "ComponentConfig",
+    "Connection",
     "Error",
     "EventDetails",
     "InvalidUriError",

@@ -152,7 +152,6 @@ def test_a_request_while_closing_does_not_crash(crossbar: CrossbarNode, backend:
     anyio.run(main, backend=backend)
 
 
-@pytest.mark.xfail(strict=True, reason="call() returns an awaitable without add_done_callback")
 def test_a_call_has_add_done_callback(crossbar: CrossbarNode) -> None:
     """Autobahn's asyncio rpc/slowsquare example: ``d = self.call(...)``,
     ``d.add_done_callback(...)``, ``await asyncio.gather(d1, d2)``. Here call()
@@ -174,7 +173,6 @@ def test_a_call_has_add_done_callback(crossbar: CrossbarNode) -> None:
     assert done == [9]
 
 
-@pytest.mark.xfail(strict=True, reason="register(obj, options=...) ignores options")
 def test_register_object_applies_options(crossbar: CrossbarNode) -> None:
     """Autobahn's ``register(obj, options=RegisterOptions(...))`` gives ``options`` to every
     ``@wamp.register`` method that has none of its own (``pat.options or options``);

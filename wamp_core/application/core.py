@@ -56,6 +56,7 @@ class Host(Protocol):
     def deliver_event(
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None: ...
+    def drop_handler(self, handler: Handler) -> None: ...
     def session_event(self, event: Any) -> None: ...
     def user_error(self, error: BaseException, text: str) -> None: ...
 
@@ -162,6 +163,9 @@ class SessionCore:
     def _unsubscribe(self, subscription: Subscription) -> Any:
         handlers = self._handlers.get(subscription.id, [])
         remaining = [h for h in handlers if h.subscription is not subscription]
+        for handler in handlers:
+            if handler.subscription is subscription:
+                self.host.drop_handler(handler)  # no more events reach it
         if remaining:  # other handlers keep the router subscription alive
             self._handlers[subscription.id] = remaining
             future = self.host.create_future()
@@ -291,9 +295,10 @@ class SessionCore:
             self.host.resolve(future, None)
 
     def _removed_subscription(self, event: SubscriptionRemoved) -> None:
-        for handler in self._handlers.pop(event.subscription_id):
+        for handler in self._handlers.pop(event.subscription_id, ()):
             assert handler.subscription is not None
             handler.subscription.deactivate()
+            self.host.drop_handler(handler)
         if event.request_id:
             future, _ = self._waiters.pop(event.request_id)
             self.host.resolve(future, None)
@@ -307,6 +312,7 @@ class SessionCore:
             for handler in handlers:
                 assert handler.subscription is not None
                 handler.subscription.deactivate()
+                self.host.drop_handler(handler)
         self._endpoints.clear()
         self._handlers.clear()
         for request_id in list(self._active_invocations):

@@ -61,8 +61,8 @@ class ErrorMapper:
         uri = self.uri_of(exception)
         if uri is not None:
             return uri, list(exception.args), {}
-        # Like Autobahn: an unmapped exception is a runtime error carrying its text.
-        return RUNTIME_ERROR, [f"{type(exception).__name__}: {exception}"], {}
+        # Like Autobahn: an unmapped exception is a runtime error carrying its arguments.
+        return RUNTIME_ERROR, list(exception.args), {}
 
     def from_wire(self, error: ApplicationError) -> BaseException:
         """The exception a caller sees for an ERROR: the defined class, if any."""
