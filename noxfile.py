@@ -53,17 +53,22 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the peers (Autobahn, wampproto, the raw serializers), as ratios."""
+    """Benchmarks against the peers (Autobahn, wampproto, the raw serializers, a bare
+    asyncio client) as ratios: codec, core, and RPC/PubSub through a real Crossbar.io."""
     session.install("-e", EXTRAS, *BENCH)
-    session.run("python", "benchmarks/codec.py", *session.posargs)
+    session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
+    session.run("python", "benchmarks/codec.py")
     session.run("python", "benchmarks/core.py")
+    session.run("python", "benchmarks/rpc.py", *session.posargs)
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The demo of what the core does today (codecs, validation, authentication)."""
-    session.install("-e", ".[crypto]")
-    session.run("python", "examples/core_demo.py")
+    """An asyncio app and a trio app do RPC and PubSub through a Crossbar.io router
+    that the demo starts itself."""
+    session.install("-e", ".[crypto,trio]")
+    session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
+    session.run("python", "examples/demo.py")
 
 
 @nox.session(python=False)
