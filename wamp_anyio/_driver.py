@@ -13,6 +13,7 @@ forever, so keep ``max_buffer`` above the events a handler can fall behind by.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import math
@@ -54,7 +55,7 @@ class Driver:
         self.max_buffer = max_buffer
         self.core = SessionCore(connection, self, errors)
         self.closed = anyio.Event()
-        self._send_lock = anyio.Lock()
+        self._send_lock = anyio.Lock(fast_acquire=True)
         self._wakeup = anyio.Event()
         self._armed = math.inf  # the deadline the pump sleeps towards
         self._writing_soon = False
@@ -122,6 +123,8 @@ class Driver:
 
     async def write(self) -> None:
         """Send everything the connection has queued, in order."""
+        if not self.connection.has_data_to_send:
+            return  # most awaits of a request find their bytes sent already
         async with self._send_lock:
             data = self.connection.data_to_send()
             if not data:
@@ -241,6 +244,17 @@ class Driver:
     def deliver_event(
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
+        if not _is_async(handler.fn):
+            # A plain function runs right here, in order; while it runs nothing else is
+            # read, which is backpressure enough.
+            try:
+                result = handler.fn(*args, **kwargs)
+            except Exception as exc:
+                log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
+                return
+            if inspect.isawaitable(result):
+                self.task_group.start_soon(_await_logged, result, handler.topic)
+            return
         key = id(handler)
         queue = self._queues.get(key)
         if queue is None:
@@ -268,7 +282,16 @@ class Driver:
 
     async def _consume(self, handler: Handler, receive: Any) -> None:
         async with receive:
-            async for args, kwargs in receive:
+            while True:
+                try:  # take what waits without a trip through the event loop
+                    args, kwargs = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        args, kwargs = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
                 try:
                     await _call(handler.fn, args, kwargs)
                 except Exception as exc:
@@ -293,6 +316,21 @@ class _WritingSoon:
 
     def __exit__(self, *exc: object) -> None:
         self.driver._writing_soon = False
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` gives a coroutine (also through partials and __call__)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    call = type(fn).__call__ if not inspect.isroutine(fn) else None
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+async def _await_logged(awaitable: Any, topic: str) -> None:
+    try:
+        await awaitable
+    except Exception as exc:
+        log.error("event handler for %s raised %r", topic, exc, exc_info=exc)
 
 
 async def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

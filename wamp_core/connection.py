@@ -136,6 +136,11 @@ class Connection:
         self._collect()
         return self.transport.data_to_send()
 
+    @property
+    def has_data_to_send(self) -> bool:
+        """Whether ``data_to_send()`` would return something (cheap: no encoding)."""
+        return bool(self.session._outgoing) or self.transport.has_data_to_send
+
     def events(self) -> list[ConnectionEvent]:
         """What happened, oldest first (drains): transport and session events."""
         self._collect()

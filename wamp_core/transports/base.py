@@ -249,6 +249,11 @@ class ClientTransport(ABC):
         else:
             self._receive(data)
 
+    @property
+    def has_data_to_send(self) -> bool:
+        """Whether ``data_to_send()`` would return something."""
+        return bool(self._out)
+
     def data_to_send(self) -> bytes:
         """Everything queued for the router, including automatic replies (pong, close)."""
         out = self._out
