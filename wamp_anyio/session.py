@@ -53,10 +53,13 @@ class ReceivedEvent:
 
 
 class Request:
-    """What a request returns: the request is sent already; awaiting it writes what
-    is queued and gives the result. Canceling the awaiting task cancels a call."""
+    """What a request returns. The request is queued when made; its bytes leave when
+    it is awaited (in the awaiting task, with no detour through the writer task), or
+    as soon as the Request is dropped unawaited (CPython frees it at once), or with
+    any earlier write. Awaiting gives the result; canceling the awaiting task
+    cancels a call."""
 
-    __slots__ = ("_cancel_mode", "_driver", "_futures", "_request_id")
+    __slots__ = ("_cancel_mode", "_driver", "_futures", "_request_id", "_unflushed")
 
     def __init__(
         self,
@@ -69,9 +72,14 @@ class Request:
         self._futures = futures
         self._request_id = request_id
         self._cancel_mode = cancel_mode
+        self._unflushed = True
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self._wait().__await__()
+
+    def __del__(self) -> None:
+        if self._unflushed:  # never awaited: let the writer task send it
+            self._driver.flush()
 
     # A little of asyncio.Future's surface, for Autobahn code that uses it.
 
@@ -99,6 +107,7 @@ class Request:
 
     async def _wait(self) -> Any:
         driver = self._driver
+        self._unflushed = False
         try:  # a cancellation may come while the request is written, too
             await driver.write()
             if isinstance(self._futures, list):
@@ -226,9 +235,10 @@ class Session:
         """Send CALL now; awaiting gives the single result, a CallResult, or None.
         Canceling the awaiting task sends CANCEL (mode ``self.cancel_mode``)."""
         driver = self._attached_driver("call")
-        request_id, future = driver.core.call(
-            procedure, args, kwargs, options, now=anyio.current_time()
-        )
+        with driver.writing_soon():
+            request_id, future = driver.core.call(
+                procedure, args, kwargs, options, now=anyio.current_time()
+            )
         return Request(driver, future, request_id, self.cancel_mode)
 
     def register(
@@ -251,7 +261,8 @@ class Session:
             return Request(driver, futures)
         if procedure is None:
             procedure = _decorated_uri(endpoint, "register", prefix)
-        return Request(driver, driver.core.register(endpoint, procedure, options))
+        with driver.writing_soon():
+            return Request(driver, driver.core.register(endpoint, procedure, options))
 
     def subscribe(
         self,
@@ -272,7 +283,8 @@ class Session:
             return Request(driver, futures)
         if topic is None:
             topic = _decorated_uri(handler, "subscribe", None)
-        return Request(driver, driver.core.subscribe(handler, topic, options))
+        with driver.writing_soon():
+            return Request(driver, driver.core.subscribe(handler, topic, options))
 
     def publish(
         self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
