@@ -1,0 +1,211 @@
+"""wamp_twisted's ApplicationRunner with a fake endpoint and a task.Clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from twisted.internet import defer, task
+from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from tests.harness import ROUTER_ROLES
+from wamp_core.application.url import parse_url
+from wamp_core.messages import Hello, Welcome
+from wamp_core.testing.router import ScriptedRouter
+from wamp_core.types import ComponentConfig
+from wamp_twisted import ApplicationSession
+from wamp_twisted.protocol import WampProtocol
+from wamp_twisted.runner import ApplicationRunner, endpoint_for
+
+
+class FakeEndpoint:
+    """Refuses the first ``refuse`` attempts, then connects to a StringTransport."""
+
+    def __init__(self, clock: task.Clock, refuse: int = 0) -> None:
+        self.clock = clock
+        self.refuse = refuse
+        self.attempts: list[float] = []
+        self.protocols: list[WampProtocol] = []
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        self.attempts.append(self.clock.seconds())
+        if len(self.attempts) <= self.refuse:
+            return defer.fail(ConnectionRefusedError("no router"))
+        proto = factory.buildProtocol(None)
+        proto.makeConnection(StringTransport())
+        self.protocols.append(proto)
+        return defer.succeed(proto)
+
+
+def join(proto: WampProtocol, session_id: int = 1) -> None:
+    """Play the router up to WELCOME over the protocol's StringTransport."""
+    router = ScriptedRouter("rawsocket", "msgpack")
+    transport: Any = proto.transport
+    for _ in range(5):
+        router.receive_data(transport.value())
+        transport.clear()
+        answer = router.data_to_send()
+        if answer:
+            proto.dataReceived(answer)
+    assert isinstance(router.received()[0], Hello)
+    router.send(Welcome(session_id, {"roles": ROUTER_ROLES}))
+    proto.dataReceived(router.data_to_send())
+
+
+def runner(**kwargs: Any) -> ApplicationRunner:
+    r = ApplicationRunner("rs://127.0.0.1:8081", "realm1", **kwargs)
+    r.random = lambda: 0.5
+    return r
+
+
+def test_never_reachable_router_backs_off_with_exact_delays_then_fails() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock, refuse=100)
+    r = runner(max_retries=3, initial_retry_delay=1, retry_delay_growth=2, retry_delay_jitter=0.2)
+    d = r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=clock,
+    )
+    for delay in (1.1 - 1e-6, 1e-6, 2.1, 4.1, 100):
+        clock.advance(delay)
+        if delay < 0.001:
+            assert len(endpoint.attempts) == 2  # not a moment before 1.1 s
+    assert endpoint.attempts == pytest.approx([0, 1.1, 1.1 + 2.1, 1.1 + 2.1 + 4.1])
+    failures: list[Failure] = []
+    d.addErrback(failures.append)
+    assert failures and failures[0].check(ConnectionRefusedError)
+
+
+def test_only_max_retries_given() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock, refuse=1)
+    r = ApplicationRunner("rs://127.0.0.1:8081", "realm1", max_retries=2)
+    r.random = lambda: 0.0
+    d = r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=clock,
+    )
+    assert not d.called
+    clock.advance(1.0)  # the default initial delay, no jitter from random() == 0
+    assert len(endpoint.attempts) == 2
+    protos: list[Any] = []
+    d.addCallback(protos.append)
+    assert protos == endpoint.protocols
+
+
+def test_without_auto_reconnect_a_connect_error_fails_at_once() -> None:
+    clock = task.Clock()
+    d = runner().run(
+        ApplicationSession, start_reactor=False, endpoint=FakeEndpoint(clock, 1), reactor=clock
+    )
+    failures: list[Failure] = []
+    d.addErrback(failures.append)
+    assert failures[0].check(ConnectionRefusedError)
+
+
+def test_reconnects_after_a_lost_session_and_restarts_the_backoff() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock)
+    joined: list[int] = []
+
+    class App(ApplicationSession):
+        def onJoin(self, details: Any) -> None:
+            joined.append(details.session)
+
+    r = runner(initial_retry_delay=2, retry_delay_jitter=0)
+    configs: list[ComponentConfig] = []
+
+    def make(config: ComponentConfig) -> App:
+        configs.append(config)
+        return App(config)
+
+    r.run(make, start_reactor=False, auto_reconnect=True, endpoint=endpoint, reactor=clock)
+    join(endpoint.protocols[0], 1)
+    assert joined == [1] and r.session is not None and r.session.is_attached()
+    assert configs[0].realm == "realm1" and configs[0].runner is r
+    endpoint.protocols[0].connectionLost(Failure(ConnectionDone()))
+    assert r.session is None
+    clock.advance(1.9)
+    assert len(endpoint.attempts) == 1
+    clock.advance(0.1)
+    assert len(endpoint.attempts) == 2
+    join(endpoint.protocols[1], 2)
+    assert joined == [1, 2]
+
+    r.stop()  # closes the transport; no further attempt
+    endpoint.protocols[1].connectionLost(Failure(ConnectionDone()))
+    clock.advance(100)
+    assert len(endpoint.attempts) == 2
+
+
+def test_stop_cancels_the_wait_between_attempts() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock, refuse=100)
+    r = runner()
+    r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=clock,
+    )
+    r.stop()
+    clock.advance(100)
+    assert len(endpoint.attempts) == 1
+
+
+def test_endpoint_without_reactor() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock)
+    d = runner().run(ApplicationSession, start_reactor=False, endpoint=endpoint)
+    protos: list[Any] = []
+    d.addCallback(protos.append)
+    assert protos == endpoint.protocols and len(protos) == 1
+    protos[0].connectionLost(Failure(ConnectionDone()))
+
+
+class FakeReactor(task.Clock):
+    running = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.triggers: list[Any] = []
+        self.ran = False
+
+    def run(self) -> None:
+        self.ran = True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def addSystemEventTrigger(self, *args: Any) -> None:
+        self.triggers.append(args)
+
+
+def test_start_reactor_reraises_the_connect_error() -> None:
+    reactor = FakeReactor()
+    with pytest.raises(ConnectionRefusedError):
+        runner().run(
+            ApplicationSession, endpoint=FakeEndpoint(reactor, 1), reactor=reactor, log_level=None
+        )
+
+
+def test_endpoints_from_urls() -> None:
+    clock = task.Clock()
+    assert isinstance(endpoint_for(parse_url("ws://localhost:8080/ws"), clock), HostnameEndpoint)
+    assert isinstance(endpoint_for(parse_url("rs+unix:///tmp/x.sock"), clock), UNIXClientEndpoint)
+    with pytest.raises(ValueError, match="not secure"):
+        endpoint_for(parse_url("ws://localhost:8080/ws"), clock, ssl=object())
+    with pytest.raises(ValueError):
+        endpoint_for(parse_url("wss://localhost/ws"), clock, ssl=False)
+    with pytest.raises(ValueError):
+        ApplicationRunner("http://x", "realm1")

@@ -1,0 +1,344 @@
+"""The Twisted protocol around one ``wamp_core.Connection``.
+
+:class:`WampProtocol` is the ``Host`` of ``wamp_core.application.SessionCore``:
+``dataReceived`` feeds the Connection, its events go through the core (which
+calls back here to settle Deferreds, run endpoints and deliver events), what the
+Connection queued is written, and one ``IDelayedCall`` follows ``next_deadline()``.
+
+Invocations run through ``maybeDeferred`` (coroutines through ``ensureDeferred``);
+INTERRUPT cancels their Deferred. Events reach each handler in publication order:
+a plain function runs inline; a handler that returns a Deferred (or a coroutine)
+holds back that handler's later events until it has finished.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from typing import Protocol as TypingProtocol
+
+from twisted.internet import defer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
+from wamp_core.application.connect import build_connection
+from wamp_core.application.url import TransportUrl
+from wamp_core.connection import Connection
+from wamp_core.exception import ApplicationError, TransportLost
+
+if TYPE_CHECKING:
+    from wamp_twisted.session import Session
+
+__all__ = ["WampClientFactory", "WampProtocol", "call_deferred"]
+
+log = Logger(namespace="wamp_twisted")
+
+
+class Clock(TypingProtocol):
+    """What the protocol needs of the reactor (``Clock``; ``task.Clock`` in tests)."""
+
+    def seconds(self) -> float: ...
+    def callLater(self, delay: float, f: Callable[..., Any], /, *args: Any) -> Any: ...
+
+
+class Timer(TypingProtocol):
+    """An ``IDelayedCall``."""
+
+    def getTime(self) -> float: ...
+    def active(self) -> bool: ...
+    def cancel(self) -> None: ...
+    def reset(self, delay: float) -> None: ...
+
+
+def call_deferred(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+    """Call a plain function, an inlineCallbacks function or a coroutine function;
+    the Deferred of its outcome."""
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException:
+        return defer.fail()
+    if isinstance(value, defer.Deferred):
+        return value
+    if inspect.iscoroutine(value):
+        return defer.ensureDeferred(value)
+    if inspect.isawaitable(value):
+        return defer.Deferred.fromFuture(value)  # type: ignore[arg-type]
+    return defer.succeed(value)
+
+
+class _Chain:
+    """One handler's events that wait while an earlier one still runs."""
+
+    __slots__ = ("busy", "dropped", "queue")
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[tuple[Any, ...], dict[str, Any]]] = deque()
+        self.busy = False
+        self.dropped = False
+
+
+class WampProtocol(Protocol):
+    """One WAMP transport: see the module docstring."""
+
+    def __init__(
+        self,
+        session: Session,
+        connection: Connection,
+        reactor: Clock,
+        errors: ErrorMapper | None = None,
+    ):
+        self.session = session
+        self.connection = connection
+        self.reactor = reactor
+        self.core = SessionCore(connection, self, errors)
+        self.lost: defer.Deferred[None] = defer.Deferred()
+        self.is_lost = False
+        self._timer: Timer | None = None
+        self._pumping = False
+        self._again = False
+        self._closing = False
+        self._invocations: dict[int, defer.Deferred[Any]] = {}
+        self._semaphores: dict[int, defer.DeferredSemaphore] = {}
+        self._chains: dict[int, _Chain] = {}
+
+    # ---- IProtocol
+
+    def connectionMade(self) -> None:
+        self.session._attach(self)
+        self.pump()  # the opening handshake
+
+    def dataReceived(self, data: bytes) -> None:
+        if not data:
+            return
+        self.connection.receive_data(data, now=self.reactor.seconds())
+        self.pump()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if self.is_lost:
+            return
+        self.is_lost = True
+        if not self.connection.closed:
+            self.connection.receive_data(b"", now=self.reactor.seconds())
+        self.pump()
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        self.core.fail_waiters(TransportLost("the transport closed"))
+        for invocation in list(self._invocations.values()):
+            invocation.cancel()
+        for chain in self._chains.values():
+            chain.dropped = True
+            chain.queue.clear()
+        self._chains.clear()
+        self.session._detach(self)
+        self.lost.callback(None)
+
+    # ---- the loop: events in, bytes out, the one timer
+
+    def pump(self) -> None:
+        """Dispatch the connection's events, write its bytes, re-arm the timer."""
+        if self._pumping:
+            self._again = True  # the running pump goes round once more
+            return
+        self._pumping = True
+        connection = self.connection
+        try:
+            while True:
+                self._again = False
+                events = connection.events()
+                if events:
+                    self.core.handle(events)
+                if connection.has_data_to_send:
+                    data = connection.data_to_send()
+                    transport: Any = self.transport
+                    if data and transport is not None and not self.is_lost:
+                        transport.write(data)
+                    continue
+                if not self._again:
+                    events = connection.events()
+                    if not events:
+                        break
+                    self.core.handle(events)
+        finally:
+            self._pumping = False
+        self._arm()
+        if connection.closed and not self._closing and self.transport is not None:
+            self._closing = True
+            self._lose()
+
+    def _lose(self) -> None:
+        transport: Any = self.transport
+        transport.loseConnection()
+
+    def _arm(self) -> None:
+        if self.is_lost:
+            return
+        deadline = self.connection.next_deadline()
+        timer = self._timer
+        if deadline is None:
+            if timer is not None and timer.active():
+                timer.cancel()
+            self._timer = None
+            return
+        delay = max(0.0, deadline - self.reactor.seconds())
+        if timer is not None and timer.active():
+            if timer.getTime() != deadline:
+                timer.reset(delay)
+            return
+        self._timer = self.reactor.callLater(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.connection.handle_timer(self.reactor.seconds())
+        self.pump()
+
+    def close(self) -> None:
+        """Close the connection now: a session still open ends with TransportLost."""
+        if not self.connection.closed:
+            self.connection.close()
+        self.pump()
+
+    # ---- Host: futures and flushing
+
+    def create_future(self) -> defer.Deferred[Any]:
+        return defer.Deferred()
+
+    def resolve(self, future: defer.Deferred[Any], value: Any) -> None:
+        if not future.called:
+            future.callback(value)
+
+    def reject(self, future: defer.Deferred[Any], error: BaseException) -> None:
+        if not future.called:
+            future.errback(error)
+
+    def flush(self) -> None:
+        self.pump()
+
+    def user_error(self, error: BaseException, text: str) -> None:
+        self.session._user_error(error, text)
+
+    def session_event(self, event: Any) -> None:
+        self.session._session_event(event)
+
+    # ---- Host: invocations
+
+    def start_invocation(
+        self, request_id: int, endpoint: Endpoint, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        limit = endpoint.concurrency
+        if limit is None:
+            running = call_deferred(endpoint.fn, *args, **kwargs)
+        else:
+            key = endpoint.registration.id if endpoint.registration else 0
+            semaphore = self._semaphores.get(key)
+            if semaphore is None:
+                semaphore = self._semaphores[key] = defer.DeferredSemaphore(limit)
+            running = semaphore.run(call_deferred, endpoint.fn, *args, **kwargs)
+        if not running.called:
+            self._invocations[request_id] = running
+        running.addCallbacks(
+            self._returned,
+            self._raised,
+            callbackArgs=(request_id,),
+            errbackArgs=(request_id, endpoint),
+        )
+
+    def _returned(self, value: Any, request_id: int) -> None:
+        self._invocations.pop(request_id, None)
+        self.core.invocation_returned(request_id, value)
+
+    def _raised(self, failure: Failure, request_id: int, endpoint: Endpoint) -> None:
+        self._invocations.pop(request_id, None)
+        error = failure.value
+        if isinstance(error, defer.CancelledError):
+            self.core.invocation_canceled(request_id)
+            return
+        assert isinstance(error, BaseException)
+        if not isinstance(error, ApplicationError):  # an ApplicationError is an answer
+            log.info(
+                "procedure {procedure} raised {error!r}", procedure=endpoint.procedure, error=error
+            )
+        self.core.invocation_raised(request_id, error)
+
+    def cancel_invocation(self, request_id: int) -> None:
+        running = self._invocations.pop(request_id, None)
+        if running is not None:
+            running.cancel()
+
+    # ---- Host: events, in order per handler
+
+    def deliver_event(
+        self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        key = id(handler)
+        chain = self._chains.get(key)
+        if chain is None:
+            chain = self._chains[key] = _Chain()
+        chain.queue.append((args, kwargs))
+        if not chain.busy:
+            self._drain(chain, handler)
+
+    def _drain(self, chain: _Chain, handler: Handler) -> None:
+        """Run the handler's waiting events in order, until one keeps it busy."""
+        while chain.queue and not chain.dropped:
+            args, kwargs = chain.queue.popleft()
+            running = call_deferred(handler.fn, *args, **kwargs)
+            running.addErrback(self._handler_failed, handler)
+            if not running.called:
+                chain.busy = True
+                running.addBoth(self._handler_done, chain, handler)
+                return
+
+    def _handler_done(self, _: Any, chain: _Chain, handler: Handler) -> None:
+        chain.busy = False
+        self._drain(chain, handler)
+
+    def _handler_failed(self, failure: Failure, handler: Handler) -> None:
+        error = failure.value
+        assert isinstance(error, BaseException)
+        self.session._user_error(error, f"event handler for {handler.topic} raised")
+
+    def drop_handler(self, handler: Handler) -> None:
+        chain = self._chains.pop(id(handler), None)
+        if chain is not None:
+            chain.dropped = True
+            chain.queue.clear()
+
+
+class WampClientFactory(Factory):
+    """Builds a WampProtocol (with a fresh Connection and session) per connection."""
+
+    noisy = False
+
+    def __init__(
+        self,
+        make: Callable[[], Session],
+        target: TransportUrl,
+        realm: str,
+        reactor: Clock,
+        **connection_options: Any,
+    ):
+        self.make = make
+        self.target = target
+        self.realm = realm
+        self.reactor = reactor
+        self.connection_options = connection_options
+        self.session: Session | None = None
+
+    def buildProtocol(self, addr: Any) -> WampProtocol:
+        connection = build_connection(
+            self.target, self.realm, now=self.reactor.seconds(), **self.connection_options
+        )
+        connection.auto_join = False  # the session's on_connect joins
+        session = self.make()
+        self.session = session
+        proto = WampProtocol(session, connection, self.reactor)
+        proto.factory = self
+        return proto

@@ -1,0 +1,259 @@
+"""ApplicationRunner: connect a session to a router over an endpoint built from the URL,
+and reconnect with the seed's backoff if asked."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from twisted.internet import defer, task
+from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
+from twisted.logger import (
+    FilteringLogObserver,
+    Logger,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+from twisted.python.failure import Failure
+
+from wamp_core.application import Backoff
+from wamp_core.application.url import TransportUrl, parse_url
+from wamp_core.types import ComponentConfig
+from wamp_twisted.protocol import WampClientFactory, WampProtocol
+from wamp_twisted.session import Session
+
+__all__ = ["ApplicationRunner", "endpoint_for", "start_logging"]
+
+log = Logger(namespace="wamp_twisted")
+
+
+def endpoint_for(target: TransportUrl, reactor: Any, ssl: Any = None) -> Any:
+    """The client endpoint for a transport URL: TCP (any address family), Unix, or TLS
+    around TCP. ``ssl``: None/True verifies the server against the system's CAs;
+    else a ``CertificateOptions`` or an ``IOpenSSLClientConnectionCreator``."""
+    if target.unix_path is not None:
+        if ssl not in (None, False):
+            raise ValueError("TLS over a Unix socket is not supported")
+        return UNIXClientEndpoint(reactor, target.unix_path)  # type: ignore[no-untyped-call]
+    endpoint: Any = HostnameEndpoint(reactor, target.host, target.port)
+    if not target.secure:
+        if ssl not in (None, False):
+            raise ValueError("ssl given for a URL that is not secure (use wss:// or rss://)")
+        return endpoint
+    if ssl is None or ssl is True:
+        from twisted.internet.ssl import optionsForClientTLS  # noqa: PLC0415 (needs pyOpenSSL)
+
+        ssl = optionsForClientTLS(target.host)
+    elif ssl is False:
+        raise ValueError("a secure URL needs TLS: ssl=False is not allowed")
+    return wrapClientTLS(ssl, endpoint)
+
+
+_observer_started = False
+
+
+def start_logging(log_level: str | None) -> None:
+    """Log to stdout from ``log_level`` up (once per process)."""
+    global _observer_started
+    if not log_level or _observer_started:
+        return
+    try:
+        level = LogLevel.levelWithName(log_level.lower())
+    except Exception:
+        raise ValueError(f"unknown log_level {log_level!r}") from None
+    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=level)
+    text: Any = textFileLogObserver(sys.stdout)
+    observer: Any = FilteringLogObserver(text, [predicate])
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+    _observer_started = True
+
+
+class ApplicationRunner:
+    """Runs one session at a time against a router (Autobahn's runner, Twisted flavour)."""
+
+    log = Logger()
+
+    def __init__(
+        self,
+        url: str,
+        realm: str | None = None,
+        extra: Any = None,
+        serializers: Sequence[str] | None = None,
+        ssl: Any = None,
+        proxy: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        websocket_options: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        initial_retry_delay: float | None = None,
+        max_retry_delay: float | None = None,
+        retry_delay_growth: float | None = None,
+        retry_delay_jitter: float | Callable[[], float] | None = None,
+        *,
+        authentication: Mapping[str, Any] | None = None,
+    ):
+        self.url = url
+        self.target = parse_url(url)
+        self.realm = realm
+        self.extra = extra if extra is not None else {}
+        self.serializers = serializers
+        self.ssl = ssl
+        if proxy is not None:
+            raise NotImplementedError("HTTP CONNECT proxies are not supported by wamp_twisted yet")
+        self.proxy = proxy
+        self.headers = headers
+        self.websocket_options = websocket_options
+        self.authentication = authentication
+        retry: dict[str, Any] = {
+            "max_retries": max_retries,
+            "initial_retry_delay": initial_retry_delay,
+            "max_retry_delay": max_retry_delay,
+            "retry_delay_growth": retry_delay_growth,
+            "retry_delay_jitter": retry_delay_jitter,
+        }
+        # Any one of them alone is fine (Autobahn crashes with only max_retries).
+        self.backoff = Backoff(**{k: v for k, v in retry.items() if v is not None})
+        self.random: Callable[[], float] = random.random
+        self.session: Session | None = None
+        self._proto: WampProtocol | None = None
+        self._stopping = False
+        self._waiting: defer.Deferred[None] | None = None
+        self.done: defer.Deferred[None] | None = None  # fires when run()'s loop has ended
+
+    def run(
+        self,
+        make: Callable[[ComponentConfig], Session],
+        start_reactor: bool = True,
+        auto_reconnect: bool = False,
+        log_level: str | None = "info",
+        endpoint: Any = None,
+        reactor: Any = None,
+    ) -> Any:
+        """Connect and run ``make(config)`` sessions. With ``start_reactor`` run the
+        reactor until the session ends (or ``stop()``) and re-raise a connection error;
+        else return a Deferred that fires with the first protocol."""
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor  # noqa: PLC0415
+
+            reactor = default_reactor
+        if endpoint is None:
+            endpoint = endpoint_for(self.target, reactor, self.ssl)
+        self._stopping = False
+        connected: defer.Deferred[WampProtocol] = defer.Deferred()
+        done = defer.ensureDeferred(
+            self._loop(make, reactor, endpoint, self.backoff if auto_reconnect else None, connected)
+        )
+        self.done = defer.Deferred()
+        done.addBoth(_relay_to, self.done)
+        if not start_reactor:
+            done.addErrback(lambda f: None if connected.called else f)
+            return connected
+        start_logging(log_level)
+        connected.addErrback(lambda _: None)  # the error is re-raised below
+        outcome: list[Any] = []
+        done.addBoth(outcome.append)
+        done.addBoth(lambda _: _stop_reactor(reactor))
+        reactor.addSystemEventTrigger("before", "shutdown", self.shutdown)
+        if not outcome or outcome[0] is not None:
+            reactor.run()
+        if outcome and isinstance(outcome[0], Failure):
+            outcome[0].raiseException()
+        return None
+
+    async def _loop(
+        self,
+        make: Callable[[ComponentConfig], Session],
+        reactor: Any,
+        endpoint: Any,
+        backoff: Backoff | None,
+        connected: defer.Deferred[WampProtocol],
+    ) -> None:
+        config = ComponentConfig(realm=self.realm, extra=self.extra, runner=self)
+        attempt = 0
+        while not self._stopping:
+            factory = WampClientFactory(
+                lambda: make(config),
+                self.target,
+                self.realm or "realm1",
+                reactor,
+                serializers=self.serializers,
+                authentication=self.authentication,
+                headers=self.headers,
+                websocket_options=self.websocket_options,
+            )
+            try:
+                proto: WampProtocol = await endpoint.connect(factory)
+            except Exception as exc:
+                if backoff is None or not backoff.may_retry(attempt):
+                    if not connected.called:
+                        connected.errback(exc)
+                    raise
+                self.log.warn("cannot connect to {url}: {error}", url=self.url, error=exc)
+            else:
+                self._proto, self.session = proto, proto.session
+                if not connected.called:
+                    connected.callback(proto)
+                await proto.lost
+                self._proto = self.session = None
+                if backoff is None:
+                    return
+                if proto.session.details is not None:
+                    attempt = 0  # it joined: start the backoff again
+                if not backoff.may_retry(attempt):
+                    return
+            if self._stopping or backoff is None:
+                return
+            delay = backoff.delay(attempt, self.random)
+            attempt += 1
+            self.log.info(
+                "reconnecting to {url} in {delay:.2f} s (attempt {attempt})",
+                url=self.url,
+                delay=delay,
+                attempt=attempt,
+            )
+            self._waiting = task.deferLater(reactor, delay, lambda: None)
+            try:
+                await self._waiting
+            except defer.CancelledError:
+                return
+            finally:
+                self._waiting = None
+
+    def stop(self) -> None:
+        """Stop reconnecting and close the current session's transport."""
+        self._stopping = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+        if self._proto is not None:
+            self._proto.session.disconnect()
+
+    def shutdown(self) -> defer.Deferred[Any] | None:
+        """The reactor stops: leave the session politely, then close."""
+        self._stopping = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+        proto = self._proto
+        if proto is None:
+            return None
+        if proto.session.is_attached():
+            left = proto.session.leave()
+            left.addBoth(lambda _: proto.session.disconnect())
+            return left
+        proto.session.disconnect()
+        return None
+
+
+def _relay_to(value: Any, target: defer.Deferred[None]) -> Any:
+    target.callback(None)
+    return value
+
+
+def _stop_reactor(reactor: Any) -> None:
+    if reactor.running:
+        try:
+            reactor.stop()
+        except Exception:  # stopped already (by the application)
+            log.debug("the reactor was stopped already")

@@ -1,0 +1,423 @@
+"""Session, ApplicationSession and ApplicationSessionFactory for Twisted.
+
+Requests return Deferreds: ``call`` (``Deferred.cancel()`` sends CANCEL with
+``session.cancel_mode``), ``register``, ``subscribe``, ``publish`` (a Deferred only
+with ``acknowledge``). Hooks and handlers may be plain functions, inlineCallbacks
+functions or coroutine functions (run with ``ensureDeferred``); an error nobody
+waits for reaches ``on_user_error`` (``onUserError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from wamp_core.decorators import wamp_uris
+from wamp_core.events import Challenged, Joined, Left
+from wamp_core.exception import ApplicationError, SessionNotReady
+from wamp_core.transports import TransportClosed, TransportOpened
+from wamp_core.types import (
+    CallOptions,
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
+    PublishOptions,
+    RegisterOptions,
+    SessionDetails,
+    SubscribeOptions,
+)
+from wamp_twisted.protocol import call_deferred
+
+if TYPE_CHECKING:
+    from wamp_twisted.protocol import WampProtocol
+
+__all__ = ["ApplicationSession", "ApplicationSessionFactory", "Session"]
+
+DEFAULT_CANCEL_MODE = "kill"
+
+
+class Session:
+    """A WAMP session on Twisted; override the snake_case hooks."""
+
+    log = Logger()
+
+    def __init__(self, config: ComponentConfig | None = None):
+        self.config = config or ComponentConfig(realm="realm1")
+        self.cancel_mode = DEFAULT_CANCEL_MODE
+        self.details: SessionDetails | None = None
+        self._proto: WampProtocol | None = None
+        self._pending_errors: list[tuple[type[BaseException], str | None]] = []
+        self._leave_waiters: list[defer.Deferred[CloseDetails]] = []
+        self._leave_done: defer.Deferred[Any] | None = None
+
+    # ---- hooks (override; plain, inlineCallbacks or async)
+
+    def on_connect(self) -> Any:
+        """The transport is open: join (the default joins ``config.realm``)."""
+        self.join(self.config.realm or "realm1")
+
+    def on_challenge(self, challenge: Challenge) -> Any:
+        """Answer a challenge no configured authenticator handles: return the signature."""
+        raise ApplicationError(
+            ApplicationError.AUTHENTICATION_FAILED, f"no answer for a {challenge.method} challenge"
+        )
+
+    def on_welcome(self, welcome: Any) -> Any:
+        """WELCOME arrived (before on_join)."""
+
+    def on_join(self, details: SessionDetails) -> Any:
+        """The session is open."""
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        """The session ended; the default closes the transport, as Autobahn does."""
+        self.disconnect()
+
+    def on_disconnect(self) -> Any:
+        """The transport closed."""
+
+    def on_user_error(self, fail: BaseException, msg: str) -> None:
+        """Application code raised where nobody waits for it (a handler, a hook)."""
+        self.log.failure("{msg}", Failure(fail), msg=msg)  # type: ignore[no-untyped-call]
+
+    # ---- state
+
+    def is_connected(self) -> bool:
+        return self._proto is not None and not self._proto.connection.closed
+
+    def is_attached(self) -> bool:
+        return self._proto is not None and self._proto.connection.session.is_joined
+
+    @property
+    def session_id(self) -> int | None:
+        return self._proto.connection.session.session_id if self._proto else None
+
+    def _transport(self) -> WampProtocol:
+        if self._proto is None:
+            raise SessionNotReady("the session has no transport")
+        return self._proto
+
+    def _joined(self, what: str) -> WampProtocol:
+        proto = self._proto
+        if proto is None or not proto.connection.session.is_joined:
+            raise SessionNotReady(f"cannot {what}: the session is not joined")
+        return proto
+
+    # ---- actions
+
+    def join(
+        self,
+        realm: str,
+        authmethods: list[str] | None = None,
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+        **ignored: Any,
+    ) -> None:
+        """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
+        proto = self._transport()
+        session = proto.connection.session
+        session.realm = realm
+        if authmethods is not None:
+            session.authmethods = list(authmethods)
+        if authid is not None:
+            session.authid = authid
+        if authrole is not None:
+            session.authrole = authrole
+        if authextra is not None:
+            session.authextra = authextra
+        session.join(now=proto.reactor.seconds())
+        proto.pump()
+
+    def leave(
+        self, reason: str | None = None, message: str | None = None
+    ) -> defer.Deferred[CloseDetails]:
+        """Send GOODBYE; the Deferred fires with the CloseDetails when the session ended."""
+        proto = self._transport()
+        done: defer.Deferred[CloseDetails] = defer.Deferred()
+        self._leave_waiters.append(done)
+        proto.core.leave(reason, message)
+        return done
+
+    def disconnect(self) -> None:
+        """Close the transport (a session still open ends with TransportLost)."""
+        if self._proto is not None:
+            self._proto.close()
+
+    def define(self, exception: type[BaseException], error: str | None = None) -> None:
+        """Map an exception class to an error URI, both ways (Autobahn's ``define``)."""
+        self._pending_errors.append((exception, error))
+        if self._proto is not None:
+            self._proto.core.define(exception, error)
+
+    def call(
+        self, procedure: str, *args: Any, options: CallOptions | None = None, **kwargs: Any
+    ) -> defer.Deferred[Any]:
+        """Send CALL; the Deferred gives the single result, a CallResult, or None.
+        ``Deferred.cancel()`` sends CANCEL (mode ``self.cancel_mode``)."""
+        proto = self._joined("call")
+        request_id, inner = proto.core.call(
+            procedure, args, kwargs, options, now=proto.reactor.seconds()
+        )
+        mode = self.cancel_mode
+
+        def cancel(_: defer.Deferred[Any]) -> None:
+            proto.core.cancel(request_id, mode, abandon=True)
+
+        outer: defer.Deferred[Any] = defer.Deferred(canceller=cancel)
+        inner.addBoth(_relay, outer)
+        return outer
+
+    def register(
+        self,
+        endpoint: Callable[..., Any] | object,
+        procedure: str | None = None,
+        options: RegisterOptions | None = None,
+        prefix: str | None = None,
+        check_types: bool | None = None,
+    ) -> defer.Deferred[Any]:
+        """Register a function under ``procedure``, or every ``@wamp.register``-decorated
+        method of an object (the Deferred then gives a list of Registrations)."""
+        proto = self._joined("register")
+        if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
+            return _all(
+                proto.core.register(fn, uri, opts or options)
+                for fn, uri, opts in _decorated(endpoint, "register", prefix, procedure)
+            )
+        if procedure is None:
+            procedure = _decorated_uri(endpoint, "register", prefix)
+        result: defer.Deferred[Any] = proto.core.register(endpoint, procedure, options)
+        return result
+
+    def subscribe(
+        self,
+        handler: Callable[..., Any] | object,
+        topic: str | None = None,
+        options: SubscribeOptions | None = None,
+        check_types: bool | None = None,
+    ) -> defer.Deferred[Any]:
+        """Subscribe a function to ``topic``, or every ``@wamp.subscribe``-decorated
+        method of an object (the Deferred then gives a list of Subscriptions)."""
+        proto = self._joined("subscribe")
+        if not callable(handler) or (topic is None and wamp_uris(handler)):
+            return _all(
+                proto.core.subscribe(fn, uri, opts or options)
+                for fn, uri, opts in _decorated(handler, "subscribe", None, topic)
+            )
+        if topic is None:
+            topic = _decorated_uri(handler, "subscribe", None)
+        result: defer.Deferred[Any] = proto.core.subscribe(handler, topic, options)
+        return result
+
+    def publish(
+        self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
+    ) -> defer.Deferred[Any] | None:
+        """Publish; with ``PublishOptions(acknowledge=True)`` a Deferred of the Publication."""
+        proto = self._joined("publish")
+        result: defer.Deferred[Any] | None = proto.core.publish(topic, args, kwargs, options)
+        return result
+
+    # ---- what the protocol tells us
+
+    def _attach(self, proto: WampProtocol) -> None:
+        self._proto = proto
+        self.details = None
+        self._leave_done = None
+        for exception, error in self._pending_errors:
+            proto.core.define(exception, error)
+
+    def _detach(self, proto: WampProtocol) -> None:
+        if self._proto is proto:
+            self._leave_waiters_fire(CloseDetails("wamp.close.transport_lost", None))
+
+    def _user_error(self, error: BaseException, text: str) -> None:
+        try:
+            self.on_user_error(error, text)
+        except Exception:
+            self.log.failure("on_user_error raised")
+
+    def _session_event(self, event: Any) -> None:
+        """Turn the core's session events into hook calls."""
+        if isinstance(event, TransportOpened):
+            self._run_hook(self.on_connect, "on_connect")
+        elif isinstance(event, Challenged):
+            self._answer(Challenge(event.method, event.extra))
+        elif isinstance(event, Joined):
+            self.details = _session_details(event, self._proto)
+            self._run_hook(self.on_welcome, "on_welcome", event)
+            self._run_hook(self.on_join, "on_join", self.details)
+        elif isinstance(event, Left):
+            details = CloseDetails(event.reason, event.message)
+            self._leave_waiters_fire(details)
+            self._leave_done = self._run_hook(self.on_leave, "on_leave", details)
+        elif isinstance(event, TransportClosed):
+            # Autobahn's order: on_disconnect after on_leave has finished.
+            after = self._leave_done
+            if after is None or after.called:
+                self._run_hook(self.on_disconnect, "on_disconnect")
+            else:
+                after.addBoth(lambda _: self._run_hook(self.on_disconnect, "on_disconnect"))
+
+    def _leave_waiters_fire(self, details: CloseDetails) -> None:
+        waiters, self._leave_waiters = self._leave_waiters, []
+        for waiter in waiters:
+            if not waiter.called:
+                waiter.callback(details)
+
+    def _run_hook(self, hook: Callable[..., Any], name: str, *args: Any) -> defer.Deferred[None]:
+        running = call_deferred(hook, *args)
+        return running.addCallbacks(_nothing, self._hook_failed, errbackArgs=(name,))
+
+    def _hook_failed(self, failure: Failure, name: str) -> None:
+        error = failure.value
+        assert isinstance(error, BaseException)
+        self._user_error(error, f"{name} raised")
+
+    def _answer(self, challenge: Challenge) -> None:
+        proto = self._proto
+        assert proto is not None
+        session = proto.connection.session
+
+        def answered(signature: Any) -> None:
+            if session.in_session:
+                session.authenticate(signature)
+                proto.pump()
+
+        def failed(failure: Failure) -> None:
+            error = failure.value
+            assert isinstance(error, BaseException)
+            self._user_error(error, "on_challenge raised")
+            if session.in_session:
+                session.abort(ApplicationError.AUTHENTICATION_FAILED, str(error))
+                proto.pump()
+
+        call_deferred(self.on_challenge, challenge).addCallbacks(answered, failed)
+
+
+class ApplicationSession(Session):
+    """A WAMP session with Autobahn's camelCase callbacks (override them)."""
+
+    def on_connect(self) -> Any:
+        return self.onConnect()
+
+    def on_challenge(self, challenge: Challenge) -> Any:
+        return self.onChallenge(challenge)
+
+    def on_welcome(self, welcome: Any) -> Any:
+        return self.onWelcome(welcome)
+
+    def on_join(self, details: SessionDetails) -> Any:
+        return self.onJoin(details)
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        return self.onLeave(details)
+
+    def on_disconnect(self) -> Any:
+        return self.onDisconnect()
+
+    def on_user_error(self, fail: BaseException, msg: str) -> None:
+        self.onUserError(fail, msg)
+
+    def onConnect(self) -> Any:
+        self.join(self.config.realm or "realm1")
+
+    def onChallenge(self, challenge: Challenge) -> Any:
+        return Session.on_challenge(self, challenge)
+
+    def onWelcome(self, welcome: Any) -> Any:
+        """WELCOME arrived (before onJoin)."""
+
+    def onJoin(self, details: SessionDetails) -> Any:
+        """The session is open."""
+
+    def onLeave(self, details: CloseDetails) -> Any:
+        self.disconnect()
+
+    def onDisconnect(self) -> Any:
+        """The transport closed."""
+
+    def onUserError(self, fail: BaseException, msg: str) -> None:
+        Session.on_user_error(self, fail, msg)
+
+
+class ApplicationSessionFactory:
+    """Makes ApplicationSession instances for a runner (Autobahn's factory)."""
+
+    session: type[Session] = ApplicationSession
+
+    def __init__(self, config: ComponentConfig | None = None):
+        self.config = config or ComponentConfig(realm="realm1")
+
+    def __call__(self, *args: Any) -> Session:
+        config = args[0] if args and isinstance(args[0], ComponentConfig) else self.config
+        session = self.session(config)
+        session.factory = self  # type: ignore[attr-defined]
+        return session
+
+
+def _nothing(_: Any) -> None:
+    return None
+
+
+def _relay(value: Any, outer: defer.Deferred[Any]) -> None:
+    """Pass a result on, unless the outer Deferred was canceled already."""
+    if not outer.called:
+        if isinstance(value, Failure):
+            outer.errback(value)
+        else:
+            outer.callback(value)
+
+
+def _all(futures: Any) -> defer.Deferred[list[Any]]:
+    """One Deferred for several requests: their results in order, or the first error."""
+    return defer.gatherResults(list(futures), consumeErrors=True).addErrback(_first_error)
+
+
+def _first_error(failure: Failure) -> Failure:
+    error = failure.value
+    if isinstance(error, defer.FirstError):
+        sub = error.subFailure
+        assert isinstance(sub, Failure)
+        return sub
+    return failure
+
+
+def _decorated_uri(fn: Any, target: str, prefix: str | None) -> str:
+    uris = [u for u in wamp_uris(fn) if u.target == target and u.uri]
+    if not uris:
+        raise ValueError(f"{getattr(fn, '__name__', fn)!r} has no URI: pass one or decorate it")
+    uri = uris[0].uri
+    assert uri is not None
+    return f"{prefix}{uri}" if prefix else uri
+
+
+def _decorated(
+    obj: Any, target: str, prefix: str | None, base: str | None
+) -> list[tuple[Any, str, Any]]:
+    """The decorated methods of ``obj``: (bound method, URI, options)."""
+    out = []
+    for name in dir(obj):
+        if name.startswith("__"):
+            continue
+        member = getattr(obj, name, None)
+        for entry in wamp_uris(member) if callable(member) else ():
+            if entry.target == target and entry.uri:
+                out.append((member, f"{prefix or base or ''}{entry.uri}", entry.options))
+    return out
+
+
+def _session_details(joined: Joined, proto: WampProtocol | None) -> SessionDetails:
+    serializer = proto.connection.serializer if proto else None
+    return SessionDetails(
+        realm=joined.realm,
+        session=joined.session_id,
+        authid=joined.authid,
+        authrole=joined.authrole,
+        authmethod=joined.authmethod,
+        authprovider=joined.authprovider,
+        authextra=joined.authextra,
+        serializer=serializer.NAME if serializer else None,
+    )
