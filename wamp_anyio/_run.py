@@ -119,11 +119,14 @@ async def connect(
     websocket_options: Mapping[str, Any] | None = None,
     extra: Any = None,
     max_buffer: int = DEFAULT_MAX_BUFFER,
+    max_message_size: int = 16 * 1024 * 1024,
     **session_options: Any,
 ) -> AsyncIterator[Session]:
     """Connect, join ``realm``, and yield the joined Session; leave and close on exit
     (also when the block is canceled). Raises if the router refuses the join:
-    ApplicationError with the router's reason (e.g. ``wamp.error.not_authorized``)."""
+    ApplicationError with the router's reason (e.g. ``wamp.error.not_authorized``).
+    ``max_message_size`` bounds what we accept (and, on WebSocket, what we send)."""
+    session_options["max_message_size"] = max_message_size
     transport = Transport(
         url,
         serializers,
@@ -137,19 +140,32 @@ async def connect(
     )
     stream = await transport.open()
     session = _Joining(ComponentConfig(realm=realm, extra=extra))
-    async with anyio.create_task_group() as tg:
+    # The task group is entered by hand so that neither a refused join nor an exception
+    # of the caller's block comes out wrapped in an ExceptionGroup.
+    tg = anyio.create_task_group()
+    await tg.__aenter__()
+    try:
         tg.start_soon(run_session, session, transport, stream, realm)
         await session.joined.wait()
-        if session.failure is not None:
-            raise session.failure
-        try:
-            yield session
-        finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(_close_timeout(session)):
-                if session.is_attached():
-                    await session.leave()
-                session.disconnect()
-            tg.cancel_scope.cancel()
+    except BaseException:
+        await _close_group(tg)
+        raise
+    if session.failure is not None:
+        await _close_group(tg)
+        raise session.failure
+    try:
+        yield session
+    finally:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_close_timeout(session)):
+            if session.is_attached():
+                await session.leave()
+            session.disconnect()
+        await _close_group(tg)  # outside the shield: it must be the innermost scope
+
+
+async def _close_group(tg: Any) -> None:
+    tg.cancel_scope.cancel()
+    await tg.__aexit__(None, None, None)
 
 
 def _close_timeout(session: Session) -> float:
@@ -189,6 +205,8 @@ async def reconnecting(
                 attempt = 0  # it joined: start the backoff again
             if not backoff.may_retry(attempt):
                 return
+        if stopped.is_set():
+            return
         delay = backoff.delay(attempt, rand)
         attempt += 1
         log.info("reconnecting to %s in %.2f s (attempt %d)", transport.url, delay, attempt)

@@ -134,6 +134,7 @@ class Session:
         self._pending_errors: list[tuple[type[BaseException], str | None]] = []
         self._hooks: dict[anyio.CancelScope, str] = {}
         self._leave_done: anyio.Event | None = None
+        self._event_streams: set[Any] = set()
 
     # ---- hooks (override; plain or async)
 
@@ -321,10 +322,12 @@ class Session:
         subscription: Subscription = await Request(
             driver, driver.core.subscribe(handler, topic, options, buffer=max_buffer)
         )
+        self._event_streams.add(send)  # closed when the session ends: the iteration ends
         try:
             async with receive:
                 yield receive
         finally:
+            self._event_streams.discard(send)
             send.close()
             if subscription.active and self.is_attached():
                 # Bounded: a router that never answers must not hang the block's exit.
@@ -357,12 +360,19 @@ class Session:
             self._run_hook(self.on_join, "on_join", self.details)
         elif isinstance(event, Left):
             self._left.set()
+            self._end_event_streams()
             self._leave_done = anyio.Event()
             self._run_hook(self.on_leave, "on_leave", CloseDetails(event.reason, event.message))
         elif isinstance(event, TransportClosed):
             self._left.set()
+            self._end_event_streams()
             # Autobahn's order: on_disconnect after on_leave has finished.
             self._run_hook(self.on_disconnect, "on_disconnect", after=self._leave_done)
+
+    def _end_event_streams(self) -> None:
+        for send in self._event_streams:
+            send.close()
+        self._event_streams.clear()
 
     def _run_hook(
         self, hook: Callable[..., Any], name: str, *args: Any, after: anyio.Event | None = None

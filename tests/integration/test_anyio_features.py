@@ -116,8 +116,8 @@ async def until(events: AsyncIterator[ReceivedEvent], last: Any) -> list[Any]:
 
 
 def single(error: BaseException) -> BaseException:
-    """The one exception inside (nested) exception groups: ``connect()`` raises its
-    errors wrapped in its task group's ExceptionGroup (see the xfail tests below)."""
+    """The one exception inside (nested) exception groups, for code that may see one;
+    ``connect()`` itself raises its errors unwrapped (tested below)."""
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
     return error
@@ -212,11 +212,6 @@ async def test_unknown_authid_is_a_clear_error(crossbar: CrossbarNode) -> None:
     assert error.args == ('no principal with authid "nobody" exists',)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connect() raises the refused join's ApplicationError from inside its task "
-    "group, so it comes wrapped in an ExceptionGroup (wamp_anyio/_run.py, connect())",
-)
 async def test_refused_join_raises_application_error_itself(crossbar: CrossbarNode) -> None:
     """connect()'s docstring: "Raises if the router refuses the join: ApplicationError
     with the router's reason" -- so ``except ApplicationError`` must catch it."""
@@ -231,11 +226,6 @@ class Oops(Exception):
     pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connect() yields the session inside its task group: an exception raised in "
-    "the async-with block comes out wrapped in an ExceptionGroup (wamp_anyio/_run.py)",
-)
 async def test_an_exception_in_the_block_comes_out_unchanged(crossbar: CrossbarNode) -> None:
     """``async with connect(...) as session: await session.call(...)`` whose call
     fails: the caller's ``except ApplicationError`` around the block must see it."""
@@ -856,12 +846,6 @@ async def test_router_ends_the_session(crossbar: CrossbarNode) -> None:
             assert await other.call("wamp.session.count") >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.events(): when the session ends, the driver closes its own queue for the "
-    "handler but nobody closes the events() stream, so `async for` waits forever "
-    "(wamp_anyio/session.py, Session.events)",
-)
 async def test_events_iteration_ends_with_the_session(crossbar: CrossbarNode) -> None:
     """``async for event in events`` must not outlive the session: once the router
     ends it (GOODBYE here; a lost transport takes the same path, Driver._finish), the

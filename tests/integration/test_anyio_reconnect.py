@@ -204,11 +204,6 @@ async def test_reconnecting_after_a_graceful_stop(fresh_crossbar: CrossbarNode) 
     assert sessions[-1] is None  # the last session ended and nothing followed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconnecting() logs 'reconnecting to ... in N s (attempt 1)' after stop(): it "
-    "checks `stopped` only at the top of its loop (wamp_anyio/_run.py, reconnecting)",
-)
 async def test_stop_does_not_announce_a_reconnect(
     crossbar: CrossbarNode, caplog: pytest.LogCaptureFixture
 ) -> None:
