@@ -663,3 +663,37 @@ def test_session_abort() -> None:
     assert isinstance(pair.host.session_events[-1], Left)
     with pytest.raises(SessionNotReady):
         pair.conn.session.abort("wamp.close.killed")
+
+
+# ---------------------------------------------------------------- hooks
+
+
+def test_session_hooks_defaults_and_autobahn_names() -> None:
+    from wamp_core.application.hooks import AutobahnHooks, SessionHooks
+    from wamp_core.types import Challenge, CloseDetails, ComponentConfig, SessionDetails
+
+    class Base(SessionHooks):
+        def __init__(self) -> None:
+            self.config = ComponentConfig(realm="r1")
+            self.calls: list[Any] = []
+            self.join = lambda realm, *a, **k: self.calls.append(("join", realm))  # type: ignore[method-assign]
+            self.disconnect = lambda: self.calls.append("disconnect")  # type: ignore[method-assign]
+
+        def on_user_error(self, fail: BaseException, msg: str) -> None:
+            self.calls.append(("error", msg))
+
+    class Camel(AutobahnHooks, Base):
+        pass
+
+    for session in (Base(), Camel()):
+        session.on_connect()
+        session.on_welcome(object())
+        session.on_join(SessionDetails())
+        session.on_leave(CloseDetails())
+        session.on_disconnect()
+        session.on_user_error(ValueError(), "boom")
+        with pytest.raises(ApplicationError, match="no answer for a ticket challenge"):
+            session.on_challenge(Challenge("ticket"))
+        assert session.calls == [("join", "r1"), "disconnect", ("error", "boom")]
+    with pytest.raises(NotImplementedError):
+        SessionHooks.on_user_error(Base(), ValueError(), "x")

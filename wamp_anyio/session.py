@@ -20,6 +20,7 @@ import anyio
 from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
+from wamp_core.application.hooks import SessionHooks
 from wamp_core.decorators import wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
@@ -121,7 +122,7 @@ class Request:
             raise
 
 
-class Session:
+class Session(SessionHooks):
     """A WAMP session on wamp_anyio. See the module docstring."""
 
     def __init__(self, config: ComponentConfig | None = None):
@@ -137,29 +138,6 @@ class Session:
         self._event_streams: set[Any] = set()
 
     # ---- hooks (override; plain or async)
-
-    def on_connect(self) -> Any:
-        """The transport is open: join (the default joins ``config.realm``)."""
-        self.join(self.config.realm or "realm1")
-
-    def on_challenge(self, challenge: Challenge) -> Any:
-        """Answer a challenge no configured authenticator handles: return the signature."""
-        raise ApplicationError(
-            ApplicationError.AUTHENTICATION_FAILED, f"no answer for a {challenge.method} challenge"
-        )
-
-    def on_welcome(self, welcome: Any) -> Any:
-        """WELCOME arrived (before on_join)."""
-
-    def on_join(self, details: SessionDetails) -> Any:
-        """The session is open."""
-
-    def on_leave(self, details: CloseDetails) -> Any:
-        """The session ended; the default closes the transport, as Autobahn does."""
-        self.disconnect()
-
-    def on_disconnect(self) -> Any:
-        """The transport closed."""
 
     def on_user_error(self, fail: BaseException, msg: str) -> None:
         """Application code raised where nobody awaits it (a handler, a hook)."""

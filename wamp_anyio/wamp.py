@@ -17,8 +17,8 @@ import anyio
 from wamp_anyio._run import Transport, reconnecting
 from wamp_anyio.session import Session
 from wamp_core.application import ApplicationModel, Backoff
+from wamp_core.application.hooks import AutobahnHooks
 from wamp_core.types import (
-    Challenge,
     CloseDetails,
     ComponentConfig,
     RegisterOptions,
@@ -31,44 +31,9 @@ __all__ = ["Application", "ApplicationRunner", "ApplicationSession", "Applicatio
 log = logging.getLogger("wamp_anyio")
 
 
-class ApplicationSession(Session):
-    """A WAMP session with Autobahn's camelCase callbacks (override them; sync or async)."""
-
-    def on_connect(self) -> Any:
-        return self.onConnect()
-
-    def on_challenge(self, challenge: Challenge) -> Any:
-        return self.onChallenge(challenge)
-
-    def on_join(self, details: SessionDetails) -> Any:
-        return self.onJoin(details)
-
-    def on_leave(self, details: CloseDetails) -> Any:
-        return self.onLeave(details)
-
-    def on_disconnect(self) -> Any:
-        return self.onDisconnect()
-
-    def on_user_error(self, fail: BaseException, msg: str) -> None:
-        self.onUserError(fail, msg)
-
-    def onConnect(self) -> Any:
-        self.join(self.config.realm or "realm1")
-
-    def onChallenge(self, challenge: Challenge) -> Any:
-        return Session.on_challenge(self, challenge)
-
-    def onJoin(self, details: SessionDetails) -> Any:
-        """The session is open."""
-
-    def onLeave(self, details: CloseDetails) -> Any:
-        self.disconnect()
-
-    def onDisconnect(self) -> Any:
-        """The transport closed."""
-
-    def onUserError(self, fail: BaseException, msg: str) -> None:
-        Session.on_user_error(self, fail, msg)
+class ApplicationSession(AutobahnHooks, Session):
+    """A WAMP session with Autobahn's camelCase callbacks (override ``onJoin`` & co.;
+    plain functions or coroutines)."""
 
 
 class ApplicationSessionFactory:

@@ -16,6 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from wamp_core.application.hooks import AutobahnHooks, SessionHooks
 from wamp_core.decorators import wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
@@ -40,7 +41,7 @@ __all__ = ["ApplicationSession", "ApplicationSessionFactory", "Session"]
 DEFAULT_CANCEL_MODE = "kill"
 
 
-class Session:
+class Session(SessionHooks):
     """A WAMP session on Twisted; override the snake_case hooks."""
 
     log = Logger()
@@ -55,29 +56,6 @@ class Session:
         self._leave_done: defer.Deferred[Any] | None = None
 
     # ---- hooks (override; plain, inlineCallbacks or async)
-
-    def on_connect(self) -> Any:
-        """The transport is open: join (the default joins ``config.realm``)."""
-        self.join(self.config.realm or "realm1")
-
-    def on_challenge(self, challenge: Challenge) -> Any:
-        """Answer a challenge no configured authenticator handles: return the signature."""
-        raise ApplicationError(
-            ApplicationError.AUTHENTICATION_FAILED, f"no answer for a {challenge.method} challenge"
-        )
-
-    def on_welcome(self, welcome: Any) -> Any:
-        """WELCOME arrived (before on_join)."""
-
-    def on_join(self, details: SessionDetails) -> Any:
-        """The session is open."""
-
-    def on_leave(self, details: CloseDetails) -> Any:
-        """The session ended; the default closes the transport, as Autobahn does."""
-        self.disconnect()
-
-    def on_disconnect(self) -> Any:
-        """The transport closed."""
 
     def on_user_error(self, fail: BaseException, msg: str) -> None:
         """Application code raised where nobody waits for it (a handler, a hook)."""
@@ -297,50 +275,9 @@ class Session:
         call_deferred(self.on_challenge, challenge).addCallbacks(answered, failed)
 
 
-class ApplicationSession(Session):
-    """A WAMP session with Autobahn's camelCase callbacks (override them)."""
-
-    def on_connect(self) -> Any:
-        return self.onConnect()
-
-    def on_challenge(self, challenge: Challenge) -> Any:
-        return self.onChallenge(challenge)
-
-    def on_welcome(self, welcome: Any) -> Any:
-        return self.onWelcome(welcome)
-
-    def on_join(self, details: SessionDetails) -> Any:
-        return self.onJoin(details)
-
-    def on_leave(self, details: CloseDetails) -> Any:
-        return self.onLeave(details)
-
-    def on_disconnect(self) -> Any:
-        return self.onDisconnect()
-
-    def on_user_error(self, fail: BaseException, msg: str) -> None:
-        self.onUserError(fail, msg)
-
-    def onConnect(self) -> Any:
-        self.join(self.config.realm or "realm1")
-
-    def onChallenge(self, challenge: Challenge) -> Any:
-        return Session.on_challenge(self, challenge)
-
-    def onWelcome(self, welcome: Any) -> Any:
-        """WELCOME arrived (before onJoin)."""
-
-    def onJoin(self, details: SessionDetails) -> Any:
-        """The session is open."""
-
-    def onLeave(self, details: CloseDetails) -> Any:
-        self.disconnect()
-
-    def onDisconnect(self) -> Any:
-        """The transport closed."""
-
-    def onUserError(self, fail: BaseException, msg: str) -> None:
-        Session.on_user_error(self, fail, msg)
+class ApplicationSession(AutobahnHooks, Session):
+    """A WAMP session with Autobahn's camelCase callbacks (override ``onJoin`` & co.;
+    plain functions, inlineCallbacks generators or coroutines)."""
 
 
 class ApplicationSessionFactory:

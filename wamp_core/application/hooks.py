@@ -1,0 +1,96 @@
+"""The lifecycle hooks of a session, the same in both adapters: the snake_case
+defaults (``Session``) and Autobahn's camelCase names mapped onto them
+(``ApplicationSession``). Adapters add how hooks run and how errors are logged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wamp_core.exception import ApplicationError
+from wamp_core.types import Challenge, CloseDetails, ComponentConfig, SessionDetails
+
+__all__ = ["AutobahnHooks", "SessionHooks"]
+
+
+class SessionHooks:
+    """Default hooks; a subclass overrides the ones it needs (plain or async)."""
+
+    # What the adapter's Session provides.
+    config: ComponentConfig
+    join: Callable[..., Any]
+    disconnect: Callable[[], Any]
+
+    def on_connect(self) -> Any:
+        """The transport is open: join (the default joins ``config.realm``)."""
+        return self.join(self.config.realm or "realm1")
+
+    def on_challenge(self, challenge: Challenge) -> Any:
+        """Answer a challenge no configured authenticator handles: return the signature."""
+        raise ApplicationError(
+            ApplicationError.AUTHENTICATION_FAILED, f"no answer for a {challenge.method} challenge"
+        )
+
+    def on_welcome(self, welcome: Any) -> Any:
+        """WELCOME arrived (before on_join)."""
+
+    def on_join(self, details: SessionDetails) -> Any:
+        """The session is open."""
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        """The session ended; the default closes the transport, as Autobahn does."""
+        return self.disconnect()
+
+    def on_disconnect(self) -> Any:
+        """The transport closed."""
+
+    def on_user_error(self, fail: BaseException, msg: str) -> None:
+        """Application code raised where nobody awaits it (the adapter logs it)."""
+        raise NotImplementedError
+
+
+class AutobahnHooks(SessionHooks):
+    """Autobahn's camelCase callbacks: override ``onJoin`` & co.; each default does
+    what the snake_case hook of the class after this one in the MRO does."""
+
+    def on_connect(self) -> Any:
+        return self.onConnect()
+
+    def on_challenge(self, challenge: Challenge) -> Any:
+        return self.onChallenge(challenge)
+
+    def on_welcome(self, welcome: Any) -> Any:
+        return self.onWelcome(welcome)
+
+    def on_join(self, details: SessionDetails) -> Any:
+        return self.onJoin(details)
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        return self.onLeave(details)
+
+    def on_disconnect(self) -> Any:
+        return self.onDisconnect()
+
+    def on_user_error(self, fail: BaseException, msg: str) -> None:
+        self.onUserError(fail, msg)
+
+    def onConnect(self) -> Any:
+        return super().on_connect()
+
+    def onChallenge(self, challenge: Challenge) -> Any:
+        return super().on_challenge(challenge)
+
+    def onWelcome(self, welcome: Any) -> Any:
+        return super().on_welcome(welcome)
+
+    def onJoin(self, details: SessionDetails) -> Any:
+        return super().on_join(details)
+
+    def onLeave(self, details: CloseDetails) -> Any:
+        return super().on_leave(details)
+
+    def onDisconnect(self) -> Any:
+        return super().on_disconnect()
+
+    def onUserError(self, fail: BaseException, msg: str) -> None:
+        super().on_user_error(fail, msg)
