@@ -188,3 +188,30 @@ def test_wamp_uri_match_without_uri_or_options() -> None:
     assert WampUri(None, "subscribe").match == "exact"
     assert WampUri("a..b", "subscribe", SubscribeOptions()).match == "wildcard"
     assert WampUri("a.b", "register", RegisterOptions(match="prefix")).match == "prefix"
+
+
+def test_decorated_members_and_uri() -> None:
+    from wamp_core.decorators import decorated_members, decorated_uri
+
+    class Service:
+        @register("com.example.add")
+        def add(self, a: int, b: int) -> int:
+            return a + b
+
+        @subscribe("on_tick", options=SubscribeOptions(match="prefix"))
+        def tick(self) -> None: ...
+
+        def plain(self) -> None: ...
+
+        __magic__ = 1
+
+    service = Service()
+    ((fn, uri, options),) = decorated_members(service, "register")
+    assert fn(1, 2) == 3
+    assert (uri, options) == ("com.example.add", None)
+    ((_, uri, options),) = decorated_members(service, "subscribe", "com.x.")
+    assert uri == "com.x.on_tick" and options is not None
+    assert decorated_uri(Service.add, "register") == "com.example.add"
+    assert decorated_uri(Service.add, "register", "p.") == "p.com.example.add"
+    with pytest.raises(ValueError, match="has no URI"):
+        decorated_uri(Service.plain, "register")

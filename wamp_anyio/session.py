@@ -21,7 +21,7 @@ from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
 from wamp_core.application.hooks import SessionHooks
-from wamp_core.decorators import wamp_uris
+from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.request import Registration, Subscription
@@ -235,11 +235,11 @@ class Session(SessionHooks):
         if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
             futures = [
                 driver.core.register(fn, uri, opts or options)
-                for fn, uri, opts in _decorated(endpoint, "register", prefix, procedure)
+                for fn, uri, opts in decorated_members(endpoint, "register", prefix or procedure)
             ]
             return Request(driver, futures)
         if procedure is None:
-            procedure = _decorated_uri(endpoint, "register", prefix)
+            procedure = decorated_uri(endpoint, "register", prefix)
         with driver.writing_soon():
             return Request(driver, driver.core.register(endpoint, procedure, options))
 
@@ -257,11 +257,11 @@ class Session(SessionHooks):
         if not callable(handler) or (topic is None and wamp_uris(handler)):
             futures = [
                 driver.core.subscribe(fn, uri, opts or options)
-                for fn, uri, opts in _decorated(handler, "subscribe", None, topic)
+                for fn, uri, opts in decorated_members(handler, "subscribe", topic)
             ]
             return Request(driver, futures)
         if topic is None:
-            topic = _decorated_uri(handler, "subscribe", None)
+            topic = decorated_uri(handler, "subscribe", None)
         with driver.writing_soon():
             return Request(driver, driver.core.subscribe(handler, topic, options))
 
@@ -418,31 +418,6 @@ async def _settle_when(event: anyio.Event, future: Future) -> None:
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-def _decorated_uri(fn: Any, target: str, prefix: str | None) -> str:
-    uris = [u for u in wamp_uris(fn) if u.target == target and u.uri]
-    if not uris:
-        raise ValueError(f"{getattr(fn, '__name__', fn)!r} has no URI: pass one or decorate it")
-    uri = uris[0].uri
-    assert uri is not None
-    return f"{prefix}{uri}" if prefix else uri
-
-
-def _decorated(
-    obj: Any, target: str, prefix: str | None, base: str | None
-) -> list[tuple[Any, str, Any]]:
-    """The decorated methods of ``obj``: (bound method, URI, options)."""
-    out = []
-    for name in dir(obj):
-        if name.startswith("__"):
-            continue
-        member = getattr(obj, name, None)
-        for entry in wamp_uris(member) if callable(member) else ():
-            if entry.target == target and entry.uri:
-                uri = f"{prefix or base or ''}{entry.uri}"
-                out.append((member, uri, entry.options))
-    return out
 
 
 def _session_details(joined: Joined, driver: Driver | None) -> SessionDetails:

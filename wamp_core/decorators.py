@@ -22,7 +22,15 @@ from typing import Any, Literal, TypeVar
 from .types import RegisterOptions, SubscribeOptions
 from .uri import MatchPolicy, validate_pattern
 
-__all__ = ["WampUri", "error", "register", "subscribe", "wamp_uris"]
+__all__ = [
+    "WampUri",
+    "decorated_members",
+    "decorated_uri",
+    "error",
+    "register",
+    "subscribe",
+    "wamp_uris",
+]
 
 Target = Literal["register", "subscribe", "error"]
 
@@ -154,3 +162,28 @@ def wamp_uris(obj: object) -> list[WampUri]:
     exception class sees its parent's until it is decorated itself.
     """
     return list(getattr(obj, _ATTRIBUTE, ()))
+
+
+def decorated_uri(fn: Any, target: Target, prefix: str | None = None) -> str:
+    """The URI ``fn`` was decorated with for ``target`` (with ``prefix`` before it)."""
+    uris = [u.uri for u in wamp_uris(fn) if u.target == target and u.uri]
+    if not uris:
+        raise ValueError(f"{getattr(fn, '__name__', fn)!r} has no URI: pass one or decorate it")
+    return f"{prefix}{uris[0]}" if prefix else uris[0]
+
+
+def decorated_members(
+    obj: Any, target: Target, prefix: str | None = None
+) -> list[tuple[Any, str, Any]]:
+    """The ``@register``/``@subscribe``-decorated methods of ``obj``, bound:
+    (method, URI with ``prefix`` before it, options: RegisterOptions for "register",
+    SubscribeOptions for "subscribe", or None), as ``session.register(obj)`` uses them."""
+    out = []
+    for name in dir(obj):
+        if name.startswith("__"):
+            continue
+        member = getattr(obj, name, None)
+        for entry in wamp_uris(member) if callable(member) else ():
+            if entry.target == target and entry.uri:
+                out.append((member, f"{prefix or ''}{entry.uri}", entry.options))
+    return out

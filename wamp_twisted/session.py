@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from wamp_core.application.hooks import AutobahnHooks, SessionHooks
-from wamp_core.decorators import wamp_uris
+from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.transports import TransportClosed, TransportOpened
@@ -163,10 +163,10 @@ class Session(SessionHooks):
         if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
             return _all(
                 proto.core.register(fn, uri, opts or options)
-                for fn, uri, opts in _decorated(endpoint, "register", prefix, procedure)
+                for fn, uri, opts in decorated_members(endpoint, "register", prefix or procedure)
             )
         if procedure is None:
-            procedure = _decorated_uri(endpoint, "register", prefix)
+            procedure = decorated_uri(endpoint, "register", prefix)
         result: defer.Deferred[Any] = proto.core.register(endpoint, procedure, options)
         return result
 
@@ -183,10 +183,10 @@ class Session(SessionHooks):
         if not callable(handler) or (topic is None and wamp_uris(handler)):
             return _all(
                 proto.core.subscribe(fn, uri, opts or options)
-                for fn, uri, opts in _decorated(handler, "subscribe", None, topic)
+                for fn, uri, opts in decorated_members(handler, "subscribe", topic)
             )
         if topic is None:
-            topic = _decorated_uri(handler, "subscribe", None)
+            topic = decorated_uri(handler, "subscribe", None)
         result: defer.Deferred[Any] = proto.core.subscribe(handler, topic, options)
         return result
 
@@ -320,30 +320,6 @@ def _first_error(failure: Failure) -> Failure:
         assert isinstance(sub, Failure)
         return sub
     return failure
-
-
-def _decorated_uri(fn: Any, target: str, prefix: str | None) -> str:
-    uris = [u for u in wamp_uris(fn) if u.target == target and u.uri]
-    if not uris:
-        raise ValueError(f"{getattr(fn, '__name__', fn)!r} has no URI: pass one or decorate it")
-    uri = uris[0].uri
-    assert uri is not None
-    return f"{prefix}{uri}" if prefix else uri
-
-
-def _decorated(
-    obj: Any, target: str, prefix: str | None, base: str | None
-) -> list[tuple[Any, str, Any]]:
-    """The decorated methods of ``obj``: (bound method, URI, options)."""
-    out = []
-    for name in dir(obj):
-        if name.startswith("__"):
-            continue
-        member = getattr(obj, name, None)
-        for entry in wamp_uris(member) if callable(member) else ():
-            if entry.target == target and entry.uri:
-                out.append((member, f"{prefix or base or ''}{entry.uri}", entry.options))
-    return out
 
 
 def _session_details(joined: Joined, proto: WampProtocol | None) -> SessionDetails:
