@@ -11,7 +11,7 @@ from tests.anyio_router import LoopbackRouter
 from wamp_anyio import ApplicationSession, Session
 from wamp_anyio._run import Transport, reconnecting, run_session
 from wamp_core.application import Backoff
-from wamp_core.exception import ApplicationError, SessionNotReady, TransportLost
+from wamp_core.exception import SessionNotReady, TransportLost
 from wamp_core.messages import (
     Abort,
     Authenticate,
@@ -21,6 +21,7 @@ from wamp_core.messages import (
     Error,
     Event,
     Goodbye,
+    Hello,
     Interrupt,
     Invocation,
     Register,
@@ -109,13 +110,12 @@ async def test_call_register_and_invocation() -> None:
             await anyio.sleep(0)
             return a + b
 
-        register_task = tg.start_soon
         registered: list[Any] = []
 
         async def run_register() -> None:
             registered.append(await session.register(add, "com.add"))
 
-        register_task(run_register)
+        tg.start_soon(run_register)
         register = await router.expect(Register)
         router.send(Registered(register.request_id, 10))
         router.send(Invocation(100, 10, [4, 5]))
@@ -283,7 +283,7 @@ async def test_on_challenge_answers_and_hook_errors_reach_on_user_error() -> Non
     router = LoopbackRouter("rawsocket", "json")
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_session, session, TRANSPORT, router.stream, "realm1")
-        hello = await router.expect(__import__("wamp_core").messages.Hello)
+        hello = await router.expect(Hello)
         assert hello.details["authmethods"] == ["ticket"] and hello.details["authid"] == "joe"
         router.send(Challenge("ticket", {}))
         assert (await router.expect(Authenticate)).signature == "secret"
@@ -303,7 +303,7 @@ async def test_unanswerable_challenge_aborts() -> None:
     router = LoopbackRouter("rawsocket", "json")
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_session, session, TRANSPORT, router.stream, "realm1")
-        await router.expect(__import__("wamp_core").messages.Hello)
+        await router.expect(Hello)
         router.send(Challenge("x-custom", {}))
         abort = await router.expect(Abort)
         assert abort.reason == "wamp.error.authentication_failed"
@@ -402,4 +402,3 @@ async def test_requests_need_a_joined_session() -> None:
         session.publish("com.t")
     session.define(ValueError, "com.value")  # kept until a transport comes
     assert not session.is_connected() and session.session_id is None
-    _ = ApplicationError

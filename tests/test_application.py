@@ -55,6 +55,7 @@ from wamp_core.messages import (
 )
 from wamp_core.request import Publication, Registration, Subscription
 from wamp_core.serializers import get_serializer
+from wamp_core.session import ClientSession
 from wamp_core.testing.router import ScriptedRouter
 from wamp_core.transports import RawSocketClientTransport, TransportOpened
 from wamp_core.types import (
@@ -376,7 +377,7 @@ class Pair:
         self.router = ScriptedRouter("rawsocket", "json")
         self.conn = Connection(
             RawSocketClientTransport("json"),
-            __import__("wamp_core").session.ClientSession("realm1"),
+            ClientSession("realm1"),
         )
         self.host = FakeHost()
         self.core = SessionCore(self.conn, self.host)
@@ -697,3 +698,24 @@ def test_session_hooks_defaults_and_autobahn_names() -> None:
         assert session.calls == [("join", "r1"), "disconnect", ("error", "boom")]
     with pytest.raises(NotImplementedError):
         SessionHooks.on_user_error(Base(), ValueError(), "x")
+
+
+def test_application_decorators_collect_into_the_model() -> None:
+    from wamp_core.application.app import ApplicationDecorators
+
+    app = ApplicationDecorators("com.app")
+
+    @app.register()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @app.subscribe("com.app.news")
+    def news() -> None: ...
+
+    @app.signal("onleave")
+    def bye() -> None: ...
+
+    model = app._model
+    assert [(d.uri, d.fn) for d in model.procedures] == [("com.app.add", add)]
+    assert [(d.uri, d.fn) for d in model.handlers] == [("com.app.news", news)]
+    assert model.signals == {"onleave": [bye]}

@@ -16,14 +16,13 @@ import anyio
 
 from wamp_anyio._run import Transport, reconnecting
 from wamp_anyio.session import Session
-from wamp_core.application import ApplicationModel, Backoff
+from wamp_core.application import Backoff
+from wamp_core.application.app import ApplicationDecorators
 from wamp_core.application.hooks import AutobahnHooks
 from wamp_core.types import (
     CloseDetails,
     ComponentConfig,
-    RegisterOptions,
     SessionDetails,
-    SubscribeOptions,
 )
 
 __all__ = ["Application", "ApplicationRunner", "ApplicationSession", "ApplicationSessionFactory"]
@@ -170,27 +169,14 @@ def _run_asyncio(runner: Coroutine[Any, Any, Any]) -> Any:
         loop.close()
 
 
-class Application:
+class Application(ApplicationDecorators):
     """Autobahn's decorator-style application: procedures, handlers and signals
     collected with ``@app.register``, ``@app.subscribe``, ``@app.signal``; they are
     registered again on every session, so the application survives reconnects."""
 
     def __init__(self, prefix: str | None = None):
-        self._model = ApplicationModel(prefix)
+        super().__init__(prefix)
         self.session: Session | None = None
-
-    def register(
-        self, uri: str | None = None, options: RegisterOptions | None = None
-    ) -> Callable[[Any], Any]:
-        return self._model.register(uri, options)
-
-    def subscribe(
-        self, uri: str | None = None, options: SubscribeOptions | None = None
-    ) -> Callable[[Any], Any]:
-        return self._model.subscribe(uri, options)
-
-    def signal(self, name: str) -> Callable[[Any], Any]:
-        return self._model.signal(name)
 
     def __call__(self, config: ComponentConfig) -> ApplicationSession:
         app = self

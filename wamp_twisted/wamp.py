@@ -10,13 +10,11 @@ from typing import Any
 from twisted.application.service import MultiService
 from twisted.internet import defer
 
-from wamp_core.application import ApplicationModel
+from wamp_core.application.app import ApplicationDecorators
 from wamp_core.types import (
     CloseDetails,
     ComponentConfig,
-    RegisterOptions,
     SessionDetails,
-    SubscribeOptions,
 )
 from wamp_twisted.protocol import call_deferred
 from wamp_twisted.runner import ApplicationRunner
@@ -32,27 +30,14 @@ def _deferred_style(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-class Application:
+class Application(ApplicationDecorators):
     """Autobahn's decorator-style application: procedures, handlers and signals
     collected with ``@app.register``, ``@app.subscribe``, ``@app.signal``; they are
     registered again on every session, so the application survives reconnects."""
 
     def __init__(self, prefix: str | None = None):
-        self._model = ApplicationModel(prefix)
+        super().__init__(prefix)
         self.session: Session | None = None
-
-    def register(
-        self, uri: str | None = None, options: RegisterOptions | None = None
-    ) -> Callable[[Any], Any]:
-        return self._model.register(uri, options)
-
-    def subscribe(
-        self, uri: str | None = None, options: SubscribeOptions | None = None
-    ) -> Callable[[Any], Any]:
-        return self._model.subscribe(uri, options)
-
-    def signal(self, name: str) -> Callable[[Any], Any]:
-        return self._model.signal(name)
 
     def __call__(self, config: ComponentConfig) -> ApplicationSession:
         app = self

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from wamp_core.types import RegisterOptions, SubscribeOptions
 from wamp_core.uri import validate_pattern, validate_uri
 
-__all__ = ["ApplicationModel", "Decorated"]
+__all__ = ["ApplicationDecorators", "ApplicationModel", "Decorated"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 SIGNALS = ("onjoined", "onleave")
@@ -77,3 +77,24 @@ class ApplicationModel:
             return fn
 
         return decorator
+
+
+class ApplicationDecorators:
+    """What both adapters' ``Application`` share: the prefix and the three decorators,
+    collecting into ``self._model``."""
+
+    def __init__(self, prefix: str | None = None):
+        self._model = ApplicationModel(prefix)
+
+    def register(
+        self, uri: str | None = None, options: RegisterOptions | None = None
+    ) -> Callable[[F], F]:
+        return self._model.register(uri, options)
+
+    def subscribe(
+        self, uri: str | None = None, options: SubscribeOptions | None = None
+    ) -> Callable[[F], F]:
+        return self._model.subscribe(uri, options)
+
+    def signal(self, name: str) -> Callable[[F], F]:
+        return self._model.signal(name)
