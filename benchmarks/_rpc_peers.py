@@ -364,10 +364,11 @@ def watchdog(deadline: float, watch_stdin: bool) -> None:
         threading.Thread(target=read_stdin, daemon=True).start()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def make_parser(description: str | None, impls: list[str]) -> argparse.ArgumentParser:
+    """The options every peer process takes (benchmarks/rpc.py passes them all)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("role", choices=["caller", "callee", "subscriber", "publisher"])
-    parser.add_argument("impl", choices=["floor", "ours-asyncio", "ours-trio", "autobahn"])
+    parser.add_argument("impl", choices=impls)
     parser.add_argument("url")
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--inflight", type=int, default=64)
@@ -381,6 +382,11 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile to this file (callers: of one phase)")
     parser.add_argument("--profile-phase", choices=["seq", "inflight"], default="inflight")
     parser.add_argument("--skip-seq", action="store_true", help="callers: in flight only")
+    return parser
+
+
+def main() -> None:
+    parser = make_parser(__doc__, ["floor", "ours-asyncio", "ours-trio", "autobahn"])
     opts = parser.parse_args()
     watchdog(opts.deadline, watch_stdin=opts.role == "callee")
 
