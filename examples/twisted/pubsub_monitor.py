@@ -28,7 +28,7 @@ from wamp_twisted.util import sleep
 
 
 class Monitor(ApplicationSession):
-    @wamp.subscribe("com.myapp.monitor.alert")
+    @wamp.subscribe("com.myapp.txmonitor.alert")
     def on_alert(self, level, message=None):
         print(f"alert: {level} {message}")
         self.alerts.append(level)
@@ -51,24 +51,24 @@ class Monitor(ApplicationSession):
 
         heartbeat_sub = yield self.subscribe(
             on_heartbeat,
-            "com.myapp.monitor.heartbeat",
+            "com.myapp.txmonitor.heartbeat",
             options=SubscribeOptions(details_arg="details"),
         )
 
         options = PublishOptions(acknowledge=True, exclude_me=False)
         for count in range(3):
-            pub = yield self.publish("com.myapp.monitor.heartbeat", count, options=options)
+            pub = yield self.publish("com.myapp.txmonitor.heartbeat", count, options=options)
             print(f"published heartbeat {count} as publication {pub.id}")
         while self.heartbeats < 3:
             yield sleep(0.05)
 
         yield heartbeat_sub.unsubscribe()
         print(f"unsubscribed from heartbeats: active={heartbeat_sub.active}")
-        yield self.publish("com.myapp.monitor.heartbeat", 3, options=options)
+        yield self.publish("com.myapp.txmonitor.heartbeat", 3, options=options)
 
-        yield self.publish("com.myapp.monitor.alert", "warning", options=options)
+        yield self.publish("com.myapp.txmonitor.alert", "warning", options=options)
         yield self.publish(
-            "com.myapp.monitor.alert", "critical", message="disk full", options=options
+            "com.myapp.txmonitor.alert", "critical", message="disk full", options=options
         )
         yield self.finished
         print(f"got {self.heartbeats} heartbeats and alerts {self.alerts}")
