@@ -509,3 +509,153 @@ def test_websocket_ping_timer_and_bytewise_input() -> None:
     for byte in data:  # one byte at a time
         wire.proto.dataReceived(bytes([byte]))
     assert session.is_attached()
+
+
+# ---- hooks canceled with the transport; TLS channel binding
+
+
+def logged_failures() -> tuple[list[dict[str, Any]], Any]:
+    """Collect what is logged with a failure or at error level (and the observer)."""
+    from twisted.logger import LogLevel, globalLogPublisher
+
+    events: list[dict[str, Any]] = []
+
+    def observe(event: dict[str, Any]) -> None:
+        if "log_failure" in event or event.get("log_level") in (LogLevel.error, LogLevel.critical):
+            events.append(event)
+
+    globalLogPublisher.addObserver(observe)
+    return events, observe
+
+
+@pytest.mark.parametrize("style", ["async", "inlineCallbacks"])
+def test_on_join_still_running_is_canceled_when_the_transport_closes(style: str) -> None:
+    import gc
+
+    from twisted.logger import globalLogPublisher
+
+    never: defer.Deferred[None] = defer.Deferred()
+    seen: list[str] = []
+
+    class Waiting(ApplicationSession):
+        async def awaits(self) -> None:
+            try:
+                await never
+            except defer.CancelledError:
+                seen.append("canceled")
+                raise
+
+        @defer.inlineCallbacks
+        def yields(self) -> Any:
+            try:
+                yield never
+            except defer.CancelledError:
+                seen.append("canceled")
+                raise
+
+        def onJoin(self, details: SessionDetails) -> Any:
+            return self.awaits() if style == "async" else self.yields()
+
+        def onDisconnect(self) -> None:
+            seen.append("disconnect")
+
+    events, observer = logged_failures()
+    try:
+        wire = joined(Waiting(ComponentConfig(realm="realm1")))
+        assert seen == []
+        wire.lose()
+        gc.collect()  # an unhandled failure in a Deferred is logged when it is collected
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert seen == ["disconnect", "canceled"]
+    assert events == []
+    assert wire.session._hooks == {}
+
+
+def test_a_finished_hook_is_not_canceled_and_errors_still_reach_on_user_error() -> None:
+    class Broken(Recorder):
+        def on_join(self, details: SessionDetails) -> Any:
+            return sleep(1.0, wire.clock).addCallback(lambda _: 1 / 0)
+
+    wire = Wire(Broken())
+    wire.welcome()
+    wire.clock.advance(1.0)
+    errors = wire.session.errors  # type: ignore[attr-defined]
+    assert isinstance(errors[0][0], ZeroDivisionError) and errors[0][1] == "on_join raised"
+    wire.lose()
+    assert len(errors) == 1
+
+
+class FakeTls:
+    """What ``transport.getHandle()`` gives over TLS: a pyOpenSSL Connection."""
+
+    def __init__(self, finished: bytes | None) -> None:
+        self.finished = finished
+
+    def get_finished(self) -> bytes | None:
+        return self.finished
+
+
+def test_tls_unique_is_the_finished_message_of_the_handshake() -> None:
+    from wamp_twisted.protocol import tls_unique
+
+    class Transport:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def getHandle(self) -> Any:
+            return self.handle
+
+    assert tls_unique(Transport(FakeTls(b"\x01" * 12))) == b"\x01" * 12
+    assert tls_unique(Transport(FakeTls(None))) is None  # no handshake (yet)
+    assert tls_unique(Transport(object())) is None  # a socket: not TLS
+    assert tls_unique(StringTransport()) is None
+
+
+def test_cryptosign_binds_to_the_tls_channel_after_the_handshake() -> None:
+    from twisted.internet.interfaces import IHandshakeListener
+
+    from wamp_core.auth import CryptosignKey
+    from wamp_core.auth import cryptosign_channel_id as channel_id_of
+    from wamp_core.auth._cryptosign_key import cryptosign_sign
+
+    seed = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510"
+    finished = bytes(range(12))
+    clock = task.Clock()
+    router = ScriptedRouter("rawsocket", "json")
+    credentials = {"authid": "alice", "privkey": seed, "channel_binding": "tls-unique"}
+    factory = WampClientFactory(
+        Recorder,
+        parse_url("rss://127.0.0.1:1"),
+        "realm1",
+        clock,
+        serializers=["json"],
+        authentication={"cryptosign": credentials},
+    )
+    proto = factory.buildProtocol(None)
+    assert IHandshakeListener.providedBy(proto)
+    transport = StringTransport()
+    transport.getHandle = lambda: FakeTls(finished)  # type: ignore[attr-defined]
+    proto.makeConnection(transport)
+    proto.handshakeCompleted()  # what TLSMemoryBIOProtocol calls
+    assert proto.connection.session.channel_id == finished
+
+    def exchange() -> None:
+        for _ in range(5):
+            router.receive_data(transport.value())
+            transport.clear()
+            answer = router.data_to_send()
+            if answer:
+                proto.dataReceived(answer)
+
+    exchange()
+    hello = router.expect(Hello)
+    assert hello.details["authextra"]["channel_binding"] == "tls-unique"
+    challenge = "ab" * 32
+    router.send(Challenge("cryptosign", {"challenge": challenge, "channel_binding": "tls-unique"}))
+    proto.dataReceived(router.data_to_send())
+    exchange()
+    signature = router.expect(Authenticate).signature
+    key = CryptosignKey.from_hex(seed)
+    assert signature == cryptosign_sign(key, bytes.fromhex(challenge), channel_id_of(finished))
+    assert signature != cryptosign_sign(key, bytes.fromhex(challenge))

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from typing import Protocol as TypingProtocol
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer  # type: ignore[import-untyped]
 
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
 from wamp_core.application.connect import build_connection
@@ -33,7 +35,7 @@ from wamp_core.exception import ApplicationError, TransportLost
 if TYPE_CHECKING:
     from wamp_twisted.session import Session
 
-__all__ = ["WampClientFactory", "WampProtocol", "call_deferred"]
+__all__ = ["WampClientFactory", "WampProtocol", "call_deferred", "tls_unique"]
 
 log = Logger(namespace="wamp_twisted")
 
@@ -70,6 +72,23 @@ def call_deferred(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.De
     return defer.succeed(value)
 
 
+def tls_unique(transport: Any) -> bytes | None:
+    """The tls-unique channel binding (RFC 5929) of a TLS transport, or None.
+
+    It is the first Finished message of the latest handshake: ours in a full
+    handshake. Twisted clients do not resume TLS sessions (and pyOpenSSL cannot tell
+    if one was), so this is ``get_finished()``: what Python's ssl module gives a client
+    (wamp_anyio) and what Crossbar takes from its side (``get_peer_finished()``)."""
+    get_handle = getattr(transport, "getHandle", None)
+    if get_handle is None:
+        return None
+    try:
+        finished = get_handle().get_finished()
+    except Exception:  # not a pyOpenSSL connection: no channel binding
+        return None
+    return finished if isinstance(finished, bytes) else None
+
+
 class _Chain:
     """One handler's events that wait while an earlier one still runs."""
 
@@ -81,8 +100,10 @@ class _Chain:
         self.dropped = False
 
 
+@implementer(IHandshakeListener)
 class WampProtocol(Protocol):
-    """One WAMP transport: see the module docstring."""
+    """One WAMP transport: see the module docstring. Over TLS, the handshake gives
+    the session its channel binding (for cryptosign/SCRAM channel binding)."""
 
     def __init__(
         self,
@@ -110,6 +131,11 @@ class WampProtocol(Protocol):
     def connectionMade(self) -> None:
         self.session._attach(self)
         self.pump()  # the opening handshake
+
+    def handshakeCompleted(self) -> None:
+        """TLS is up (IHandshakeListener): bind authentication to this channel. The
+        router's CHALLENGE cannot come before this, as no data does."""
+        self.connection.session.channel_id = tls_unique(self.transport)
 
     def dataReceived(self, data: bytes) -> None:
         if not data:

@@ -23,34 +23,57 @@ from twisted.python.failure import Failure
 from wamp_core.application import Backoff
 from wamp_core.application.url import TransportUrl, parse_url
 from wamp_core.types import ComponentConfig
+from wamp_twisted._proxy import ProxyError, TunnelEndpoint, authority, proxy_address
 from wamp_twisted.protocol import WampClientFactory, WampProtocol
 from wamp_twisted.session import Session
 
-__all__ = ["ApplicationRunner", "endpoint_for", "start_logging"]
+__all__ = ["ApplicationRunner", "ProxyError", "endpoint_for", "start_logging", "tls_options"]
 
 log = Logger(namespace="wamp_twisted")
 
 
-def endpoint_for(target: TransportUrl, reactor: Any, ssl: Any = None) -> Any:
+def endpoint_for(
+    target: TransportUrl, reactor: Any, ssl: Any = None, proxy: Mapping[str, Any] | None = None
+) -> Any:
     """The client endpoint for a transport URL: TCP (any address family), Unix, or TLS
-    around TCP. ``ssl``: None/True verifies the server against the system's CAs;
-    else a ``CertificateOptions`` or an ``IOpenSSLClientConnectionCreator``."""
+    around TCP; through an HTTP CONNECT ``proxy`` (``{"host": ..., "port": ...}``) for
+    any TCP URL (ws, wss, rs, rss). ``ssl``: None/True verifies the server against the
+    system's CAs; else a ``CertificateOptions`` or an ``IOpenSSLClientConnectionCreator``."""
     if target.unix_path is not None:
         if ssl not in (None, False):
             raise ValueError("TLS over a Unix socket is not supported")
+        if proxy is not None:
+            raise ValueError("an HTTP proxy cannot reach a Unix socket: use proxy=None")
         return UNIXClientEndpoint(reactor, target.unix_path)  # type: ignore[no-untyped-call]
+    tls = tls_options(target, ssl)
+    if proxy is not None:
+        host, port = proxy_address(proxy)
+        return TunnelEndpoint(
+            HostnameEndpoint(reactor, host, port),
+            target.host,
+            target.port,
+            reactor,
+            tls,
+            proxy_name=authority(host, port),
+        )
     endpoint: Any = HostnameEndpoint(reactor, target.host, target.port)
+    return endpoint if tls is None else wrapClientTLS(tls, endpoint)
+
+
+def tls_options(target: TransportUrl, ssl: Any) -> Any:
+    """What TLS runs with for ``target``: None for a plain URL, else ``ssl`` or the
+    default options (the system's CAs, the URL's host name checked)."""
     if not target.secure:
         if ssl not in (None, False):
             raise ValueError("ssl given for a URL that is not secure (use wss:// or rss://)")
-        return endpoint
+        return None
     if ssl is None or ssl is True:
         from twisted.internet.ssl import optionsForClientTLS  # noqa: PLC0415 (needs pyOpenSSL)
 
-        ssl = optionsForClientTLS(target.host)
-    elif ssl is False:
+        return optionsForClientTLS(target.host)
+    if ssl is False:
         raise ValueError("a secure URL needs TLS: ssl=False is not allowed")
-    return wrapClientTLS(ssl, endpoint)
+    return ssl
 
 
 _observer_started = False
@@ -73,7 +96,11 @@ def start_logging(log_level: str | None) -> None:
 
 
 class ApplicationRunner:
-    """Runs one session at a time against a router (Autobahn's runner, Twisted flavour)."""
+    """Runs one session at a time against a router (Autobahn's runner, Twisted flavour).
+
+    ``proxy``: an HTTP proxy as ``{"host": ..., "port": ...}``; the runner tunnels
+    through it with CONNECT for every TCP URL (ws, wss, rs, rss; TLS then runs inside
+    the tunnel, checking the router's host name). A refusal is a ``ProxyError``."""
 
     log = Logger()
 
@@ -101,8 +128,10 @@ class ApplicationRunner:
         self.extra = extra if extra is not None else {}
         self.serializers = serializers
         self.ssl = ssl
-        if proxy is not None:
-            raise NotImplementedError("HTTP CONNECT proxies are not supported by wamp_twisted yet")
+        if proxy is not None:  # a wrong proxy fails here, not at the first connect
+            proxy_address(proxy)
+            if self.target.unix_path is not None:
+                raise ValueError("an HTTP proxy cannot reach a Unix socket: use proxy=None")
         self.proxy = proxy
         self.headers = headers
         self.websocket_options = websocket_options
@@ -140,7 +169,7 @@ class ApplicationRunner:
 
             reactor = default_reactor
         if endpoint is None:
-            endpoint = endpoint_for(self.target, reactor, self.ssl)
+            endpoint = endpoint_for(self.target, reactor, self.ssl, self.proxy)
         self._stopping = False
         connected: defer.Deferred[WampProtocol] = defer.Deferred()
         done = defer.ensureDeferred(

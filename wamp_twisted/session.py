@@ -54,6 +54,7 @@ class Session(SessionHooks):
         self._pending_errors: list[tuple[type[BaseException], str | None]] = []
         self._leave_waiters: list[defer.Deferred[CloseDetails]] = []
         self._leave_done: defer.Deferred[Any] | None = None
+        self._hooks: dict[defer.Deferred[Any], bool] = {}  # running hooks -> canceled by us
 
     # ---- hooks (override; plain, inlineCallbacks or async)
 
@@ -210,6 +211,15 @@ class Session(SessionHooks):
     def _detach(self, proto: WampProtocol) -> None:
         if self._proto is proto:
             self._leave_waiters_fire(CloseDetails("wamp.close.transport_lost", None))
+            self._end_hooks()
+
+    def _end_hooks(self) -> None:
+        """The transport closed: cancel what still runs of this session's hooks (an
+        on_join awaiting forever), as wamp_anyio does; on_leave and on_disconnect
+        are not tracked, they finish."""
+        for running in list(self._hooks):
+            self._hooks[running] = True
+            running.cancel()
 
     def _user_error(self, error: BaseException, text: str) -> None:
         try:
@@ -247,7 +257,17 @@ class Session(SessionHooks):
 
     def _run_hook(self, hook: Callable[..., Any], name: str, *args: Any) -> defer.Deferred[None]:
         running = call_deferred(hook, *args)
+        if not running.called and name not in ("on_leave", "on_disconnect"):
+            self._hooks[running] = False
+            running.addBoth(self._hook_ended, running)
         return running.addCallbacks(_nothing, self._hook_failed, errbackArgs=(name,))
+
+    def _hook_ended(self, result: Any, running: defer.Deferred[Any]) -> Any:
+        canceled = self._hooks.pop(running, False)
+        error = result.value if isinstance(result, Failure) else None
+        if canceled and isinstance(error, defer.CancelledError):
+            return None  # we canceled it as the transport closed: not an error
+        return result
 
     def _hook_failed(self, failure: Failure, name: str) -> None:
         error = failure.value
