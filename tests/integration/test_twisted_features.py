@@ -1,0 +1,834 @@
+"""wamp_twisted against a real Crossbar.io router, under the real Twisted reactor.
+
+The issue's acceptance list, each feature through the Autobahn-style Twisted API
+(``ApplicationRunner(...).run(make, start_reactor=False)``, Deferred-returning
+``call``/``register``/``subscribe``/``publish``): every authentication method
+(and a wrong credential for each), both transports with the three serializers
+and Unix sockets, progressive results, the three cancel modes through
+``Deferred.cancel()``, call timeouts, pattern-based and shared registrations,
+caller and publisher disclosure, publisher exclusion and black/white listing,
+acknowledged publications, retained events, the session meta API, errors with
+args and kwargs both ways, custom exceptions, sessions the router ends, and a
+router restart that ApplicationRunner, Application and Service survive; Service
+start/stop on its own. (TLS, proxies and channel binding are tested elsewhere.)
+
+The global reactor runs once per process, in a thread (``twisted_reactor.py``);
+each test hands a scenario (an ``async def``) to it and waits for its outcome,
+bounded by TIMEOUT. Scenarios assert inside the reactor thread; a failed
+assertion comes back to the test as it is. Tests on the shared ``crossbar`` node
+work under URIs of their own (``unique()``).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.defer import CancelledError, Deferred
+
+import wamp_core as wamp
+from tests.integration.crossbar_node import CrossbarNode
+from tests.integration.twisted_reactor import ReactorThread
+from wamp_core.auth import CryptosignKey, compute_wcs, derive_key
+from wamp_core.exception import ApplicationError
+from wamp_core.messages import Cancel, Error, Message
+from wamp_core.request import Registration, Subscription
+from wamp_core.types import (
+    CallDetails,
+    CallOptions,
+    CallResult,
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
+    EventDetails,
+    PublishOptions,
+    RegisterOptions,
+    SessionDetails,
+)
+from wamp_twisted import ApplicationRunner, ApplicationSession, Session
+from wamp_twisted.util import sleep
+
+pytestmark = pytest.mark.integration
+
+REALM = "realm1"
+SERIALIZERS = ["json", "msgpack", "cbor"]
+TIMEOUT = 15.0  # seconds for any one scenario; they take well under one
+RESTART_TIMEOUT = 90.0  # a node stop and start (a few seconds each) and the traffic
+NOT_AUTHORIZED = ApplicationError.NOT_AUTHORIZED
+
+# What Crossbar 26.10.1 answers to a wrong credential (see test_router_smoke.py).
+WRONG_CREDENTIAL_MESSAGES = {
+    "ticket": "ticket in static WAMP-Ticket authentication is invalid",
+    "wampcra": "WAMP-CRA client signature is invalid",
+    "wampcra_salted": "WAMP-CRA client signature is invalid",
+    "cryptosign": (
+        "extra.pubkey provided does not match any one of authorized_keys for the principal"
+    ),
+    "scram": "SCRAM authentication failed",
+}
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def reactor_thread() -> Iterator[ReactorThread]:
+    thread = ReactorThread.shared()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def run(reactor_thread: ReactorThread) -> Callable[..., Any]:
+    """``run(scenario, *args)``: the scenario in the reactor thread, within TIMEOUT."""
+    return functools.partial(reactor_thread.run, timeout=TIMEOUT)
+
+
+def unique(prefix: str = "com.twisted") -> str:
+    """A URI no other test uses (the shared node keeps registrations and retained events)."""
+    return f"{prefix}.t{uuid.uuid4().hex}"
+
+
+def authentication(principal: dict[str, Any], *, key_object: bool = False) -> dict[str, Any]:
+    """``ApplicationRunner(authentication=...)`` for one principal of ``node.principals``,
+    in the form Autobahn's Component takes (authmethod -> credentials)."""
+    method, authid = principal["authmethod"], principal["authid"]
+    if method == "ticket":
+        return {"ticket": {"authid": authid, "ticket": principal["ticket"]}}
+    if method == "wampcra":  # salted or not: the client learns the salt from CHALLENGE
+        return {"wampcra": {"authid": authid, "secret": principal["secret"]}}
+    if method == "cryptosign":
+        seed = principal["private_seed_hex"]
+        if key_object:
+            return {"cryptosign": {"authid": authid, "key": CryptosignKey.from_hex(seed)}}
+        return {"cryptosign": {"authid": authid, "privkey": seed}}
+    if method == "scram":  # Crossbar's convention
+        return {"scram": {"authid": authid, "password": principal["password"]}}
+    raise ValueError(method)
+
+
+# ---- waiting in the reactor thread
+
+
+class Latch(Generic[T]):
+    """A value that arrives once, for any number of waiters. (Awaiting a Deferred
+    consumes its result, so every waiter gets a Deferred of its own.)"""
+
+    def __init__(self) -> None:
+        self._value: list[T] = []
+        self._waiters: list[Deferred[T]] = []
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self._value)
+
+    @property
+    def value(self) -> T:
+        return self._value[0]
+
+    def set(self, value: T) -> None:
+        if self._value:
+            return
+        self._value.append(value)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.called:  # (canceled by the scenario's timeout)
+                waiter.callback(value)
+
+    def wait(self) -> Deferred[T]:
+        if self._value:
+            return defer.succeed(self._value[0])
+        waiter: Deferred[T] = Deferred()
+        self._waiters.append(waiter)
+        return waiter
+
+
+@dataclass
+class Received:
+    """One event as a handler got it."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    details: EventDetails | None
+
+
+class Inbox:
+    """An event handler that keeps what it gets, and lets a scenario wait for it.
+    Subscribe ``inbox.receive`` with ``SubscribeOptions(details_arg="details")`` to
+    keep the details too."""
+
+    def __init__(self) -> None:
+        self.events: list[Received] = []
+        self._waiters: list[tuple[Callable[[list[Received]], bool], Deferred[list[Received]]]] = []
+
+    def receive(self, *args: Any, details: EventDetails | None = None, **kwargs: Any) -> None:
+        self.events.append(Received(args, kwargs, details))
+        waiting, self._waiters = self._waiters, []
+        for done, waiter in waiting:
+            if waiter.called:
+                continue
+            if done(self.events):
+                waiter.callback(list(self.events))
+            else:
+                self._waiters.append((done, waiter))
+
+    def wait_for(self, done: Callable[[list[Received]], bool]) -> Deferred[list[Received]]:
+        if done(self.events):
+            return defer.succeed(list(self.events))
+        waiter: Deferred[list[Received]] = Deferred()
+        self._waiters.append((done, waiter))
+        return waiter
+
+    async def take(self, count: int) -> list[Received]:
+        """The first ``count`` events (waiting for them)."""
+        events = await self.wait_for(lambda events: len(events) >= count)
+        return events[:count]
+
+    async def until(self, last: Any) -> list[Any]:
+        """The first args of the events up to the one whose first arg is ``last``."""
+        events = await self.wait_for(lambda events: any(e.args[0] == last for e in events))
+        firsts = [e.args[0] for e in events]
+        return firsts[: firsts.index(last) + 1]
+
+
+# ---- sessions
+
+
+class Client(ApplicationSession):
+    """An Autobahn-style session the scenario drives from outside: its join, its
+    end and its transport's end are Latches; errors in its code are kept."""
+
+    def __init__(self, config: ComponentConfig | None = None):
+        super().__init__(config)
+        self.joined: Latch[SessionDetails] = Latch()
+        self.left: Latch[CloseDetails] = Latch()
+        self.disconnected: Latch[None] = Latch()
+        self.user_errors: list[tuple[BaseException, str]] = []
+
+    def onJoin(self, details: SessionDetails) -> None:
+        self.joined.set(details)
+
+    def onLeave(self, details: CloseDetails) -> None:
+        self.left.set(details)
+        self.disconnect()
+
+    def onDisconnect(self) -> None:
+        self.disconnected.set(None)
+
+    def onUserError(self, fail: BaseException, msg: str) -> None:
+        self.user_errors.append((fail, msg))
+
+
+async def start(
+    url: str, make: Callable[[ComponentConfig], Client], realm: str = REALM, **options: Any
+) -> Client:
+    """Connect a session with ApplicationRunner (no reconnect) and return it, not
+    yet joined: run() fires with the protocol once the transport is connected."""
+    runner = ApplicationRunner(url, realm, **options)
+    proto = await runner.run(make, start_reactor=False)
+    client = proto.session
+    assert isinstance(client, Client)
+    return client
+
+
+async def outcome(client: Client) -> SessionDetails | CloseDetails:
+    """How the join ended: the SessionDetails, or the CloseDetails of a refusal."""
+    first, _ = await defer.DeferredList(
+        [client.joined.wait(), client.left.wait()], fireOnOneCallback=True
+    )
+    assert isinstance(first, SessionDetails | CloseDetails)
+    return first
+
+
+async def close(client: Client) -> None:
+    """Leave (if still joined) and wait until the transport has closed."""
+    if client.is_attached():
+        await client.leave()
+    client.disconnect()
+    await client.disconnected.wait()
+
+
+@asynccontextmanager
+async def connect(
+    url: str, make: Callable[[ComponentConfig], Client] = Client, **options: Any
+) -> AsyncIterator[Client]:
+    """A joined session for the block (``options`` go to ApplicationRunner); a
+    refused join raises ApplicationError with the router's reason and message.
+    On a normal exit nothing may have reached onUserError."""
+    client = await start(url, make, **options)
+    try:
+        joined = await outcome(client)
+        if isinstance(joined, CloseDetails):
+            raise ApplicationError(joined.reason or "", joined.message)
+        yield client
+    finally:
+        await close(client)
+    assert client.user_errors == []
+
+
+class Outgoing:
+    """White box: every WAMP message a session queues for the router from now on
+    (its core encodes each message as it is queued, through ``encoder``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.sent: list[Message] = []
+        self.error_sent: Latch[Error] = Latch()
+        assert session._proto is not None
+        core_session = session._proto.connection.session
+        encode = core_session.encoder
+
+        def recording(message: Message) -> Any:
+            self.sent.append(message)
+            if isinstance(message, Error):
+                self.error_sent.set(message)
+            return encode(message)
+
+        core_session.encoder = recording
+
+
+def echo(*args: Any, **kwargs: Any) -> CallResult:
+    return CallResult(*args, **kwargs)
+
+
+# ---- authentication
+
+
+AUTH_CASES = [
+    ("ticket", "ws", False),
+    ("wampcra", "rs", False),
+    ("wampcra_salted", "ws", False),
+    ("cryptosign", "rs", False),
+    ("cryptosign", "ws", True),  # key=CryptosignKey instead of Autobahn's privkey=
+    ("scram", "rs", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "transport", "key_object"),
+    AUTH_CASES,
+    ids=[f"{n}-{t}{'-key' if k else ''}" for n, t, k in AUTH_CASES],
+)
+def test_authenticate(
+    crossbar: CrossbarNode, run: Callable[..., Any], name: str, transport: str, key_object: bool
+) -> None:
+    principal = dict(crossbar.principals[name])
+    auth = authentication(principal, key_object=key_object)
+
+    async def scenario() -> None:
+        async with connect(crossbar.urls[transport], authentication=auth) as session:
+            details = session.details
+            assert details is not None and details == session.joined.value
+            assert details.authid == principal["authid"]
+            assert details.authmethod == principal["authmethod"]
+            assert (details.authrole, details.authprovider) == (principal["role"], "static")
+            # The router agrees on who we are.
+            own = await session.call("wamp.session.get", session.session_id)
+            assert (own["authid"], own["authrole"]) == (principal["authid"], principal["role"])
+
+    run(scenario)
+
+
+class ChallengeAnswerer(Client):
+    """Autobahn's way: join with authmethods in onConnect, sign in onChallenge
+    (``config.extra`` holds the principal, as ApplicationRunner(extra=...) gave it)."""
+
+    def onConnect(self) -> None:
+        principal = self.config.extra
+        self.join(REALM, authmethods=[principal["authmethod"]], authid=principal["authid"])
+
+    def onChallenge(self, challenge: Challenge) -> Any:
+        principal = self.config.extra
+        if challenge.method == "ticket":
+            return principal["ticket"]
+        key: str | bytes = principal["secret"]
+        if "salt" in challenge.extra:
+            extra = challenge.extra
+            key = derive_key(key, extra["salt"], extra["iterations"], extra["keylen"])
+        return compute_wcs(key, challenge.extra["challenge"]).decode("ascii")
+
+
+@pytest.mark.parametrize("name", ["ticket", "wampcra", "wampcra_salted"])
+def test_authenticate_in_on_challenge(
+    crossbar: CrossbarNode, run: Callable[..., Any], name: str
+) -> None:
+    principal = dict(crossbar.principals[name])
+
+    async def scenario() -> None:
+        async with connect(crossbar.rs_url, ChallengeAnswerer, extra=principal) as session:
+            assert session.details is not None
+            assert session.details.authid == principal["authid"]
+            assert session.details.authmethod == principal["authmethod"]
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("name", list(WRONG_CREDENTIAL_MESSAGES))
+def test_wrong_credential_is_a_clear_error(
+    crossbar: CrossbarNode, run: Callable[..., Any], name: str
+) -> None:
+    """As in Autobahn, a refused join is onLeave with the router's reason and
+    message (onJoin never runs), and the transport closes; with no reconnect the
+    runner is done."""
+    principal = dict(crossbar.wrong_principals[name])
+
+    async def scenario() -> None:
+        runner = ApplicationRunner(crossbar.ws_url, REALM, authentication=authentication(principal))
+        proto = await runner.run(Client, start_reactor=False)
+        client = proto.session
+        assert isinstance(client, Client)
+        details = await outcome(client)
+        assert details == CloseDetails(NOT_AUTHORIZED, WRONG_CREDENTIAL_MESSAGES[name])
+        await client.disconnected.wait()
+        assert runner.done is not None
+        await runner.done
+        assert not client.joined.is_set and not client.is_attached()
+        assert client.user_errors == []
+
+    run(scenario)
+
+
+def test_unknown_authid_and_unknown_realm(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    nobody = {"ticket": {"authid": "nobody", "ticket": "x"}}
+
+    async def scenario() -> None:
+        with pytest.raises(ApplicationError) as caught:
+            async with connect(crossbar.rs_url, authentication=nobody):
+                pytest.fail("joined as nobody")
+        assert (caught.value.error, caught.value.args) == (
+            NOT_AUTHORIZED,
+            ('no principal with authid "nobody" exists',),
+        )
+        client = await start(crossbar.ws_url, Client, realm="com.twisted.no_such_realm")
+        assert await outcome(client) == CloseDetails(
+            ApplicationError.NO_SUCH_REALM,
+            'no realm "com.twisted.no_such_realm" exists on this router',
+        )
+        await client.disconnected.wait()
+
+    run(scenario)
+
+
+# ---- transports and serializers
+
+# Through every serializer and back: text beyond ASCII, the largest exact JSON
+# integer of WAMP ids, floats, nesting, and binary (JSON's "\0" + base64 rule).
+PAYLOAD = {
+    "text": "grüße ☃ \U0001f600",
+    "big": 2**53,
+    "negative": -7,
+    "float": 1.5,
+    "nested": [1, [None, True, False], {"k": "v"}],
+    "binary": b"\x00\x01\xfe\xff",
+}
+
+
+async def round_trip(session: Session) -> None:
+    procedure = unique()
+    await session.register(echo, procedure)
+    result = await session.call(procedure, PAYLOAD, b"\x00raw", flag=True, data=b"\xff")
+    assert isinstance(result, CallResult)
+    assert result.results == (PAYLOAD, b"\x00raw")
+    assert result.kwresults == {"flag": True, "data": b"\xff"}
+    count = await session.call("wamp.session.count")
+    assert isinstance(count, int) and count >= 1
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS)
+@pytest.mark.parametrize("transport", ["ws", "rs"])
+def test_transport_and_serializer(
+    crossbar: CrossbarNode, run: Callable[..., Any], transport: str, serializer: str
+) -> None:
+    async def scenario() -> None:
+        async with connect(crossbar.urls[transport], serializers=[serializer]) as session:
+            assert session.details is not None
+            assert session.details.serializer == serializer
+            await round_trip(session)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("endpoint", ["ws_unix", "rs_unix"])
+def test_unix_sockets(crossbar: CrossbarNode, run: Callable[..., Any], endpoint: str) -> None:
+    async def scenario() -> None:
+        async with connect(crossbar.urls[endpoint], serializers=["cbor"]) as session:
+            await round_trip(session)
+            transport = (await session.call("wamp.session.get", session.session_id))["transport"]
+            framing = "websocket" if endpoint.startswith("ws") else "rawsocket"
+            assert (transport["channel_framing"], transport["is_secure"]) == (framing, False)
+            assert transport["peer"] == "unix"
+
+    run(scenario)
+
+
+# ---- RPC
+
+
+def test_endpoint_and_handler_styles(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """Endpoints and event handlers may be plain functions, inlineCallbacks
+    generators, coroutine functions, or return a Deferred; the returned handles
+    unregister and unsubscribe."""
+    base = unique()
+    heard: dict[str, Latch[tuple[Any, ...]]] = {name: Latch() for name in ("plain", "gen", "coro")}
+
+    def plain(x: int) -> int:
+        return x + 1
+
+    @defer.inlineCallbacks
+    def generator(x: int) -> Any:
+        value = yield defer.succeed(x * 10)
+        return value
+
+    async def coroutine(x: int) -> int:
+        await sleep(0)
+        return x * 100
+
+    def deferred(x: int) -> Deferred[int]:
+        return defer.succeed(-x)
+
+    @defer.inlineCallbacks
+    def gen_handler(*args: Any) -> Any:
+        yield sleep(0)
+        heard["gen"].set(args)
+
+    async def coro_handler(*args: Any) -> None:
+        await sleep(0)
+        heard["coro"].set(args)
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as callee, connect(crossbar.rs_url) as caller:
+            registrations = []
+            for fn in (plain, generator, coroutine, deferred):
+                registration = await callee.register(fn, f"{base}.{fn.__name__}")
+                assert isinstance(registration, Registration) and registration.active
+                registrations.append(registration)
+            results = [
+                await caller.call(f"{base}.{r.procedure.rsplit('.')[-1]}", 3) for r in registrations
+            ]
+            assert results == [4, 30, 300, -3]
+            subscriptions: list[Subscription] = [
+                await callee.subscribe(lambda *a: heard["plain"].set(a), f"{base}.topic"),
+                await callee.subscribe(gen_handler, f"{base}.topic"),
+                await callee.subscribe(coro_handler, f"{base}.topic"),
+            ]
+            await caller.publish(f"{base}.topic", 7, options=PublishOptions(acknowledge=True))
+            for latch in heard.values():
+                assert await latch.wait() == (7,)
+
+            await registrations[0].unregister()
+            assert not registrations[0].active
+            with pytest.raises(ApplicationError) as caught:
+                await caller.call(f"{base}.plain", 1)
+            assert caught.value.error == ApplicationError.NO_SUCH_PROCEDURE
+            for subscription in subscriptions:
+                await subscription.unsubscribe()
+                assert not subscription.active
+            stats = await caller.call("wamp.subscription.lookup", f"{base}.topic")
+            assert stats is None  # no subscription left at the router
+
+    run(scenario)
+
+
+def test_progressive_results(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    procedure = unique()
+
+    async def countdown(n: int, details: CallDetails) -> str:
+        for i in range(n, 0, -1):
+            if details.progress is not None:  # only when the caller asked
+                details.progress(i, remaining=i)
+            await sleep(0.01)
+        return "liftoff"
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url, serializers=["json"]) as callee,
+            connect(crossbar.rs_url, serializers=["cbor"]) as caller,
+        ):
+            await callee.register(countdown, procedure, RegisterOptions(details_arg="details"))
+            chunks: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+            options = CallOptions(on_progress=lambda *a, **kw: chunks.append((a, kw)))
+            assert await caller.call(procedure, 3, options=options) == "liftoff"
+            assert chunks == [((i,), {"remaining": i}) for i in (3, 2, 1)]
+            # Without on_progress: no progress is asked for, only the final result.
+            assert await caller.call(procedure, 2) == "liftoff"
+            assert len(chunks) == 3
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("mode", ["skip", "kill", "killnowait"])
+def test_cancel(crossbar: CrossbarNode, run: Callable[..., Any], mode: str) -> None:
+    """``Deferred.cancel()`` on a call's Deferred sends CANCEL in the session's
+    ``cancel_mode`` and fails the Deferred with CancelledError: "skip" leaves the
+    callee running; "kill" and "killnowait" interrupt it, its endpoint's Deferred is
+    canceled and it answers wamp.error.canceled."""
+    procedure, ping = unique(), unique()
+    started: Latch[None] = Latch()
+    finished: Latch[None] = Latch()
+    releases: list[Deferred[None]] = []
+    outcomes: list[str] = []
+
+    async def slow() -> str:
+        started.set(None)
+        release: Deferred[None] = Deferred()
+        releases.append(release)
+        try:
+            await release
+            outcomes.append("returned")
+            return "late"
+        except CancelledError:
+            outcomes.append("canceled")
+            raise
+        finally:
+            finished.set(None)
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as callee, connect(crossbar.rs_url) as caller:
+            await callee.register(slow, procedure)
+            await callee.register(lambda: "pong", ping)
+            callee_sent, caller_sent = Outgoing(callee), Outgoing(caller)
+            caller.cancel_mode = mode
+            call = caller.call(procedure)
+            await started.wait()
+            call.cancel()
+            with pytest.raises(CancelledError):
+                await call
+            assert [m.mode for m in caller_sent.sent if isinstance(m, Cancel)] == [mode]
+            # A later call passes the router after the CANCEL: any INTERRUPT for the
+            # callee is on its wire before this call's INVOCATION.
+            assert await caller.call(ping) == "pong"
+            for release in releases:
+                if not release.called:
+                    release.callback(None)
+            await finished.wait()
+            if mode == "skip":
+                assert outcomes == ["returned"]  # never interrupted
+                assert not callee_sent.error_sent.is_set
+            else:
+                assert outcomes == ["canceled"]
+                await callee_sent.error_sent.wait()
+                errors = [m for m in callee_sent.sent if isinstance(m, Error)]
+                assert [(e.request_type, e.error) for e in errors] == [
+                    (68, ApplicationError.CANCELED)  # ERROR for an INVOCATION
+                ]
+            # Both sessions still work.
+            assert await caller.call(ping) == "pong"
+
+    run(scenario)
+
+
+def test_call_timeout(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """Our own deadline ends the call with wamp.error.timeout (Crossbar 26.10 reads
+    CALL.Options.timeout as seconds, so the router does not), and the callee's
+    invocation is interrupted."""
+    procedure = unique()
+    interrupted: Latch[None] = Latch()
+
+    async def slow() -> None:
+        try:
+            await sleep(30)
+        except CancelledError:
+            interrupted.set(None)
+            raise
+
+    async def scenario() -> None:
+        from twisted.internet import reactor
+
+        async with connect(crossbar.ws_url) as callee, connect(crossbar.rs_url) as caller:
+            await callee.register(slow, procedure)
+            began = reactor.seconds()  # type: ignore[attr-defined]
+            with pytest.raises(ApplicationError) as caught:
+                await caller.call(procedure, options=CallOptions(timeout=0.3))
+            assert caught.value.error == ApplicationError.TIMEOUT
+            assert reactor.seconds() - began >= 0.3  # type: ignore[attr-defined]
+            await interrupted.wait()  # the invocation does not run on for 30 s
+            # A call within its timeout is unaffected.
+            await callee.register(lambda: "quick", f"{procedure}.quick")
+            options = CallOptions(timeout=5)
+            assert await caller.call(f"{procedure}.quick", options=options) == "quick"
+
+    run(scenario)
+
+
+def test_pattern_based_registrations(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    base = unique()
+
+    def which(*args: Any, details: CallDetails) -> str | None:
+        return details.procedure
+
+    options = {
+        "prefix": RegisterOptions(match="prefix", details_arg="details"),
+        "wildcard": RegisterOptions(match="wildcard", details_arg="details"),
+        "exact": RegisterOptions(details_arg="details"),
+    }
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as callee, connect(crossbar.rs_url) as caller:
+            await callee.register(which, f"{base}.prefix", options["prefix"])
+            await callee.register(which, f"{base}..op", options["wildcard"])
+            await callee.register(which, f"{base}.exact", options["exact"])
+            for procedure in (
+                f"{base}.prefix.a.b",
+                f"{base}.prefix",
+                f"{base}.x.op",
+                f"{base}.exact",
+            ):
+                assert await caller.call(procedure, 1) == procedure
+            with pytest.raises(ApplicationError) as caught:
+                await caller.call(f"{base}.x.other")
+            assert caught.value.error == ApplicationError.NO_SUCH_PROCEDURE
+
+    run(scenario)
+
+
+def test_shared_registration_roundrobin(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    procedure = unique()
+
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            callees = [await stack.enter_async_context(connect(crossbar.ws_url)) for _ in "ab"]
+            caller = await stack.enter_async_context(connect(crossbar.rs_url))
+            for index, callee in enumerate(callees):
+                await callee.register(
+                    lambda index=index: index, procedure, RegisterOptions(invoke="roundrobin")
+                )
+            served = [await caller.call(procedure) for _ in range(6)]
+            first = served[0]
+            assert served == [first, 1 - first] * 3
+
+    run(scenario)
+
+
+def test_caller_disclosure(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    procedure = unique()
+
+    def who(details: CallDetails) -> list[Any]:
+        return [details.caller, details.caller_authid, details.caller_authrole]
+
+    joe = authentication(crossbar.principals["ticket"])
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url) as callee,
+            connect(crossbar.rs_url, authentication=joe) as caller,
+        ):
+            await callee.register(who, procedure, RegisterOptions(details_arg="details"))
+            assert await caller.call(procedure) == [caller.session_id, "joe", "user"]
+
+    run(scenario)
+
+
+def test_application_error_with_args_and_kwargs(
+    crossbar: CrossbarNode, run: Callable[..., Any]
+) -> None:
+    """What a callee raises reaches the caller intact, both ways between a JSON and a
+    MessagePack session; so does a plain exception (as wamp.error.runtime_error with
+    its args), and the router's own errors are ApplicationErrors too."""
+    base = unique()
+
+    def failing(name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> None:
+            raise ApplicationError(f"{base}.{name}.error", *args, a=3, echo=kwargs)
+
+        return fail
+
+    def fail_plain() -> None:
+        raise ValueError("bad value", 7)
+
+    async def fail_later() -> None:
+        await sleep(0)
+        raise ApplicationError(f"{base}.later", "after a while")
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url, serializers=["json"]) as json_session,
+            connect(crossbar.rs_url, serializers=["msgpack"]) as msgpack_session,
+        ):
+            sessions = {"json": json_session, "msgpack": msgpack_session}
+            for name, session in sessions.items():
+                await session.register(failing(name), f"{base}.{name}.fail")
+                await session.register(fail_plain, f"{base}.{name}.plain")
+            for callee, caller in (("json", "msgpack"), ("msgpack", "json")):
+                with pytest.raises(ApplicationError) as caught:
+                    await sessions[caller].call(f"{base}.{callee}.fail", 1, 2, nested=[{"x": None}])
+                error = caught.value
+                assert (error.error, error.args) == (f"{base}.{callee}.error", (1, 2))
+                assert error.kwargs == {"a": 3, "echo": {"nested": [{"x": None}]}}
+
+                with pytest.raises(ApplicationError) as caught:
+                    await sessions[caller].call(f"{base}.{callee}.plain")
+                assert caught.value.error == ApplicationError.RUNTIME_ERROR
+                assert caught.value.args == ("bad value", 7)
+
+            await json_session.register(fail_later, f"{base}.later")
+            with pytest.raises(ApplicationError) as caught:
+                await msgpack_session.call(f"{base}.later")
+            assert (caught.value.error, caught.value.args) == (f"{base}.later", ("after a while",))
+
+            with pytest.raises(ApplicationError) as caught:
+                await json_session.call(f"{base}.missing")
+            assert caught.value.error == ApplicationError.NO_SUCH_PROCEDURE
+            assert await json_session.call("wamp.session.count") >= 2  # all still well
+
+    run(scenario)
+
+
+class OutOfStock(Exception):
+    """Mapped with ``define(OutOfStock, uri)``."""
+
+
+@wamp.error("com.twisted.features.error.too_small")
+class TooSmall(Exception):
+    """Mapped with ``@wamp.error`` and ``define(TooSmall)``."""
+
+
+def test_custom_exceptions(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    base = unique()
+    out_of_stock = f"{base}.out_of_stock"
+
+    def order(item: str, amount: int) -> str:
+        if amount > 3:
+            raise OutOfStock(f"only 3 {item}s left", 3)
+        return "ordered"
+
+    def compare(a: int, b: int) -> None:
+        if a < b:
+            raise TooSmall(f"off by {b - a}")
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url) as callee,
+            connect(crossbar.rs_url) as caller,
+            connect(crossbar.ws_url) as unaware,  # defines nothing
+        ):
+            for session in (callee, caller):
+                session.define(OutOfStock, out_of_stock)
+                session.define(TooSmall)
+            await callee.register(order, f"{base}.order")
+            await callee.register(compare, f"{base}.compare")
+
+            assert await caller.call(f"{base}.order", "donut", 2) == "ordered"
+            with pytest.raises(OutOfStock) as caught:
+                await caller.call(f"{base}.order", "donut", 12)
+            assert caught.value.args == ("only 3 donuts left", 3)
+            with pytest.raises(TooSmall) as too_small:
+                await caller.call(f"{base}.compare", 1, 10)
+            assert too_small.value.args == ("off by 9",)
+
+            # On the wire it is an ERROR with the URI: a session without the mapping
+            # gets an ApplicationError.
+            with pytest.raises(ApplicationError) as plain:
+                await unaware.call(f"{base}.order", "donut", 12)
+            assert (plain.value.error, plain.value.args) == (
+                out_of_stock,
+                ("only 3 donuts left", 3),
+            )
+            with pytest.raises(ApplicationError) as plain:
+                await unaware.call(f"{base}.compare", 1, 10)
+            assert plain.value.error == "com.twisted.features.error.too_small"
+
+    run(scenario)
