@@ -89,6 +89,15 @@ def tls_unique(transport: Any) -> bytes | None:
     return finished if isinstance(finished, bytes) else None
 
 
+class RequestDeferred(defer.Deferred[Any]):
+    """The Deferred of one request. For a call, ``Session.call`` sets ``call_id`` and
+    ``cancel_mode`` and ``cancel()`` sends CANCEL: the application gets the very
+    Deferred the core settles (no second Deferred relaying it, on the hot path)."""
+
+    call_id: int | None = None
+    cancel_mode = "kill"
+
+
 class _Chain:
     """One handler's events that wait while an earlier one still runs."""
 
@@ -233,8 +242,14 @@ class WampProtocol(Protocol):
 
     # ---- Host: futures and flushing
 
-    def create_future(self) -> defer.Deferred[Any]:
-        return defer.Deferred()
+    def create_future(self) -> RequestDeferred:
+        return RequestDeferred(self._cancel_request)
+
+    def _cancel_request(self, request: defer.Deferred[Any]) -> None:
+        """The application canceled a request's Deferred: a call sends CANCEL (other
+        requests just stop being waited for)."""
+        if isinstance(request, RequestDeferred) and request.call_id is not None:
+            self.core.cancel(request.call_id, request.cancel_mode, abandon=True)
 
     def resolve(self, future: defer.Deferred[Any], value: Any) -> None:
         if not future.called:

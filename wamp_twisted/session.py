@@ -31,7 +31,7 @@ from wamp_core.types import (
     SessionDetails,
     SubscribeOptions,
 )
-from wamp_twisted.protocol import call_deferred
+from wamp_twisted.protocol import RequestDeferred, call_deferred
 
 if TYPE_CHECKING:
     from wamp_twisted.protocol import WampProtocol
@@ -138,17 +138,13 @@ class Session(SessionHooks):
         """Send CALL; the Deferred gives the single result, a CallResult, or None.
         ``Deferred.cancel()`` sends CANCEL (mode ``self.cancel_mode``)."""
         proto = self._joined("call")
-        request_id, inner = proto.core.call(
+        request_id, result = proto.core.call(
             procedure, args, kwargs, options, now=proto.reactor.seconds()
         )
-        mode = self.cancel_mode
-
-        def cancel(_: defer.Deferred[Any]) -> None:
-            proto.core.cancel(request_id, mode, abandon=True)
-
-        outer: defer.Deferred[Any] = defer.Deferred(canceller=cancel)
-        inner.addBoth(_relay, outer)
-        return outer
+        request: RequestDeferred = result
+        request.call_id = request_id  # what its canceller needs
+        request.cancel_mode = self.cancel_mode
+        return request
 
     def register(
         self,
@@ -317,15 +313,6 @@ class ApplicationSessionFactory:
 
 def _nothing(_: Any) -> None:
     return None
-
-
-def _relay(value: Any, outer: defer.Deferred[Any]) -> None:
-    """Pass a result on, unless the outer Deferred was canceled already."""
-    if not outer.called:
-        if isinstance(value, Failure):
-            outer.errback(value)
-        else:
-            outer.callback(value)
 
 
 def _all(futures: Any) -> defer.Deferred[list[Any]]:
