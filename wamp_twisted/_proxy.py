@@ -125,7 +125,9 @@ class _TunnelFactory(Factory):
         self.wrapped.doStop()
 
     def buildProtocol(self, addr: Any) -> _Tunnel:
-        return _Tunnel(self.endpoint, self.wrapped)
+        tunnel = _Tunnel(self.endpoint, self.wrapped)
+        tunnel.factory = self
+        return tunnel
 
 
 class _Tunnel(Protocol):
