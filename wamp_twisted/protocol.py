@@ -63,6 +63,11 @@ def call_deferred(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> defer.De
         value = fn(*args, **kwargs)
     except BaseException:
         return defer.fail()
+    return as_deferred(value)
+
+
+def as_deferred(value: Any) -> defer.Deferred[Any]:
+    """What a function returned, as a Deferred (a coroutine runs with ensureDeferred)."""
     if isinstance(value, defer.Deferred):
         return value
     if inspect.iscoroutine(value):
@@ -318,23 +323,39 @@ class WampProtocol(Protocol):
     def deliver_event(
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
-        key = id(handler)
-        chain = self._chains.get(key)
+        chain = self._chains.get(id(handler))
+        if chain is not None and (chain.busy or chain.queue):
+            chain.queue.append((args, kwargs))  # after the events still waiting
+        else:
+            self._run_handler(handler, args, kwargs, chain)
+
+    def _run_handler(
+        self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any], chain: _Chain | None
+    ) -> bool:
+        """Run the handler on one event; True if what it returned still runs (which
+        holds back its later events). A plain function costs no Deferred."""
+        try:
+            value = handler.fn(*args, **kwargs)
+        except BaseException as error:
+            self._handler_raised(error, handler)
+            return False
+        if value is None:
+            return False
+        running = as_deferred(value)
+        running.addErrback(self._handler_failed, handler)
+        if running.called:
+            return False
         if chain is None:
-            chain = self._chains[key] = _Chain()
-        chain.queue.append((args, kwargs))
-        if not chain.busy:
-            self._drain(chain, handler)
+            chain = self._chains[id(handler)] = _Chain()
+        chain.busy = True
+        running.addBoth(self._handler_done, chain, handler)
+        return True
 
     def _drain(self, chain: _Chain, handler: Handler) -> None:
         """Run the handler's waiting events in order, until one keeps it busy."""
         while chain.queue and not chain.dropped:
             args, kwargs = chain.queue.popleft()
-            running = call_deferred(handler.fn, *args, **kwargs)
-            running.addErrback(self._handler_failed, handler)
-            if not running.called:
-                chain.busy = True
-                running.addBoth(self._handler_done, chain, handler)
+            if self._run_handler(handler, args, kwargs, chain):
                 return
 
     def _handler_done(self, _: Any, chain: _Chain, handler: Handler) -> None:
@@ -344,6 +365,9 @@ class WampProtocol(Protocol):
     def _handler_failed(self, failure: Failure, handler: Handler) -> None:
         error = failure.value
         assert isinstance(error, BaseException)
+        self._handler_raised(error, handler)
+
+    def _handler_raised(self, error: BaseException, handler: Handler) -> None:
         self.session._user_error(error, f"event handler for {handler.topic} raised")
 
     def drop_handler(self, handler: Handler) -> None:
