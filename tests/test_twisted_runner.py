@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from twisted.internet import defer, task
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
-from twisted.internet.error import ConnectionDone, ConnectionRefusedError
+from twisted.internet.error import ConnectionDone, ConnectionLost, ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
@@ -209,3 +209,51 @@ def test_endpoints_from_urls() -> None:
         endpoint_for(parse_url("wss://localhost/ws"), clock, ssl=False)
     with pytest.raises(ValueError):
         ApplicationRunner("http://x", "realm1")
+
+
+class TlsFailed(Exception):
+    """Stands for OpenSSL.SSL.Error (certificate verify failed): the transport was
+    connected, and lost before its opening handshake completed."""
+
+
+def test_a_connection_lost_before_the_transport_opened_is_a_connect_error() -> None:
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor)
+
+    def run() -> None:  # while the reactor "runs", the TLS handshake fails
+        endpoint.protocols[0].connectionLost(Failure(TlsFailed("certificate verify failed")))
+
+    reactor.run = run  # type: ignore[method-assign]
+    with pytest.raises(TlsFailed, match="certificate verify failed"):
+        runner().run(ApplicationSession, endpoint=endpoint, reactor=reactor, log_level=None)
+    assert endpoint.protocols[0].open_error is not None
+
+
+def test_a_connection_lost_before_the_transport_opened_is_retried() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock)
+    r = runner(max_retries=1, initial_retry_delay=1, retry_delay_jitter=0)
+    r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=clock,
+    )
+    endpoint.protocols[0].connectionLost(Failure(TlsFailed()))
+    clock.advance(1)
+    assert len(endpoint.attempts) == 2
+    endpoint.protocols[1].connectionLost(Failure(TlsFailed()))
+    clock.advance(100)
+    assert len(endpoint.attempts) == 2  # max_retries reached
+    assert r.done is not None and r.done.called
+
+
+def test_losing_an_open_transport_is_not_a_connect_error() -> None:
+    clock = task.Clock()
+    endpoint = FakeEndpoint(clock)
+    runner().run(ApplicationSession, start_reactor=False, endpoint=endpoint, reactor=clock)
+    proto = endpoint.protocols[0]
+    join(proto)
+    proto.connectionLost(Failure(ConnectionLost()))
+    assert proto.opened and proto.open_error is None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from typing import Protocol as TypingProtocol
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
@@ -31,6 +32,7 @@ from wamp_core.application.connect import build_connection
 from wamp_core.application.url import TransportUrl
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
+from wamp_core.transports import TransportOpened
 
 if TYPE_CHECKING:
     from wamp_twisted.session import Session
@@ -132,6 +134,10 @@ class WampProtocol(Protocol):
         self.core = SessionCore(connection, self, errors)
         self.lost: defer.Deferred[None] = defer.Deferred()
         self.is_lost = False
+        self.opened = False  # the WAMP transport's opening handshake completed
+        # Why the connection failed before the transport opened (a TLS handshake
+        # error, a reset): for the runner, that is a connection error.
+        self.open_error: BaseException | None = None
         self._timer: Timer | None = None
         self._pumping = False
         self._again = False
@@ -161,6 +167,14 @@ class WampProtocol(Protocol):
         if self.is_lost:
             return
         self.is_lost = True
+        error = reason.value if reason is not None else None
+        # A clean close is not an error; any other end before the transport opened is.
+        if (
+            not self.opened
+            and isinstance(error, Exception)
+            and not isinstance(error, ConnectionDone)
+        ):
+            self.open_error = error
         if not self.connection.closed:
             self.connection.receive_data(b"", now=self.reactor.seconds())
         self.pump()
@@ -271,6 +285,8 @@ class WampProtocol(Protocol):
         self.session._user_error(error, text)
 
     def session_event(self, event: Any) -> None:
+        if isinstance(event, TransportOpened):
+            self.opened = True
         self.session._session_event(event)
 
     # ---- Host: invocations

@@ -227,12 +227,18 @@ class ApplicationRunner:
                     connected.callback(proto)
                 await proto.lost
                 self._proto = self.session = None
-                if backoff is None:
-                    return
-                if proto.session.details is not None:
-                    attempt = 0  # it joined: start the backoff again
-                if not backoff.may_retry(attempt):
-                    return
+                failed = proto.open_error  # e.g. TLS: the router's certificate is not trusted
+                if failed is not None and not self._stopping:
+                    self.log.warn("cannot connect to {url}: {error}", url=self.url, error=failed)
+                    if backoff is None or not backoff.may_retry(attempt):
+                        raise failed
+                else:
+                    if backoff is None:
+                        return
+                    if proto.session.details is not None:
+                        attempt = 0  # it joined: start the backoff again
+                    if not backoff.may_retry(attempt):
+                        return
             if self._stopping or backoff is None:
                 return
             delay = backoff.delay(attempt, self.random)
