@@ -276,8 +276,10 @@ class Session(SessionHooks):
         session = proto.connection.session
 
         def answered(signature: Any) -> None:
+            if isinstance(signature, bytes):  # Autobahn's auth.compute_wcs gives bytes
+                signature = signature.decode("utf-8")
             if session.in_session:
-                session.authenticate(signature)
+                session.authenticate(signature)  # (a TypeError if it is not a string)
                 proto.pump()
 
         def failed(failure: Failure) -> None:
@@ -288,7 +290,8 @@ class Session(SessionHooks):
                 session.abort(ApplicationError.AUTHENTICATION_FAILED, str(error))
                 proto.pump()
 
-        call_deferred(self.on_challenge, challenge).addCallbacks(answered, failed)
+        # failed() also takes what answered() raises: the join ends, it never hangs.
+        call_deferred(self.on_challenge, challenge).addCallback(answered).addErrback(failed)
 
 
 class ApplicationSession(AutobahnHooks, Session):

@@ -36,9 +36,9 @@ import wamp_core as wamp
 from tests.integration.crossbar_node import CrossbarNode
 from tests.integration.twisted_reactor import ReactorThread
 from wamp_core.auth import CryptosignKey, compute_wcs, derive_key
-from wamp_core.exception import ApplicationError
+from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.messages import Cancel, Error, Message
-from wamp_core.request import Registration, Subscription
+from wamp_core.request import Publication, Registration, Subscription
 from wamp_core.types import (
     CallDetails,
     CallOptions,
@@ -50,6 +50,7 @@ from wamp_core.types import (
     PublishOptions,
     RegisterOptions,
     SessionDetails,
+    SubscribeOptions,
 )
 from wamp_twisted import ApplicationRunner, ApplicationSession, Session
 from wamp_twisted.util import sleep
@@ -208,13 +209,16 @@ class Client(ApplicationSession):
         self.joined: Latch[SessionDetails] = Latch()
         self.left: Latch[CloseDetails] = Latch()
         self.disconnected: Latch[None] = Latch()
+        self.settled: Latch[SessionDetails | CloseDetails] = Latch()  # joined or refused
         self.user_errors: list[tuple[BaseException, str]] = []
 
     def onJoin(self, details: SessionDetails) -> None:
         self.joined.set(details)
+        self.settled.set(details)
 
     def onLeave(self, details: CloseDetails) -> None:
         self.left.set(details)
+        self.settled.set(details)
         self.disconnect()
 
     def onDisconnect(self) -> None:
@@ -238,11 +242,7 @@ async def start(
 
 async def outcome(client: Client) -> SessionDetails | CloseDetails:
     """How the join ended: the SessionDetails, or the CloseDetails of a refusal."""
-    first, _ = await defer.DeferredList(
-        [client.joined.wait(), client.left.wait()], fireOnOneCallback=True
-    )
-    assert isinstance(first, SessionDetails | CloseDetails)
-    return first
+    return await client.settled.wait()
 
 
 async def close(client: Client) -> None:
@@ -349,7 +349,8 @@ class ChallengeAnswerer(Client):
         if "salt" in challenge.extra:
             extra = challenge.extra
             key = derive_key(key, extra["salt"], extra["iterations"], extra["keylen"])
-        return compute_wcs(key, challenge.extra["challenge"]).decode("ascii")
+        # bytes, as Autobahn's auth.compute_wcs returns it (Autobahn decodes it)
+        return compute_wcs(key, challenge.extra["challenge"])
 
 
 @pytest.mark.parametrize("name", ["ticket", "wampcra", "wampcra_salted"])
@@ -363,6 +364,43 @@ def test_authenticate_in_on_challenge(
             assert session.details is not None
             assert session.details.authid == principal["authid"]
             assert session.details.authmethod == principal["authmethod"]
+
+    run(scenario)
+
+
+class NoAnswer(ChallengeAnswerer):
+    """An onChallenge that raises, or returns what is not a signature."""
+
+    def onChallenge(self, challenge: Challenge) -> Any:
+        answer = self.config.extra["answer"]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (ValueError("no key here"), "no key here"),
+        (42, "signature must be a string, not int"),
+        (None, "signature must be a string, not NoneType"),
+    ],
+    ids=["raises", "int", "none"],
+)
+def test_no_answer_to_a_challenge_aborts(
+    crossbar: CrossbarNode, run: Callable[..., Any], answer: Any, message: str
+) -> None:
+    """Our ABORT (wamp.error.authentication_failed) ends the join at once, onLeave
+    says why and onUserError has the error: no session hangs in authentication."""
+    principal = {**crossbar.principals["wampcra"], "answer": answer}
+
+    async def scenario() -> None:
+        client = await start(crossbar.ws_url, NoAnswer, extra=principal)
+        details = await outcome(client)
+        assert details == CloseDetails(ApplicationError.AUTHENTICATION_FAILED, message)
+        await client.disconnected.wait()
+        ((error, text),) = client.user_errors
+        assert (str(error), text) == (message, "on_challenge raised")
 
     run(scenario)
 
@@ -830,5 +868,254 @@ def test_custom_exceptions(crossbar: CrossbarNode, run: Callable[..., Any]) -> N
             with pytest.raises(ApplicationError) as plain:
                 await unaware.call(f"{base}.compare", 1, 10)
             assert plain.value.error == "com.twisted.features.error.too_small"
+
+    run(scenario)
+
+
+# ---- PubSub
+
+WITH_DETAILS = SubscribeOptions(details_arg="details")
+ACKNOWLEDGED = PublishOptions(acknowledge=True)
+
+
+def test_publisher_disclosure_and_acknowledged_publish(
+    crossbar: CrossbarNode, run: Callable[..., Any]
+) -> None:
+    topic = unique()
+    peter = authentication(crossbar.principals["wampcra"])
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url, serializers=["cbor"]) as subscriber,
+            connect(crossbar.rs_url, authentication=peter) as publisher,
+        ):
+            inbox = Inbox()
+            await subscriber.subscribe(inbox.receive, topic, WITH_DETAILS)
+            publication = await publisher.publish(topic, 1, "two", three=3.5, options=ACKNOWLEDGED)
+            assert isinstance(publication, Publication)
+            assert isinstance(publication.id, int) and publication.id > 0
+            assert publisher.publish(topic, "unacknowledged") is None
+            first, second = await inbox.take(2)
+            assert (first.args, first.kwargs) == ((1, "two"), {"three": 3.5})
+            details = first.details
+            assert details is not None
+            assert details.publication == publication.id
+            assert details.publisher == publisher.session_id
+            assert (details.publisher_authid, details.publisher_authrole) == ("peter", "user")
+            assert details.topic == topic
+            assert second.args == ("unacknowledged",)
+
+    run(scenario)
+
+
+def test_publisher_exclusion(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    topic = unique()
+    hear_myself = PublishOptions(acknowledge=True, exclude_me=False)
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as session:
+            inbox = Inbox()
+            await session.subscribe(inbox.receive, topic, WITH_DETAILS)
+            await session.publish(topic, "excluded by default", options=ACKNOWLEDGED)
+            await session.publish(topic, "heard", options=hear_myself)
+            # The first publication would have arrived before the second.
+            (event,) = await inbox.take(1)
+            assert event.args == ("heard",)
+            assert event.details is not None
+            assert event.details.publisher == session.session_id
+            assert len(inbox.events) == 1
+
+    run(scenario)
+
+
+def test_exclude_and_eligible(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """Black- and whitelisting by session id, authid and authrole."""
+    topic = unique()
+    joe = authentication(crossbar.principals["ticket"])  # authid joe, role user
+
+    def options(**kwargs: Any) -> PublishOptions:
+        return PublishOptions(acknowledge=True, **kwargs)
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url) as publisher,
+            connect(crossbar.rs_url, authentication=joe) as user,
+            connect(crossbar.ws_url) as anonymous,
+        ):
+            user_inbox, anonymous_inbox = Inbox(), Inbox()
+            await user.subscribe(user_inbox.receive, topic)
+            await anonymous.subscribe(anonymous_inbox.receive, topic)
+            assert user.session_id is not None and anonymous.session_id is not None
+            await publisher.publish(topic, 1, options=options(exclude=[user.session_id]))
+            await publisher.publish(topic, 2, options=options(eligible=[user.session_id]))
+            await publisher.publish(topic, 3, options=options(exclude_authid=["joe"]))
+            await publisher.publish(topic, 4, options=options(eligible_authrole=["user"]))
+            await publisher.publish(
+                topic,
+                5,
+                options=options(
+                    eligible=[user.session_id, anonymous.session_id], exclude=[user.session_id]
+                ),
+            )
+            await publisher.publish(topic, "end", options=options())
+            assert await user_inbox.until("end") == [2, 4, "end"]
+            assert await anonymous_inbox.until("end") == [1, 3, 5, "end"]
+
+    run(scenario)
+
+
+def test_retained_event(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    topic = unique()
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as publisher:
+            kept = await publisher.publish(
+                topic, "kept", n=1, options=PublishOptions(acknowledge=True, retain=True)
+            )
+            assert isinstance(kept, Publication)
+        async with connect(crossbar.rs_url, serializers=["json"]) as late:
+            inbox = Inbox()
+            retained = SubscribeOptions(get_retained=True, details_arg="details")
+            await late.subscribe(inbox.receive, topic, retained)
+            (event,) = await inbox.take(1)
+            assert (event.args, event.kwargs) == (("kept",), {"n": 1})
+            assert event.details is not None and event.details.retained is True
+        async with connect(crossbar.rs_url) as late:
+            # Without get_retained nothing comes: the next event is a new one.
+            inbox = Inbox()
+            await late.subscribe(inbox.receive, topic, WITH_DETAILS)
+            hear_myself = PublishOptions(acknowledge=True, exclude_me=False)
+            await late.publish(topic, "new", options=hear_myself)
+            (event,) = await inbox.take(1)
+            assert event.args == ("new",)
+            assert event.details is not None and not event.details.retained
+
+    run(scenario)
+
+
+def test_decorated_handler_object(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """``subscribe(obj)`` and ``register(obj)`` with ``@wamp.subscribe``/``@wamp.register``."""
+    base = unique()
+    heard: Latch[str] = Latch()
+
+    class Handlers:
+        @wamp.register(f"{base}.add")
+        def add(self, a: int, b: int) -> int:
+            return a + b
+
+        @wamp.subscribe(f"{base}.news")
+        def news(self, text: str) -> None:
+            heard.set(text)
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as session, connect(crossbar.rs_url) as other:
+            handlers = Handlers()
+            registrations = await session.register(handlers)
+            subscriptions = await session.subscribe(handlers)
+            assert [r.procedure for r in registrations] == [f"{base}.add"]
+            assert len(subscriptions) == 1 and subscriptions[0].active
+            assert await other.call(f"{base}.add", 2, 3) == 5
+            await other.publish(f"{base}.news", "hi", options=ACKNOWLEDGED)
+            assert await heard.wait() == "hi"
+
+    run(scenario)
+
+
+def test_pattern_based_subscriptions(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    base = unique()
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as subscriber, connect(crossbar.rs_url) as publisher:
+            by_prefix, by_wildcard = Inbox(), Inbox()
+            prefix = SubscribeOptions(match="prefix", details_arg="details")
+            wildcard = SubscribeOptions(match="wildcard", details_arg="details")
+            await subscriber.subscribe(by_prefix.receive, base, prefix)
+            await subscriber.subscribe(by_wildcard.receive, f"{base}..temp", wildcard)
+            topics = [f"{base}.kitchen.temp", f"{base}.hall.light", f"{base}.hall.temp"]
+            for topic in topics:
+                await publisher.publish(topic, topic, options=ACKNOWLEDGED)
+            prefixed = await by_prefix.take(3)
+            assert [e.args[0] for e in prefixed] == topics
+            assert [e.details.topic for e in prefixed if e.details] == topics
+            temperatures = await by_wildcard.take(2)
+            assert [e.details.topic for e in temperatures if e.details] == [topics[0], topics[2]]
+
+    run(scenario)
+
+
+# ---- the session meta API
+
+
+def test_session_meta_api(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    joe = authentication(crossbar.principals["ticket"])
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url, authentication=joe) as first,
+            connect(crossbar.rs_url, serializers=["json"]) as second,
+        ):
+            count = await first.call("wamp.session.count")
+            assert isinstance(count, int) and count >= 2
+            listed = await second.call("wamp.session.list")
+            assert {first.session_id, second.session_id} <= set(listed)
+            own = await first.call("wamp.session.get", first.session_id)
+            assert own["session"] == first.session_id
+            assert (own["authid"], own["authrole"], own["authmethod"]) == ("joe", "user", "ticket")
+            with pytest.raises(ApplicationError) as caught:
+                await first.call("wamp.session.get", 1)  # no such session
+            assert caught.value.error == ApplicationError.NO_SUCH_SESSION
+
+    run(scenario)
+
+
+# ---- sessions ending
+
+
+def test_leaving(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """leave() fires with the CloseDetails once the router answered; onLeave and
+    onDisconnect follow; the session refuses requests after."""
+
+    async def scenario() -> None:
+        client = await start(crossbar.ws_url, Client)
+        await client.joined.wait()
+        details = await client.leave(message="bye")
+        assert details == CloseDetails("wamp.close.normal", None)
+        assert await client.left.wait() == details
+        await client.disconnected.wait()
+        assert not client.is_attached() and not client.is_connected()
+        with pytest.raises(SessionNotReady):
+            client.call("wamp.session.count")
+        with pytest.raises(SessionNotReady):
+            client.publish("com.twisted.anything")
+
+    run(scenario)
+
+
+def test_router_ends_the_session(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """The router kills our session (``wamp.session.kill``: GOODBYE): a pending call
+    fails at once with the router's reason, onLeave hears it, the transport closes."""
+    procedure = unique()
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as other:
+            await other.register(lambda: sleep(30), procedure)
+            victim = await start(crossbar.rs_url, Client)
+            await victim.joined.wait()
+            pending = victim.call(procedure)
+            # Once a later call has its answer, the first CALL is at the router.
+            assert await victim.call("wamp.session.count") >= 2
+            await other.call(
+                "wamp.session.kill",
+                victim.session_id,
+                reason="com.twisted.killed",
+                message="go away",
+            )
+            with pytest.raises(ApplicationError) as caught:
+                await pending
+            assert (caught.value.error, caught.value.args) == ("com.twisted.killed", ("go away",))
+            assert await victim.left.wait() == CloseDetails("com.twisted.killed", "go away")
+            await victim.disconnected.wait()
+            assert not victim.is_attached()
+            assert await other.call("wamp.session.count") >= 1
 
     run(scenario)
