@@ -10,9 +10,11 @@ disturb each other), and each with a timeout, so nothing hangs. Examples that ru
 on both backends run once per backend (``WAMP_BACKEND``), in a second wave, so that
 no two runs of one example ever overlap.
 
-The Autobahn ports in ``examples/anyio/autobahn_port`` also run as the Autobahn
-programs they were ported from (their original import lines are in their header
-comment) when Autobahn is installed, which shows that only the imports differ.
+The Autobahn ports in ``examples/anyio/autobahn_port``, and every Twisted example
+in ``examples/twisted`` (each one an Autobahn Twisted program), also run as the
+Autobahn programs they were ported from (their original import lines are in their
+header comment) when Autobahn is installed, which shows that only the imports
+differ. Where Autobahn behaves differently, the run says so in its expectations.
 """
 
 from __future__ import annotations
@@ -231,8 +233,149 @@ AUTOBAHN_PORTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-OUR_IMPORT = re.compile(r"^(from wamp_anyio\b|from wamp_core\b|import wamp_core\b)")
+TWISTED_EXAMPLES: dict[str, tuple[str, ...]] = {
+    # file in examples/twisted: expected output (of ours, and of Autobahn unless
+    # TWISTED_AUTOBAHN_EXPECT says otherwise)
+    "rpc_calculator.py": (
+        "session joined: realm",
+        "add2(2, 3) = 5",
+        "Forename: Homer, Surname: Simpson",
+        "Result: 6 + 8i",
+        "sqrt(16) = 4.0",
+        "sqrt(-4) failed: NegativeNumber(-4,)",
+        "checkname('foo') failed: com.myapp.txcalc.error.reserved ('foo',) {'why': 'reserved'}",
+        "in parallel: [0, 2, 4, 6, 8]",
+        "session left: wamp.close.normal",
+        "transport disconnected",
+    ),
+    "pubsub_monitor.py": (
+        "subscribed to com.myapp.txmonitor.alert",
+        "heartbeat 2 (publication",
+        "unsubscribed from heartbeats: active=False",
+        "alert: critical disk full",
+        "got 3 heartbeats and alerts ['warning', 'critical']",
+    ),
+    "rpc_arguments.py": (
+        "backend: registered 5 procedures under com.example.twisted.arguments.*",
+        "ping() -> None",
+        "add2(2, 3) -> 5",
+        "stars() -> somebody starred 0x",
+        "stars(nick='Homer', stars=5) -> Homer starred 5x",
+        "orders('coffee', limit=2) -> ['coffee #0', 'coffee #1']",
+        "arglen(1, 2, 3, a=1, b=2) -> [3, 2]",
+        "done: both sessions left",
+    ),
+    "rpc_complex.py": (
+        "add_complex: 6 + 8i",
+        "split_name: forename Homer, surname Simpson",
+        "stats: results=[1, 5] kwresults={'mean': 2.8}",
+        "disconnected",
+    ),
+    "rpc_errors.py": (
+        "checkname('Homer') -> ApplicationError com.example.twisted.errors.mixed_case "
+        "args=['homer', 'HOMER'] kwargs={}",
+        "checkname('foo') -> ApplicationError com.example.twisted.errors.reserved "
+        "args=[] kwargs={}",
+        "checkname('homer') -> 'homer is fine'",
+        "kwargs={'min': 3, 'max': 10}",
+        "order('donut', 12) -> OutOfStock: only 3 donuts left",
+        "compare(1, 10) -> TooSmall: off by 9",
+        "sqrt(-1) -> ApplicationError wamp.error.runtime_error",
+        "nonexistent() -> ApplicationError wamp.error.no_such_procedure",
+    ),
+    "rpc_progress.py": (
+        "progress: 3 (remaining=3)",
+        "progress: 1 (remaining=1)",
+        "final result: liftoff",
+        "final result: liftoff (no progress asked)",
+    ),
+    "rpc_options.py": (
+        "slow(5) with timeout 1 -> wamp.error.timeout after",
+        "callee: slow() was interrupted",
+        "(the caller: True), authrole anonymous",
+        "service.start(1, 2) -> start(1, 2)",
+        "service.stop(1, 2) -> stop(1, 2)",
+    ),
+    "rpc_decorators.py": (
+        "registered com.example.twisted.decorators.add2",
+        "registered com.example.twisted.decorators.cube",
+        "add2(2, 3) -> 5",
+        "square(7) -> 49",
+        "cube(3) -> 27",
+        "whoami() -> this session: True",
+        "the service answered 4 calls",
+    ),
+    "rpc_slow.py": ("finished in the order [2, 3, 1]",),
+    "rpc_cancel.py": (
+        "caller: gave up waiting after 0.3 s (TimeoutError)",
+        "callee: slow-mirror was interrupted while fetching file.txt",
+        "caller: first answer: image.png from fast-mirror",
+        "callee: slow-mirror was interrupted while fetching image.png",
+        "caller: one more call: notes.md from fast-mirror",
+    ),
+    "pubsub_basic.py": (
+        "subscriber: got 1 apples",
+        "subscriber: received [0, 1, 2, 3, 4], in order: True",
+        "publisher: disconnected",
+    ),
+    "pubsub_options.py": (
+        "publisher: the broker acknowledged publication",
+        "publisher received ['to everybody', 'to all but alice']",
+        "alice     received ['to everybody else', 'to everybody', 'to alice only']",
+        "bob       received ['to everybody else', 'to everybody', 'to all but alice']",
+        "by publisher)",
+    ),
+    "pubsub_decorators.py": (
+        "subscribed to com.example.twisted.decorators.alarm",
+        "subscribed to com.example.twisted.decorators.temperature",
+        "temperature: 22.0 C",
+        "alarm: low in kitchen (on topic com.example.twisted.decorators.alarm)",
+        "alarm: high in ?",
+        "all events received, leaving",
+        "disconnected",
+    ),
+    "pubsub_events.py": (
+        "reading 0: 20.5 C from kitchen (from_me=True)",
+        "reading 7: 22.1 C from kitchen (from_me=True)",
+        "sensor: published 8 readings",
+        "in publication order: True; unsubscribed",
+    ),
+    "pubsub_retained.py": (
+        "latecomer: got 'ready' (retained)",
+        "latecomer: got 'busy' (live)",
+        "latecomer: received ['ready', 'busy']",
+    ),
+    "pubsub_unsubscribe.py": (
+        "a and b share the router subscription: True",
+        "unsubscribed a (active: False); b stays subscribed",
+        "a got [1, 2, 3], b got [1, 2, 3, 4, 5]",
+        "unsubscribed b (active: False): the router subscription is gone",
+        "subscribed a again: a new subscription: True",
+        "a got [1, 2, 3, 7], b got [1, 2, 3, 4, 5]",
+    ),
+}
+
+TWISTED_AUTOBAHN_EXPECT: dict[str, tuple[str, ...]] = {
+    # CallOptions(timeout=1): wamp_twisted reads seconds and fails the call itself
+    # (wamp.error.timeout); Autobahn sends the number as is, Crossbar reads it in
+    # milliseconds and cancels the call at once (wamp.error.canceled).
+    "rpc_options.py": (
+        "slow(5) with timeout 1 -> wamp.error.canceled after",
+        *TWISTED_EXAMPLES["rpc_options.py"][1:],
+    ),
+}
+
+OUR_IMPORT = re.compile(
+    r"^(from wamp_anyio\b|from wamp_twisted\b|from wamp_core\b|import wamp_core\b)"
+)
 ORIGINAL_IMPORT = re.compile(r"^#\s+((?:from|import) autobahn\b.*)$")
+
+
+def autobahn_ports() -> list[Path]:
+    """Every program that is an Autobahn program with its imports changed."""
+    return [EXAMPLES / "anyio" / "autobahn_port" / name for name in AUTOBAHN_PORTS] + [
+        EXAMPLES / "twisted" / name for name in TWISTED_EXAMPLES
+    ]
 
 
 def autobahn_original(port: Path) -> str:
@@ -298,10 +441,34 @@ def all_runs() -> list[Run]:
                 marks=(pytest.mark.skipif(not HAVE_AUTOBAHN, reason="Autobahn is not installed"),),
             )
         )
+    for name, expect in TWISTED_EXAMPLES.items():
+        runs.append(Run(f"twisted/{name}", argv=(f"examples/twisted/{name}",), expect=expect))
+        runs.append(
+            Run(
+                f"twisted/{name}[original-autobahn]",
+                source=autobahn_original(EXAMPLES / "twisted" / name),
+                expect=TWISTED_AUTOBAHN_EXPECT.get(name, expect),
+                wave=1,  # the same URIs as ours: never at the same time
+                allow_traceback=True,
+                marks=(pytest.mark.skipif(not HAVE_AUTOBAHN, reason="Autobahn is not installed"),),
+            )
+        )
     for i, source in enumerate(readme_snippets()):
         runs.append(
             Run(f"README-snippet-{i + 1}", source=source, expect=readme_expectations(source))
         )
+    runs.append(  # needs no router, but costs little here
+        Run(
+            "core_demo.py",
+            argv=("examples/core_demo.py",),
+            expect=(
+                "wamp.2.msgpack.batched",
+                "-> ProtocolError: EVENT.Details.publisher: must be an id",
+                "wampcra     signature",
+                "router's server signature verified",
+            ),
+        )
+    )
     runs.append(
         Run(
             "demo.py --router",
@@ -455,18 +622,19 @@ def test_example(run: Run, outcomes: dict[str, Outcome]) -> None:
 
 def test_every_example_is_run() -> None:
     """A new example must be added to the tables above."""
-    found = {
-        path.relative_to(EXAMPLES / "anyio").as_posix()
-        for path in (EXAMPLES / "anyio").rglob("*.py")
-    }
-    listed = set(ANYIO_EXAMPLES) | {f"autobahn_port/{name}" for name in AUTOBAHN_PORTS}
+    found = {path.relative_to(EXAMPLES).as_posix() for path in EXAMPLES.rglob("*.py")}
+    listed = (
+        {"demo.py", "core_demo.py"}
+        | {f"anyio/{name}" for name in ANYIO_EXAMPLES}
+        | {f"anyio/autobahn_port/{name}" for name in AUTOBAHN_PORTS}
+        | {f"twisted/{name}" for name in TWISTED_EXAMPLES}
+    )
     assert found == listed
 
 
 def test_autobahn_ports_differ_only_in_imports() -> None:
     """Each port's header lists the Autobahn imports; the rest of the program is untouched."""
-    for name in AUTOBAHN_PORTS:
-        port = EXAMPLES / "anyio" / "autobahn_port" / name
+    for port in autobahn_ports():
         ours = port.read_text().splitlines()
         original = autobahn_original(port).splitlines()
         autobahn_import = ("from autobahn", "import autobahn")
