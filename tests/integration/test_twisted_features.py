@@ -40,6 +40,7 @@ from wamp_core.auth import CryptosignKey, compute_wcs, derive_key
 from wamp_core.exception import ApplicationError, SessionNotReady, TransportLost
 from wamp_core.messages import Cancel, Error, Message
 from wamp_core.request import Publication, Registration, Subscription
+from wamp_core.transports import MessageTooBigToSend
 from wamp_core.types import (
     CallDetails,
     CallOptions,
@@ -1121,6 +1122,150 @@ def test_router_ends_the_session(crossbar: CrossbarNode, run: Callable[..., Any]
             await victim.disconnected.wait()
             assert not victim.is_attached()
             assert await other.call("wamp.session.count") >= 1
+
+    run(scenario)
+
+
+def test_disconnect_fails_what_is_pending(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """disconnect() with requests in flight: each Deferred fails with TransportLost,
+    onLeave hears wamp.close.transport_lost, then onDisconnect."""
+    procedure = unique()
+
+    async def scenario() -> None:
+        async with connect(crossbar.ws_url) as other:
+            await other.register(lambda: sleep(30), procedure)
+            client = await start(crossbar.rs_url, Client)
+            await client.joined.wait()
+            call = client.call(procedure)
+            subscribing = client.subscribe(lambda: None, unique())
+            publishing = client.publish(unique(), options=ACKNOWLEDGED)
+            client.disconnect()
+            for pending in (call, subscribing, publishing):
+                assert pending is not None
+                with pytest.raises(TransportLost):
+                    await pending
+            left = await client.left.wait()
+            assert left.reason == CloseDetails.REASON_TRANSPORT_LOST
+            await client.disconnected.wait()
+
+    run(scenario)
+
+
+class Careless(Client):
+    """Raises in onJoin (after joining: the session goes on)."""
+
+    def onJoin(self, details: SessionDetails) -> None:
+        super().onJoin(details)
+        raise RuntimeError("onJoin broke")
+
+
+def test_user_errors(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
+    """Errors nobody waits for reach onUserError, and the session goes on: from a
+    hook, from an event handler (plain or async); an endpoint's error is an answer
+    to its caller, not a user error."""
+    topic, procedure = unique(), unique()
+
+    def broken_handler(n: int) -> None:
+        raise ValueError(f"handler broke on {n}")
+
+    async def broken_async_handler(n: int) -> None:
+        await sleep(0)
+        raise KeyError(n)
+
+    async def scenario() -> None:
+        client = await start(crossbar.ws_url, Careless)
+        try:
+            await client.joined.wait()
+            await client.subscribe(broken_handler, topic)
+            await client.subscribe(broken_async_handler, topic)
+            await client.register(broken_handler, procedure)
+            inbox = Inbox()
+            await client.subscribe(inbox.receive, topic)
+            async with connect(crossbar.rs_url) as other:
+                for n in (1, 2):
+                    await other.publish(topic, n, options=ACKNOWLEDGED)
+                await inbox.take(2)
+                with pytest.raises(ApplicationError) as caught:
+                    await other.call(procedure, 3)
+                assert caught.value.args == ("handler broke on 3",)
+            assert client.is_attached()
+            reported = [(repr(error), text) for error, text in client.user_errors]
+            assert reported[0] == ("RuntimeError('onJoin broke')", "on_join raised")
+            in_handlers = f"event handler for {topic} raised"
+            assert sorted(reported[1:]) == [
+                ("KeyError(1)", in_handlers),
+                ("KeyError(2)", in_handlers),
+                ("ValueError('handler broke on 1')", in_handlers),
+                ("ValueError('handler broke on 2')", in_handlers),
+            ]
+        finally:
+            await close(client)
+
+    run(scenario)
+
+
+# ---- oversized messages
+
+
+def test_outgoing_message_over_the_limit_fails_the_request_only(
+    crossbar: CrossbarNode, run: Callable[..., Any]
+) -> None:
+    """Over the WebSocket limit we set: the request that made the message raises
+    MessageTooBigToSend before anything is sent, and the session goes on."""
+    base = unique()
+    limit = 4096
+    big = "x" * (2 * limit)
+    small_messages = {"max_message_size": limit}
+
+    async def scenario() -> None:
+        async with (
+            connect(crossbar.ws_url, websocket_options=small_messages) as small,
+            connect(crossbar.rs_url) as other,
+        ):
+            inbox = Inbox()
+            await other.subscribe(inbox.receive, f"{base}.topic")
+            await small.register(echo, f"{base}.echo")
+            small.publish(f"{base}.topic", "before")
+            with pytest.raises(MessageTooBigToSend) as caught:
+                small.call(f"{base}.echo", big)
+            assert f"exceeds the router's limit ({limit} bytes)" in str(caught.value)
+            with pytest.raises(MessageTooBigToSend):
+                small.publish(f"{base}.topic", big, options=ACKNOWLEDGED)
+            small.publish(f"{base}.topic", "after")
+            # Nothing else was lost or disturbed.
+            assert await small.call(f"{base}.echo", "small") == "small"
+            assert [e.args[0] for e in await inbox.take(2)] == ["before", "after"]
+            assert small.is_attached()
+
+    run(scenario)
+
+
+def test_incoming_message_over_our_websocket_limit(
+    crossbar: CrossbarNode, run: Callable[..., Any]
+) -> None:
+    """WebSocket negotiates no limit: a message over ours ends the connection
+    (close 1009), and what was pending fails at once with a TransportLost that
+    says why."""
+    base = unique()
+    limit = 4096
+
+    async def scenario() -> None:
+        async with connect(crossbar.rs_url) as other:
+            await other.register(lambda n: "w" * n, f"{base}.make")
+            await other.register(lambda: sleep(30), f"{base}.wait")
+            small = await start(
+                crossbar.ws_url, Client, websocket_options={"max_message_size": limit}
+            )
+            await small.joined.wait()
+            waiting = small.call(f"{base}.wait")
+            assert await small.call(f"{base}.make", 10) == "w" * 10
+            with pytest.raises(TransportLost) as caught:
+                await small.call(f"{base}.make", 2 * limit)
+            assert f"exceeds the limit of {limit}" in str(caught.value), caught.value
+            with pytest.raises(TransportLost):
+                await waiting
+            await small.disconnected.wait()
+            assert not small.is_attached()
 
     run(scenario)
 
