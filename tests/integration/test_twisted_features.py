@@ -3,42 +3,55 @@
 The issue's acceptance list, each feature through the Autobahn-style Twisted API
 (``ApplicationRunner(...).run(make, start_reactor=False)``, Deferred-returning
 ``call``/``register``/``subscribe``/``publish``): every authentication method
-(and a wrong credential for each), both transports with the three serializers
-and Unix sockets, progressive results, the three cancel modes through
-``Deferred.cancel()``, call timeouts, pattern-based and shared registrations,
-caller and publisher disclosure, publisher exclusion and black/white listing,
-acknowledged publications, retained events, the session meta API, errors with
-args and kwargs both ways, custom exceptions, sessions the router ends, and a
-router restart that ApplicationRunner, Application and Service survive; Service
-start/stop on its own. (TLS, proxies and channel binding are tested elsewhere.)
+(and a wrong credential for each; onChallenge answers), both transports with the
+three serializers and Unix sockets, progressive results, the three cancel modes
+through ``Deferred.cancel()``, call timeouts, pattern-based and shared
+registrations, caller and publisher disclosure, publisher exclusion and
+black/white listing, acknowledged publications, retained events, the session
+meta API, errors with args and kwargs both ways, custom exceptions, onUserError,
+sessions the router ends or we disconnect, and oversized messages. Service
+start/stop and the router restart are in ``test_twisted_reconnect.py``; TLS and
+proxies in ``test_proxy_and_tls.py``.
 
 The global reactor runs once per process, in a thread (``twisted_reactor.py``);
 each test hands a scenario (an ``async def``) to it and waits for its outcome,
 bounded by TIMEOUT. Scenarios assert inside the reactor thread; a failed
-assertion comes back to the test as it is. Tests on the shared ``crossbar`` node
-work under URIs of their own (``unique()``).
+assertion comes back to the test as it is. Sessions come from
+``twisted_client.py``. Tests on the shared ``crossbar`` node work under URIs of
+their own (``unique()``).
 """
 
 from __future__ import annotations
 
 import functools
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 from twisted.internet import defer
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.threads import deferToThread
 
 import wamp_core as wamp
 from tests.integration.crossbar_node import CrossbarNode
+from tests.integration.twisted_client import (
+    REALM,
+    Client,
+    Inbox,
+    Latch,
+    Outgoing,
+    authentication,
+    close,
+    connect,
+    outcome,
+    publish,
+    start,
+    unique,
+)
 from tests.integration.twisted_reactor import ReactorThread
-from wamp_core.auth import CryptosignKey, compute_wcs, derive_key
+from wamp_core.auth import compute_wcs, derive_key
 from wamp_core.exception import ApplicationError, SessionNotReady, TransportLost
-from wamp_core.messages import Cancel, Error, Message
+from wamp_core.messages import Cancel, Error
 from wamp_core.request import Publication, Registration, Subscription
 from wamp_core.transports import MessageTooBigToSend
 from wamp_core.types import (
@@ -47,25 +60,18 @@ from wamp_core.types import (
     CallResult,
     Challenge,
     CloseDetails,
-    ComponentConfig,
-    EventDetails,
     PublishOptions,
     RegisterOptions,
     SessionDetails,
     SubscribeOptions,
 )
-from wamp_twisted import Application, ApplicationRunner, ApplicationSession, Service, Session
+from wamp_twisted import ApplicationRunner, Session
 from wamp_twisted.util import sleep
 
 pytestmark = pytest.mark.integration
 
-REALM = "realm1"
 SERIALIZERS = ["json", "msgpack", "cbor"]
 TIMEOUT = 15.0  # seconds for any one scenario; they take well under one
-RESTART_TIMEOUT = 90.0  # a node stop and start (a few seconds each) and the traffic
-PENDING = 3  # calls pending when the router goes
-# Reconnect soon (the defaults wait seconds).
-RETRY = {"initial_retry_delay": 0.2, "max_retry_delay": 0.5, "retry_delay_jitter": 0.05}
 NOT_AUTHORIZED = ApplicationError.NOT_AUTHORIZED
 
 # What Crossbar 26.10.1 answers to a wrong credential (see test_router_smoke.py).
@@ -79,8 +85,6 @@ WRONG_CREDENTIAL_MESSAGES = {
     "scram": "SCRAM authentication failed",
 }
 
-T = TypeVar("T")
-
 
 @pytest.fixture(scope="session")
 def reactor_thread() -> Iterator[ReactorThread]:
@@ -93,207 +97,6 @@ def reactor_thread() -> Iterator[ReactorThread]:
 def run(reactor_thread: ReactorThread) -> Callable[..., Any]:
     """``run(scenario, *args)``: the scenario in the reactor thread, within TIMEOUT."""
     return functools.partial(reactor_thread.run, timeout=TIMEOUT)
-
-
-def unique(prefix: str = "com.twisted") -> str:
-    """A URI no other test uses (the shared node keeps registrations and retained events)."""
-    return f"{prefix}.t{uuid.uuid4().hex}"
-
-
-def authentication(principal: dict[str, Any], *, key_object: bool = False) -> dict[str, Any]:
-    """``ApplicationRunner(authentication=...)`` for one principal of ``node.principals``,
-    in the form Autobahn's Component takes (authmethod -> credentials)."""
-    method, authid = principal["authmethod"], principal["authid"]
-    if method == "ticket":
-        return {"ticket": {"authid": authid, "ticket": principal["ticket"]}}
-    if method == "wampcra":  # salted or not: the client learns the salt from CHALLENGE
-        return {"wampcra": {"authid": authid, "secret": principal["secret"]}}
-    if method == "cryptosign":
-        seed = principal["private_seed_hex"]
-        if key_object:
-            return {"cryptosign": {"authid": authid, "key": CryptosignKey.from_hex(seed)}}
-        return {"cryptosign": {"authid": authid, "privkey": seed}}
-    if method == "scram":  # Crossbar's convention
-        return {"scram": {"authid": authid, "password": principal["password"]}}
-    raise ValueError(method)
-
-
-# ---- waiting in the reactor thread
-
-
-class Latch(Generic[T]):
-    """A value that arrives once, for any number of waiters. (Awaiting a Deferred
-    consumes its result, so every waiter gets a Deferred of its own.)"""
-
-    def __init__(self) -> None:
-        self._value: list[T] = []
-        self._waiters: list[Deferred[T]] = []
-
-    @property
-    def is_set(self) -> bool:
-        return bool(self._value)
-
-    @property
-    def value(self) -> T:
-        return self._value[0]
-
-    def set(self, value: T) -> None:
-        if self._value:
-            return
-        self._value.append(value)
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.called:  # (canceled by the scenario's timeout)
-                waiter.callback(value)
-
-    def wait(self) -> Deferred[T]:
-        if self._value:
-            return defer.succeed(self._value[0])
-        waiter: Deferred[T] = Deferred()
-        self._waiters.append(waiter)
-        return waiter
-
-
-@dataclass
-class Received:
-    """One event as a handler got it."""
-
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    details: EventDetails | None
-
-
-class Inbox:
-    """An event handler that keeps what it gets, and lets a scenario wait for it.
-    Subscribe ``inbox.receive`` with ``SubscribeOptions(details_arg="details")`` to
-    keep the details too."""
-
-    def __init__(self) -> None:
-        self.events: list[Received] = []
-        self._waiters: list[tuple[Callable[[list[Received]], bool], Deferred[list[Received]]]] = []
-
-    def receive(self, *args: Any, details: EventDetails | None = None, **kwargs: Any) -> None:
-        self.events.append(Received(args, kwargs, details))
-        waiting, self._waiters = self._waiters, []
-        for done, waiter in waiting:
-            if waiter.called:
-                continue
-            if done(self.events):
-                waiter.callback(list(self.events))
-            else:
-                self._waiters.append((done, waiter))
-
-    def wait_for(self, done: Callable[[list[Received]], bool]) -> Deferred[list[Received]]:
-        if done(self.events):
-            return defer.succeed(list(self.events))
-        waiter: Deferred[list[Received]] = Deferred()
-        self._waiters.append((done, waiter))
-        return waiter
-
-    async def take(self, count: int) -> list[Received]:
-        """The first ``count`` events (waiting for them)."""
-        events = await self.wait_for(lambda events: len(events) >= count)
-        return events[:count]
-
-    async def until(self, last: Any) -> list[Any]:
-        """The first args of the events up to the one whose first arg is ``last``."""
-        events = await self.wait_for(lambda events: any(e.args[0] == last for e in events))
-        firsts = [e.args[0] for e in events]
-        return firsts[: firsts.index(last) + 1]
-
-
-# ---- sessions
-
-
-class Client(ApplicationSession):
-    """An Autobahn-style session the scenario drives from outside: its join, its
-    end and its transport's end are Latches; errors in its code are kept."""
-
-    def __init__(self, config: ComponentConfig | None = None):
-        super().__init__(config)
-        self.joined: Latch[SessionDetails] = Latch()
-        self.left: Latch[CloseDetails] = Latch()
-        self.disconnected: Latch[None] = Latch()
-        self.settled: Latch[SessionDetails | CloseDetails] = Latch()  # joined or refused
-        self.user_errors: list[tuple[BaseException, str]] = []
-
-    def onJoin(self, details: SessionDetails) -> None:
-        self.joined.set(details)
-        self.settled.set(details)
-
-    def onLeave(self, details: CloseDetails) -> None:
-        self.left.set(details)
-        self.settled.set(details)
-        self.disconnect()
-
-    def onDisconnect(self) -> None:
-        self.disconnected.set(None)
-
-    def onUserError(self, fail: BaseException, msg: str) -> None:
-        self.user_errors.append((fail, msg))
-
-
-async def start(
-    url: str, make: Callable[[ComponentConfig], Client], realm: str = REALM, **options: Any
-) -> Client:
-    """Connect a session with ApplicationRunner (no reconnect) and return it, not
-    yet joined: run() fires with the protocol once the transport is connected."""
-    runner = ApplicationRunner(url, realm, **options)
-    proto = await runner.run(make, start_reactor=False)
-    client = proto.session
-    assert isinstance(client, Client)
-    return client
-
-
-async def outcome(client: Client) -> SessionDetails | CloseDetails:
-    """How the join ended: the SessionDetails, or the CloseDetails of a refusal."""
-    return await client.settled.wait()
-
-
-async def close(client: Client) -> None:
-    """Leave (if still joined) and wait until the transport has closed."""
-    if client.is_attached():
-        await client.leave()
-    client.disconnect()
-    await client.disconnected.wait()
-
-
-@asynccontextmanager
-async def connect(
-    url: str, make: Callable[[ComponentConfig], Client] = Client, **options: Any
-) -> AsyncIterator[Client]:
-    """A joined session for the block (``options`` go to ApplicationRunner); a
-    refused join raises ApplicationError with the router's reason and message.
-    On a normal exit nothing may have reached onUserError."""
-    client = await start(url, make, **options)
-    try:
-        joined = await outcome(client)
-        if isinstance(joined, CloseDetails):
-            raise ApplicationError(joined.reason or "", joined.message)
-        yield client
-    finally:
-        await close(client)
-    assert client.user_errors == []
-
-
-class Outgoing:
-    """White box: every WAMP message a session queues for the router from now on
-    (its core encodes each message as it is queued, through ``encoder``)."""
-
-    def __init__(self, session: Session) -> None:
-        self.sent: list[Message] = []
-        self.error_sent: Latch[Error] = Latch()
-        assert session._proto is not None
-        core_session = session._proto.connection.session
-        encode = core_session.encoder
-
-        def recording(message: Message) -> Any:
-            self.sent.append(message)
-            if isinstance(message, Error):
-                self.error_sent.set(message)
-            return encode(message)
-
-        core_session.encoder = recording
 
 
 def echo(*args: Any, **kwargs: Any) -> CallResult:
@@ -558,7 +361,7 @@ def test_endpoint_and_handler_styles(crossbar: CrossbarNode, run: Callable[..., 
                 await callee.subscribe(gen_handler, f"{base}.topic"),
                 await callee.subscribe(coro_handler, f"{base}.topic"),
             ]
-            await caller.publish(f"{base}.topic", 7, options=PublishOptions(acknowledge=True))
+            await publish(caller, f"{base}.topic", 7)
             for latch in heard.values():
                 assert await latch.wait() == (7,)
 
@@ -681,13 +484,14 @@ def test_call_timeout(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
     async def scenario() -> None:
         from twisted.internet import reactor
 
+        clock: Any = reactor  # (the module is typed as a module)
         async with connect(crossbar.ws_url) as callee, connect(crossbar.rs_url) as caller:
             await callee.register(slow, procedure)
-            began = reactor.seconds()  # type: ignore[attr-defined]
+            began = clock.seconds()
             with pytest.raises(ApplicationError) as caught:
                 await caller.call(procedure, options=CallOptions(timeout=0.3))
             assert caught.value.error == ApplicationError.TIMEOUT
-            assert reactor.seconds() - began >= 0.3  # type: ignore[attr-defined]
+            assert clock.seconds() - began >= 0.3  # (our deadline, on the same clock)
             await interrupted.wait()  # the invocation does not run on for 30 s
             # A call within its timeout is unaffected.
             await callee.register(lambda: "quick", f"{procedure}.quick")
@@ -896,7 +700,7 @@ def test_publisher_disclosure_and_acknowledged_publish(
         ):
             inbox = Inbox()
             await subscriber.subscribe(inbox.receive, topic, WITH_DETAILS)
-            publication = await publisher.publish(topic, 1, "two", three=3.5, options=ACKNOWLEDGED)
+            publication = await publish(publisher, topic, 1, "two", three=3.5)
             assert isinstance(publication, Publication)
             assert isinstance(publication.id, int) and publication.id > 0
             assert publisher.publish(topic, "unacknowledged") is None
@@ -921,8 +725,8 @@ def test_publisher_exclusion(crossbar: CrossbarNode, run: Callable[..., Any]) ->
         async with connect(crossbar.ws_url) as session:
             inbox = Inbox()
             await session.subscribe(inbox.receive, topic, WITH_DETAILS)
-            await session.publish(topic, "excluded by default", options=ACKNOWLEDGED)
-            await session.publish(topic, "heard", options=hear_myself)
+            await publish(session, topic, "excluded by default")
+            await publish(session, topic, "heard", options=hear_myself)
             # The first publication would have arrived before the second.
             (event,) = await inbox.take(1)
             assert event.args == ("heard",)
@@ -951,18 +755,19 @@ def test_exclude_and_eligible(crossbar: CrossbarNode, run: Callable[..., Any]) -
             await user.subscribe(user_inbox.receive, topic)
             await anonymous.subscribe(anonymous_inbox.receive, topic)
             assert user.session_id is not None and anonymous.session_id is not None
-            await publisher.publish(topic, 1, options=options(exclude=[user.session_id]))
-            await publisher.publish(topic, 2, options=options(eligible=[user.session_id]))
-            await publisher.publish(topic, 3, options=options(exclude_authid=["joe"]))
-            await publisher.publish(topic, 4, options=options(eligible_authrole=["user"]))
-            await publisher.publish(
+            await publish(publisher, topic, 1, options=options(exclude=[user.session_id]))
+            await publish(publisher, topic, 2, options=options(eligible=[user.session_id]))
+            await publish(publisher, topic, 3, options=options(exclude_authid=["joe"]))
+            await publish(publisher, topic, 4, options=options(eligible_authrole=["user"]))
+            await publish(
+                publisher,
                 topic,
                 5,
                 options=options(
                     eligible=[user.session_id, anonymous.session_id], exclude=[user.session_id]
                 ),
             )
-            await publisher.publish(topic, "end", options=options())
+            await publish(publisher, topic, "end", options=options())
             assert await user_inbox.until("end") == [2, 4, "end"]
             assert await anonymous_inbox.until("end") == [1, 3, 5, "end"]
 
@@ -974,8 +779,8 @@ def test_retained_event(crossbar: CrossbarNode, run: Callable[..., Any]) -> None
 
     async def scenario() -> None:
         async with connect(crossbar.ws_url) as publisher:
-            kept = await publisher.publish(
-                topic, "kept", n=1, options=PublishOptions(acknowledge=True, retain=True)
+            kept = await publish(
+                publisher, topic, "kept", n=1, options=PublishOptions(acknowledge=True, retain=True)
             )
             assert isinstance(kept, Publication)
         async with connect(crossbar.rs_url, serializers=["json"]) as late:
@@ -990,7 +795,7 @@ def test_retained_event(crossbar: CrossbarNode, run: Callable[..., Any]) -> None
             inbox = Inbox()
             await late.subscribe(inbox.receive, topic, WITH_DETAILS)
             hear_myself = PublishOptions(acknowledge=True, exclude_me=False)
-            await late.publish(topic, "new", options=hear_myself)
+            await publish(late, topic, "new", options=hear_myself)
             (event,) = await inbox.take(1)
             assert event.args == ("new",)
             assert event.details is not None and not event.details.retained
@@ -1020,7 +825,7 @@ def test_decorated_handler_object(crossbar: CrossbarNode, run: Callable[..., Any
             assert [r.procedure for r in registrations] == [f"{base}.add"]
             assert len(subscriptions) == 1 and subscriptions[0].active
             assert await other.call(f"{base}.add", 2, 3) == 5
-            await other.publish(f"{base}.news", "hi", options=ACKNOWLEDGED)
+            await publish(other, f"{base}.news", "hi")
             assert await heard.wait() == "hi"
 
     run(scenario)
@@ -1038,7 +843,7 @@ def test_pattern_based_subscriptions(crossbar: CrossbarNode, run: Callable[..., 
             await subscriber.subscribe(by_wildcard.receive, f"{base}..temp", wildcard)
             topics = [f"{base}.kitchen.temp", f"{base}.hall.light", f"{base}.hall.temp"]
             for topic in topics:
-                await publisher.publish(topic, topic, options=ACKNOWLEDGED)
+                await publish(publisher, topic, topic)
             prefixed = await by_prefix.take(3)
             assert [e.args[0] for e in prefixed] == topics
             assert [e.details.topic for e in prefixed if e.details] == topics
@@ -1183,7 +988,7 @@ def test_user_errors(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
             await client.subscribe(inbox.receive, topic)
             async with connect(crossbar.rs_url) as other:
                 for n in (1, 2):
-                    await other.publish(topic, n, options=ACKNOWLEDGED)
+                    await publish(other, topic, n)
                 await inbox.take(2)
                 with pytest.raises(ApplicationError) as caught:
                     await other.call(procedure, 3)
@@ -1268,182 +1073,3 @@ def test_incoming_message_over_our_websocket_limit(
             assert not small.is_attached()
 
     run(scenario)
-
-
-# ---- Service, and a router restart
-
-
-class Joins:
-    """The sessions of a (reconnecting) application, in the order they joined."""
-
-    def __init__(self) -> None:
-        self.sessions: list[Any] = []
-        self._latches: dict[int, Latch[Any]] = {}
-
-    def joined(self, session: Any) -> None:
-        self.sessions.append(session)
-        self._latch(len(self.sessions)).set(session)
-
-    def nth(self, n: int) -> Deferred[Any]:
-        """Fires with the n-th session (from 1) once it has joined."""
-        return self._latch(n).wait()
-
-    def _latch(self, n: int) -> Latch[Any]:
-        return self._latches.setdefault(n, Latch())
-
-
-@dataclass
-class Backend:
-    """What a Callee shares across its sessions (its ``config.extra``)."""
-
-    prefix: str
-    joins: Joins = field(default_factory=Joins)
-    running: int = 0
-    all_running: Latch[None] = field(default_factory=Latch)
-    canceled: int = 0
-
-
-class Callee(Client):
-    """Registers ``<prefix>.double`` and ``<prefix>.slow`` on every join, then
-    counts as joined."""
-
-    async def onJoin(self, details: SessionDetails) -> None:
-        backend: Backend = self.config.extra
-        await self.register(self.slow, f"{backend.prefix}.slow")
-        await self.register(lambda x: x * 2, f"{backend.prefix}.double")
-        super().onJoin(details)
-        backend.joins.joined(self)
-
-    async def slow(self) -> None:
-        backend: Backend = self.config.extra
-        backend.running += 1
-        if backend.running == PENDING:
-            backend.all_running.set(None)
-        try:
-            await sleep(60)
-        except CancelledError:
-            backend.canceled += 1
-            raise
-
-
-def test_service_start_and_stop(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
-    """startService connects and joins; stopService leaves (GOODBYE answered: the
-    router has forgotten the session and its registrations) and disconnects, and
-    nothing reconnects."""
-    backend = Backend(unique())
-
-    async def scenario() -> None:
-        service = Service(crossbar.rs_unix_url, REALM, Callee, extra=backend, **RETRY)
-        service.startService()
-        try:
-            assert service.running
-            session = await backend.joins.nth(1)
-            session_id = session.details.session
-            async with connect(crossbar.ws_url) as caller:
-                assert await caller.call(f"{backend.prefix}.double", 21) == 42
-                await service.stopService()
-                assert not service.running
-                assert await session.left.wait() == CloseDetails("wamp.close.normal", None)
-                await session.disconnected.wait()
-                with pytest.raises(ApplicationError) as caught:
-                    await caller.call(f"{backend.prefix}.double", 1)
-                assert caught.value.error == ApplicationError.NO_SUCH_PROCEDURE
-                with pytest.raises(ApplicationError) as caught:
-                    await caller.call("wamp.session.get", session_id)
-                assert caught.value.error == ApplicationError.NO_SUCH_SESSION
-            assert backend.joins.sessions == [session]  # stopService ended the runner
-            assert session.user_errors == []
-        finally:
-            if service.running:
-                await service.stopService()
-
-    run(scenario)
-
-
-def calculator(prefix: str, joins: Joins, news: Inbox) -> Application:
-    """An Autobahn-style Application: a procedure and a handler named after their
-    functions, and a signal that counts its joins."""
-    app = Application(prefix)
-
-    @app.register()
-    def triple(x: int) -> int:
-        return 3 * x
-
-    @app.subscribe()
-    def headlines(text: str) -> None:
-        news.receive(text)
-
-    @app.signal("onjoined")
-    def onjoined() -> None:
-        joins.joined(app.session)
-
-    return app
-
-
-async def fail_pending_calls(node: CrossbarNode, caller: Client, callee: Backend) -> list[Any]:
-    """Start PENDING slow calls, stop the router once the callee runs them all, and
-    return how each call ended."""
-    pending = [caller.call(f"{callee.prefix}.slow") for _ in range(PENDING)]
-    await callee.all_running.wait()
-    await deferToThread(node.stop)
-    ended = await defer.DeferredList(pending, consumeErrors=True)
-    return [outcome.value if not ok else outcome for ok, outcome in ended]
-
-
-def test_router_restart(fresh_crossbar: CrossbarNode, reactor_thread: ReactorThread) -> None:
-    """The router stops while calls are pending and starts again. The pending calls
-    fail with TransportLost at once, and the callee's invocations are canceled; an
-    ApplicationRunner with auto_reconnect, an Application (reconnecting by default)
-    and a Service all join again and serve again: the Application registers and
-    subscribes again. stop() and stopService() end them."""
-    node = fresh_crossbar
-    runner_backend, service_backend = Backend(unique()), Backend(unique())
-    app_prefix, app_joins, news = unique(), Joins(), Inbox()
-    app = calculator(app_prefix, app_joins, news)
-
-    async def scenario() -> None:
-        runner = ApplicationRunner(node.ws_url, REALM, extra=runner_backend, **RETRY)
-        runner.run(Callee, start_reactor=False, auto_reconnect=True)
-        app.run(node.rs_url, REALM, start_reactor=False, **RETRY)
-        service = Service(node.ws_unix_url, REALM, Callee, extra=service_backend, **RETRY)
-        service.startService()
-        try:
-            callee = await runner_backend.joins.nth(1)
-            await app_joins.nth(1)
-            await service_backend.joins.nth(1)
-            async with connect(node.rs_url) as caller:
-                assert await caller.call(f"{runner_backend.prefix}.double", 4) == 8
-                outcomes = await fail_pending_calls(node, caller, runner_backend)
-                assert [type(error) for error in outcomes] == [TransportLost] * PENDING
-                await caller.disconnected.wait()
-                assert not caller.is_attached()
-                with pytest.raises(SessionNotReady):
-                    caller.call(f"{runner_backend.prefix}.double", 1)
-            await callee.disconnected.wait()
-            assert runner_backend.canceled == PENDING  # ended with the callee's transport
-
-            await deferToThread(node.start)
-            await runner_backend.joins.nth(2)
-            await app_joins.nth(2)
-            await service_backend.joins.nth(2)
-            async with connect(node.ws_url) as caller:
-                assert await caller.call(f"{runner_backend.prefix}.double", 5) == 10
-                assert await caller.call(f"{service_backend.prefix}.double", 6) == 12
-                assert await caller.call(f"{app_prefix}.triple", 7) == 21
-                await caller.publish(f"{app_prefix}.headlines", "back", options=ACKNOWLEDGED)
-                assert [e.args for e in await news.take(1)] == [("back",)]
-        finally:
-            runner.stop()
-            app_runner = app_joins.sessions[0].config.runner if app_joins.sessions else None
-            if app_runner is not None:
-                app_runner.stop()
-            await service.stopService()
-        for stopped in (runner, app_joins.sessions[0].config.runner):
-            assert stopped.done is not None
-            await stopped.done  # no more reconnecting
-        assert len({session.details.session for session in app_joins.sessions}) == 2
-        sessions = runner_backend.joins.sessions + service_backend.joins.sessions
-        assert len(sessions) == 4 and len({s.details.session for s in sessions}) == 4
-        assert all(s.user_errors == [] for s in sessions)
-
-    reactor_thread.run(scenario, timeout=RESTART_TIMEOUT)
