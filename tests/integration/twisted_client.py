@@ -231,7 +231,8 @@ async def connect(
     try:
         joined = await outcome(client)
         if isinstance(joined, CloseDetails):
-            raise ApplicationError(joined.reason or "", joined.message)
+            message = () if joined.message is None else (joined.message,)
+            raise ApplicationError(joined.reason or "", *message)
         yield client
     finally:
         await close(client)
