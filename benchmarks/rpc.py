@@ -37,7 +37,8 @@ reactor's next poll, so that floor needs no ``--floor-writes``).
 Crossbar comes from ``$WAMP_CROSSBAR`` or ``crossbar`` on PATH. To see where a client
 spends its CPU, run one by hand against a running router, e.g.
 ``python benchmarks/_rpc_peers.py caller ours-asyncio rs://127.0.0.1:PORT --skip-seq
---profile out.prof`` (a cProfile of the phase with calls in flight).
+--profile out.prof`` (a cProfile of the phase with calls in flight); the Twisted
+ones the same way with ``benchmarks/_rpc_twisted.py caller ours-twisted ...``.
 """
 
 from __future__ import annotations
