@@ -11,7 +11,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "compiled"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEV = nox.project.dependency_groups(PYPROJECT, "dev")
@@ -37,6 +37,32 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def compiled(session: nox.Session) -> None:
+    """The unit, property and conformance tests again, against a built wheel whose hot
+    path (wamp_core.messages, wamp_core.serializers) is compiled by mypyc."""
+    install_compiled(session, *DEV)
+    session.env["HYPOTHESIS_PROFILE"] = "ci"
+    session.env["WAMP_TEST_INSTALLED"] = "compiled"  # tests/conftest.py checks it got that
+    session.run("pytest", "-q", "tests", "--ignore=tests/integration", *session.posargs)
+
+
+def install_compiled(session: nox.Session, *requirements: str) -> None:
+    """Build the wheel afresh (sdist first, so nothing stale from a local build/ gets
+    in) and install it, not editable, with our extras and ``requirements``."""
+    out = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    uv = shutil.which("uv")
+    if uv:
+        session.run_install(uv, "build", "--quiet", "--out-dir", str(out), external=True)
+    else:
+        session.install("build")
+        session.run_install("python", "-m", "build", "--outdir", str(out))
+    (wheel,) = out.glob("*.whl")
+    reinstall = "--reinstall" if session.venv_backend == "uv" else "--force-reinstall"
+    session.install(reinstall, f"{wheel}[crypto,twisted,trio]", *requirements)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff lint and format check."""
     session.install("ruff")
@@ -55,7 +81,7 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers (Autobahn, wampproto, the raw serializers, a bare
     asyncio client) as ratios: codec, core, and RPC/PubSub through a real Crossbar.io."""
-    session.install("-e", EXTRAS, *BENCH)
+    install_compiled(session, *BENCH)  # what users get from a wheel
     session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
     session.run("python", "benchmarks/codec.py")
     session.run("python", "benchmarks/core.py")

@@ -24,6 +24,7 @@ import ujson
 
 txaio.use_asyncio()  # Autobahn's serializers need a txaio framework chosen
 
+from _variant import wamp_core_build
 from autobahn.wamp import serializer as ab_serializer
 from wampproto import serializers as wp_serializers
 from wampproto.serializers.serializer import to_message as wp_to_message
@@ -151,6 +152,7 @@ def main() -> None:
         f"codec benchmark: {len(WORKLOAD)} message kinds x {opts.rounds} rounds, best of "
         f"{opts.repeats}; msgs/s; ratio = ours / that row"
     )
+    print(wamp_core_build())
     print("| serializer | impl | encode msg/s | decode msg/s | ours/enc | ours/dec |")
     print("|---|---|---:|---:|---:|---:|")
     for name in opts.serializer or SERIALIZERS:

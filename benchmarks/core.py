@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import msgpack
 import ujson
+from _variant import wamp_core_build
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request, TextMessage
 
@@ -190,6 +191,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     opts = parser.parse_args()
     print(f"core benchmark: {opts.events} EVENTs in {CHUNK}-byte reads, best of {opts.repeats}")
+    print(wamp_core_build())
     print("| path | ours events/s | floor events/s | ours / floor (target >= 0.35) |")
     print("|---|---:|---:|---:|")
     for transport, serializer, floor in (

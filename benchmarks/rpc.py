@@ -57,6 +57,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # for tests.integration.crossbar_node
 
+from _variant import wamp_core_build
+
 from tests.integration.crossbar_node import CrossbarNode, find_crossbar
 
 PEERS = str(HERE / "_rpc_peers.py")
@@ -397,6 +399,7 @@ def main() -> None:
         f"over RawSocket; floor writes: {opts.floor_writes}; {os.cpu_count()} CPUs",
         flush=True,
     )
+    print(wamp_core_build(), flush=True)
     started = time.monotonic()
     rpc: dict[str, list[dict[str, list[float]]]] = {}
     pubsub: dict[str, list[dict[str, Any]]] = {}

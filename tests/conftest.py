@@ -1,14 +1,43 @@
-"""Shared test set-up: hypothesis profiles and the path of the external vectors."""
+"""Shared test set-up: hypothesis profiles, the path of the external vectors, and the
+choice of the wamp_core under test (the source tree, or the installed, compiled one)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _use_installed_wamp_core() -> None:
+    """Import wamp_core from site-packages instead of this checkout.
+
+    ``nox -s compiled`` installs a wheel with the mypyc-compiled modules and sets
+    ``WAMP_TEST_INSTALLED=compiled``; pytest has put the checkout first on sys.path, so
+    drop it while wamp_core is imported (its submodules then follow the package's own
+    path), and refuse to run at all if the compiled modules are not what got imported.
+    """
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    try:
+        import wamp_core.messages._rpc
+        import wamp_core.serializers
+    finally:
+        sys.path[:] = saved
+    for module in (wamp_core.messages._rpc, wamp_core.serializers):
+        location = Path(module.__file__ or "")
+        if location.is_relative_to(ROOT / "wamp_core") or location.suffix != ".so":
+            raise RuntimeError(f"expected the installed, compiled module, got {location}")
+
+
+if os.environ.get("WAMP_TEST_INSTALLED") == "compiled":
+    _use_installed_wamp_core()
+
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # The conformance vectors are external data kept beside the checkout (../shared).
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = ROOT.parent / "shared"
 VECTORS = SHARED / "vectors"
 
 settings.register_profile("dev", max_examples=100, deadline=None)

@@ -140,7 +140,7 @@ def test_undecodable_bytes(name: str, data: bytes) -> None:
 def test_decoded_non_messages_are_protocol_errors(name: str) -> None:
     codec = get_serializer(name)
     with pytest.raises(ProtocolError) as info:
-        codec.decode(codec.dumps({"a": 1}))  # type: ignore[arg-type]
+        codec.decode(codec.dumps({"a": 1}))
     assert type(info.value) is ProtocolError
 
 
@@ -150,6 +150,21 @@ def test_batches(name: str) -> None:
     messages = [CALL, Event(5, 6, args=[1]), Publish(2, "t", options={"acknowledge": True})]
     assert codec.decode(codec.encode_batch(messages)) == messages
     assert codec.decode(codec.encode(CALL)) == [CALL]
+
+
+@pytest.mark.parametrize("name", ["msgpack", "cbor", "msgpack.batched", "cbor.batched"])
+def test_binary_serializers_refuse_text(name: str) -> None:
+    # A WebSocket text message on a binary subprotocol: an error, never a crash.
+    codec = get_serializer(name)
+    text = JsonSerializer().encode(CALL).decode()
+    with pytest.raises(SerializationError):
+        codec.decode(text)
+
+
+def test_json_takes_text_and_bytes() -> None:
+    codec = get_serializer("json.batched")
+    data = codec.encode_batch([CALL, CALL])
+    assert codec.decode(data) == codec.decode(data.decode()) == [CALL, CALL]
 
 
 def test_batch_framings() -> None:

@@ -172,7 +172,7 @@ class SessionMachine(RuleBasedStateMachine):
     def answer_a_request(self, data: st.DataObject, fail: bool) -> None:
         message = data.draw(st.sampled_from(self.client_requests))
         self.client_requests.remove(message)
-        self.router.send(_answer(message, fail, self.fresh_id()))
+        self.router.send(_answer(type(message), message.request_id, fail, self.fresh_id()))  # type: ignore[attr-defined]
         self.flush()
 
     @precondition(lambda self: self.subscriptions)
@@ -216,7 +216,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule(kind=st.sampled_from(REQUEST_KINDS), fail=st.booleans())
     def answer_a_request_never_made(self, kind: type[Message], fail: bool) -> None:
-        self.router.send(_answer(kind.__new__(kind), fail, self.fresh_id(), self.fresh_id()))
+        self.router.send(_answer(kind, self.fresh_id(), fail, self.fresh_id()))
         self.flush()
 
     @rule(seconds=st.sampled_from([0.1, 1.0, 5.0]))
@@ -323,22 +323,20 @@ def _final_request_id(event: Any) -> int | None:
     return None
 
 
-def _answer(request: Message, fail: bool, new_id: int, request_id: int | None = None) -> Message:
-    """A correct answer to one of the client's requests (an ERROR if ``fail``), or,
-    with ``request_id``, the same kind of answer to a request that does not exist."""
-    if request_id is None:
-        request_id = request.request_id  # type: ignore[attr-defined]
+def _answer(kind: type[Message], request_id: int, fail: bool, new_id: int) -> Message:
+    """A correct answer (an ERROR if ``fail``) to a request of type ``kind`` with
+    ``request_id``, which may be one the client made or one it never made."""
     if fail:
-        return Error(request.CODE, request_id, "wamp.error.not_authorized")
-    if isinstance(request, Call):
+        return Error(kind.CODE, request_id, "wamp.error.not_authorized")
+    if kind is Call:
         return Result(request_id, [3])
-    if isinstance(request, Register):
+    if kind is Register:
         return Registered(request_id, new_id)
-    if isinstance(request, Unregister):
+    if kind is Unregister:
         return Unregistered(request_id)
-    if isinstance(request, Subscribe):
+    if kind is Subscribe:
         return Subscribed(request_id, new_id)
-    if isinstance(request, Unsubscribe):
+    if kind is Unsubscribe:
         return Unsubscribed(request_id)
     return Published(request_id, new_id)
 

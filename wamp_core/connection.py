@@ -182,7 +182,7 @@ class Connection:
                 serializer = self.serializer
                 assert serializer is not None  # messages come only after TransportOpened
                 try:
-                    messages = serializer.decode(event.data)  # type: ignore[arg-type]
+                    messages = serializer.decode(event.data)
                 except ProtocolError as exc:
                     self.session.protocol_violation(str(exc))
                     continue

@@ -61,12 +61,16 @@ class Serializer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(batched={self.batched})"
 
-    def dumps(self, obj: list[Any]) -> bytes:
-        """Encode one plain message list; raise SerializationError if it cannot be."""
+    def dumps(self, obj: Any) -> bytes:
+        """Encode one plain message list (or any value the codec takes); raise
+        SerializationError if it cannot be."""
         raise NotImplementedError
 
-    def loads(self, data: bytes) -> Any:
-        """Decode one plain message; raise SerializationError if the bytes are bad."""
+    def loads(self, data: bytes | str) -> Any:
+        """Decode one plain message; raise SerializationError if the bytes are bad.
+
+        ``data`` is ``str`` only from a WebSocket text message, which only JSON accepts.
+        """
         raise NotImplementedError
 
     def encode(self, message: Message) -> bytes:
@@ -80,7 +84,7 @@ class Serializer:
             raise ValueError(f"{self.subprotocol} is not batched: encode one message at a time")
         return b"".join(self._frame(self.dumps(m.to_list())) for m in messages)
 
-    def decode(self, data: bytes) -> list[Message]:
+    def decode(self, data: bytes | str) -> list[Message]:
         """The messages of one transport message, each checked strictly."""
         if not self.batched:
             return [parse(self.loads(data), self.strict_uris)]
@@ -90,7 +94,9 @@ class Serializer:
     def _frame(self, data: bytes) -> bytes:
         return struct.pack("!I", len(data)) + data
 
-    def _split(self, data: bytes) -> list[bytes]:
+    def _split(self, data: bytes | str) -> list[bytes]:
+        if type(data) is not bytes:
+            raise SerializationError(f"{self.subprotocol}: a batch must be binary")
         parts = []
         pos, end = 0, len(data)
         while pos < end:
@@ -119,7 +125,7 @@ class JsonSerializer(Serializer):
     BINARY = False
     SEPARATOR = b"\x18"
 
-    def dumps(self, obj: list[Any]) -> bytes:
+    def dumps(self, obj: Any) -> bytes:
         try:
             text = ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
         except TypeError:
@@ -132,7 +138,7 @@ class JsonSerializer(Serializer):
         except UnicodeEncodeError as exc:
             raise SerializationError(f"json cannot encode this message: {exc}") from None
 
-    def _dumps_binary(self, obj: list[Any]) -> str:
+    def _dumps_binary(self, obj: Any) -> str:
         try:
             return ujson.dumps(
                 _binary_to_text(obj), ensure_ascii=False, escape_forward_slashes=False
@@ -200,20 +206,20 @@ class MsgPackSerializer(Serializer):
         super().__init__(batched, strict_uris=strict_uris)
         self._packer = msgpack.Packer(use_bin_type=True)
 
-    def dumps(self, obj: list[Any]) -> bytes:
+    def dumps(self, obj: Any) -> bytes:
         try:
             return self._packer.pack(obj)  # type: ignore[no-any-return]
         except _CODEC_ERRORS as exc:
             self._packer.reset()
             raise SerializationError(f"msgpack cannot encode this message: {exc}") from None
 
-    def loads(self, data: bytes) -> Any:
+    def loads(self, data: bytes | str) -> Any:
         try:
             return _unpackb(data)
         except _CODEC_ERRORS as exc:
             raise SerializationError(f"invalid msgpack: {exc!r}") from None
 
-    def decode(self, data: bytes) -> list[Message]:
+    def decode(self, data: bytes | str) -> list[Message]:
         if self.batched:
             return super().decode(data)
         # The hot path of every MessagePack connection: one call less than loads().
@@ -243,7 +249,7 @@ class CborSerializer(Serializer):
         self._buffer = io.BytesIO()
         self._encoder = cbor2.CBOREncoder(self._buffer)
 
-    def dumps(self, obj: list[Any]) -> bytes:
+    def dumps(self, obj: Any) -> bytes:
         buffer = self._buffer
         buffer.seek(0)
         buffer.truncate()
@@ -253,7 +259,9 @@ class CborSerializer(Serializer):
             raise SerializationError(f"cbor cannot encode this message: {exc}") from None
         return buffer.getvalue()
 
-    def loads(self, data: bytes) -> Any:
+    def loads(self, data: bytes | str) -> Any:
+        if isinstance(data, str):
+            raise SerializationError("invalid cbor: a text message, not binary")
         try:
             return _cbor_loads(data)
         except _CODEC_ERRORS as exc:

@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 class Message:
-    """One WAMP message. Subclasses set ``CODE``/``NAME`` and their ``__slots__``.
+    """One WAMP message. Subclasses set ``CODE``/``NAME`` and their fields (``__slots__``,
+    and again as ``FIELDS``, which a mypyc-compiled class still has).
 
     ``from_list`` checks a decoded list strictly and builds the message without
     running the constructor's defaults again; ``to_list`` gives the wire list.
@@ -19,6 +20,7 @@ class Message:
     __slots__ = ()
     CODE: ClassVar[int]
     NAME: ClassVar[str]
+    FIELDS: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Self:
@@ -36,8 +38,7 @@ class Message:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        names: tuple[str, ...] = self.__slots__
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
         return f"{type(self).__name__}({fields})"
 
 

@@ -8,8 +8,6 @@ from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
 from wamp_core.messages._check import KNOWN_URIS, MAX_ID
 
-_new = object.__new__
-
 PUBLISH_OPTIONS: c.Schema = {
     **c.PASSTHRU,
     "acknowledge": c.BOOL,
@@ -47,7 +45,8 @@ REVOCATION_DETAILS: c.Schema = {"subscription": c.ID, "reason": c.STR}
 class Publish(Message):
     """``[PUBLISH, Request|id, Options|dict, Topic|uri, Arguments?, ArgumentsKw?]``."""
 
-    __slots__ = ("request_id", "topic", "args", "kwargs", "options", "payload")
+    FIELDS = ("request_id", "topic", "args", "kwargs", "options", "payload")
+    __slots__ = FIELDS
     CODE = 16
     NAME = "PUBLISH"
 
@@ -79,18 +78,14 @@ class Publish(Message):
             c.check_dict(options, "PUBLISH", "Options", PUBLISH_OPTIONS)
         if strict_uris or type(topic) is not str or topic not in KNOWN_URIS:
             c.check_uri(topic, "PUBLISH", "Topic", strict_uris)
-        msg = _new(cls)
-        msg.request_id = request_id
-        msg.options = options
-        msg.topic = topic
         if n == 4:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
-            msg.args = wmsg[4]
-            msg.kwargs = msg.payload = None
+            args = wmsg[4]
+            kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "PUBLISH", options)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 4, "PUBLISH", options)
+        return Publish(request_id, topic, args, kwargs, options, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call
@@ -105,7 +100,8 @@ class Publish(Message):
 class Published(Message):
     """``[PUBLISHED, PUBLISH.Request|id, Publication|id]``: an acknowledged publish."""
 
-    __slots__ = ("request_id", "publication_id")
+    FIELDS = ("request_id", "publication_id")
+    __slots__ = FIELDS
     CODE = 17
     NAME = "PUBLISHED"
 
@@ -117,10 +113,9 @@ class Published(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Published:
         if len(wmsg) != 3:
             raise c.arity_error("PUBLISHED", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "PUBLISHED", "Request")
-        msg.publication_id = c.check_id(wmsg[2], "PUBLISHED", "Publication")
-        return msg
+        request_id = c.check_id(wmsg[1], "PUBLISHED", "Request")
+        publication_id = c.check_id(wmsg[2], "PUBLISHED", "Publication")
+        return Published(request_id, publication_id)
 
     def to_list(self) -> list[Any]:
         return [17, self.request_id, self.publication_id]
@@ -129,7 +124,8 @@ class Published(Message):
 class Subscribe(Message):
     """``[SUBSCRIBE, Request|id, Options|dict, Topic|uri]``."""
 
-    __slots__ = ("request_id", "topic", "options")
+    FIELDS = ("request_id", "topic", "options")
+    __slots__ = FIELDS
     CODE = 32
     NAME = "SUBSCRIBE"
 
@@ -146,12 +142,11 @@ class Subscribe(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Subscribe:
         if len(wmsg) != 4:
             raise c.arity_error("SUBSCRIBE", len(wmsg), 4, 4)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "SUBSCRIBE", "Request")
-        msg.options = c.check_dict(wmsg[2], "SUBSCRIBE", "Options", SUBSCRIBE_OPTIONS)
-        match = msg.options.get("match")
-        msg.topic = c.check_pattern_uri(wmsg[3], match, "SUBSCRIBE", "Topic", strict_uris)
-        return msg
+        request_id = c.check_id(wmsg[1], "SUBSCRIBE", "Request")
+        options = c.check_dict(wmsg[2], "SUBSCRIBE", "Options", SUBSCRIBE_OPTIONS)
+        match = options.get("match")
+        topic = c.check_pattern_uri(wmsg[3], match, "SUBSCRIBE", "Topic", strict_uris)
+        return Subscribe(request_id, topic, options)
 
     def to_list(self) -> list[Any]:
         return [32, self.request_id, self.options, self.topic]
@@ -160,7 +155,8 @@ class Subscribe(Message):
 class Subscribed(Message):
     """``[SUBSCRIBED, SUBSCRIBE.Request|id, Subscription|id]``."""
 
-    __slots__ = ("request_id", "subscription_id")
+    FIELDS = ("request_id", "subscription_id")
+    __slots__ = FIELDS
     CODE = 33
     NAME = "SUBSCRIBED"
 
@@ -172,10 +168,9 @@ class Subscribed(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Subscribed:
         if len(wmsg) != 3:
             raise c.arity_error("SUBSCRIBED", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "SUBSCRIBED", "Request")
-        msg.subscription_id = c.check_id(wmsg[2], "SUBSCRIBED", "Subscription")
-        return msg
+        request_id = c.check_id(wmsg[1], "SUBSCRIBED", "Request")
+        subscription_id = c.check_id(wmsg[2], "SUBSCRIBED", "Subscription")
+        return Subscribed(request_id, subscription_id)
 
     def to_list(self) -> list[Any]:
         return [33, self.request_id, self.subscription_id]
@@ -184,7 +179,8 @@ class Subscribed(Message):
 class Unsubscribe(Message):
     """``[UNSUBSCRIBE, Request|id, SUBSCRIBED.Subscription|id]``."""
 
-    __slots__ = ("request_id", "subscription_id")
+    FIELDS = ("request_id", "subscription_id")
+    __slots__ = FIELDS
     CODE = 34
     NAME = "UNSUBSCRIBE"
 
@@ -196,10 +192,9 @@ class Unsubscribe(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Unsubscribe:
         if len(wmsg) != 3:
             raise c.arity_error("UNSUBSCRIBE", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "UNSUBSCRIBE", "Request")
-        msg.subscription_id = c.check_id(wmsg[2], "UNSUBSCRIBE", "Subscription")
-        return msg
+        request_id = c.check_id(wmsg[1], "UNSUBSCRIBE", "Request")
+        subscription_id = c.check_id(wmsg[2], "UNSUBSCRIBE", "Subscription")
+        return Unsubscribe(request_id, subscription_id)
 
     def to_list(self) -> list[Any]:
         return [34, self.request_id, self.subscription_id]
@@ -212,7 +207,8 @@ class Unsubscribed(Message):
     ``details["subscription"]`` and why in ``details["reason"]``.
     """
 
-    __slots__ = ("request_id", "details")
+    FIELDS = ("request_id", "details")
+    __slots__ = FIELDS
     CODE = 35
     NAME = "UNSUBSCRIBED"
 
@@ -229,19 +225,16 @@ class Unsubscribed(Message):
         n = len(wmsg)
         if n < 2 or n > 3:
             raise c.arity_error("UNSUBSCRIBED", n, 2, 3)
-        msg = _new(cls)
         if n == 3:
             details = c.check_dict(wmsg[2], "UNSUBSCRIBED", "Details", REVOCATION_DETAILS)
-            msg.details = details
             if type(wmsg[1]) is int and wmsg[1] == 0:
                 if "subscription" not in details:
                     raise c.fail("UNSUBSCRIBED", "Details.subscription", "required in a revocation")
-                msg.request_id = 0
-                return msg
+                return Unsubscribed(0, details)
         else:
-            msg.details = None
-        msg.request_id = c.check_id(wmsg[1], "UNSUBSCRIBED", "Request")
-        return msg
+            details = None
+        request_id = c.check_id(wmsg[1], "UNSUBSCRIBED", "Request")
+        return Unsubscribed(request_id, details)
 
     def to_list(self) -> list[Any]:
         if self.details is None:
@@ -252,7 +245,15 @@ class Unsubscribed(Message):
 class Event(Message):
     """``[EVENT, Subscription|id, Publication|id, Details|dict, Arguments?, ArgumentsKw?]``."""
 
-    __slots__ = ("subscription_id", "publication_id", "args", "kwargs", "details", "payload")
+    FIELDS = (
+        "subscription_id",
+        "publication_id",
+        "args",
+        "kwargs",
+        "details",
+        "payload",
+    )
+    __slots__ = FIELDS
     CODE = 36
     NAME = "EVENT"
 
@@ -284,18 +285,14 @@ class Event(Message):
             raise c.id_error("EVENT", "Publication", publication_id)
         if type(details) is not dict or details:
             c.check_dict(details, "EVENT", "Details", EVENT_DETAILS)
-        msg = _new(cls)
-        msg.subscription_id = subscription_id
-        msg.publication_id = publication_id
-        msg.details = details
         if n == 4:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
-            msg.args = wmsg[4]
-            msg.kwargs = msg.payload = None
+            args = wmsg[4]
+            kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "EVENT", details)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 4, "EVENT", details)
+        return Event(subscription_id, publication_id, args, kwargs, details, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call
@@ -313,7 +310,8 @@ class Event(Message):
 class EventReceived(Message):
     """``[EVENT_RECEIVED, EVENT.Publication|id]``: Autobahn's delivery acknowledgement (337)."""
 
-    __slots__ = ("publication_id",)
+    FIELDS = ("publication_id",)
+    __slots__ = FIELDS
     CODE = 337
     NAME = "EVENT_RECEIVED"
 
@@ -324,9 +322,8 @@ class EventReceived(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> EventReceived:
         if len(wmsg) != 2:
             raise c.arity_error("EVENT_RECEIVED", len(wmsg), 2, 2)
-        msg = _new(cls)
-        msg.publication_id = c.check_id(wmsg[1], "EVENT_RECEIVED", "Publication")
-        return msg
+        publication_id = c.check_id(wmsg[1], "EVENT_RECEIVED", "Publication")
+        return EventReceived(publication_id)
 
     def to_list(self) -> list[Any]:
         return [337, self.publication_id]

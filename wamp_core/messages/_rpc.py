@@ -8,8 +8,6 @@ from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
 from wamp_core.messages._check import KNOWN_URIS, MAX_ID
 
-_new = object.__new__
-
 CALL_OPTIONS: c.Schema = {
     **c.PASSTHRU,
     "timeout": c.COUNT,
@@ -53,7 +51,8 @@ ERROR_REQUEST_TYPES = frozenset({16, 32, 34, 48, 64, 66, 68})
 class Call(Message):
     """``[CALL, Request|id, Options|dict, Procedure|uri, Arguments?, ArgumentsKw?]``."""
 
-    __slots__ = ("request_id", "procedure", "args", "kwargs", "options", "payload")
+    FIELDS = ("request_id", "procedure", "args", "kwargs", "options", "payload")
+    __slots__ = FIELDS
     CODE = 48
     NAME = "CALL"
 
@@ -85,18 +84,14 @@ class Call(Message):
             c.check_dict(options, "CALL", "Options", CALL_OPTIONS)
         if strict_uris or type(procedure) is not str or procedure not in KNOWN_URIS:
             c.check_uri(procedure, "CALL", "Procedure", strict_uris)
-        msg = _new(cls)
-        msg.request_id = request_id
-        msg.options = options
-        msg.procedure = procedure
         if n == 4:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
-            msg.args = wmsg[4]
-            msg.kwargs = msg.payload = None
+            args = wmsg[4]
+            kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "CALL", options)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 4, "CALL", options)
+        return Call(request_id, procedure, args, kwargs, options, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call
@@ -114,7 +109,8 @@ class Call(Message):
 class Cancel(Message):
     """``[CANCEL, CALL.Request|id, Options|dict]``: stop a pending call."""
 
-    __slots__ = ("request_id", "options")
+    FIELDS = ("request_id", "options")
+    __slots__ = FIELDS
     CODE = 49
     NAME = "CANCEL"
 
@@ -130,10 +126,9 @@ class Cancel(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Cancel:
         if len(wmsg) != 3:
             raise c.arity_error("CANCEL", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "CANCEL", "Request")
-        msg.options = c.check_dict(wmsg[2], "CANCEL", "Options", CANCEL_OPTIONS)
-        return msg
+        request_id = c.check_id(wmsg[1], "CANCEL", "Request")
+        options = c.check_dict(wmsg[2], "CANCEL", "Options", CANCEL_OPTIONS)
+        return Cancel(request_id, options)
 
     def to_list(self) -> list[Any]:
         return [49, self.request_id, self.options]
@@ -142,7 +137,8 @@ class Cancel(Message):
 class Result(Message):
     """``[RESULT, CALL.Request|id, Details|dict, Arguments?, ArgumentsKw?]``."""
 
-    __slots__ = ("request_id", "args", "kwargs", "details", "payload")
+    FIELDS = ("request_id", "args", "kwargs", "details", "payload")
+    __slots__ = FIELDS
     CODE = 50
     NAME = "RESULT"
 
@@ -174,17 +170,14 @@ class Result(Message):
             raise c.id_error("RESULT", "Request", request_id)
         if type(details) is not dict or details:
             c.check_dict(details, "RESULT", "Details", RESULT_DETAILS)
-        msg = _new(cls)
-        msg.request_id = request_id
-        msg.details = details
         if n == 3:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         elif n == 4 and type(wmsg[3]) is list:  # the common case: Arguments only
-            msg.args = wmsg[3]
-            msg.kwargs = msg.payload = None
+            args = wmsg[3]
+            kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "RESULT", details)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 3, "RESULT", details)
+        return Result(request_id, args, kwargs, details, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call
@@ -199,7 +192,8 @@ class Result(Message):
 class Register(Message):
     """``[REGISTER, Request|id, Options|dict, Procedure|uri]``."""
 
-    __slots__ = ("request_id", "procedure", "options")
+    FIELDS = ("request_id", "procedure", "options")
+    __slots__ = FIELDS
     CODE = 64
     NAME = "REGISTER"
 
@@ -216,12 +210,11 @@ class Register(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Register:
         if len(wmsg) != 4:
             raise c.arity_error("REGISTER", len(wmsg), 4, 4)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "REGISTER", "Request")
-        msg.options = c.check_dict(wmsg[2], "REGISTER", "Options", REGISTER_OPTIONS)
-        match = msg.options.get("match")
-        msg.procedure = c.check_pattern_uri(wmsg[3], match, "REGISTER", "Procedure", strict_uris)
-        return msg
+        request_id = c.check_id(wmsg[1], "REGISTER", "Request")
+        options = c.check_dict(wmsg[2], "REGISTER", "Options", REGISTER_OPTIONS)
+        match = options.get("match")
+        procedure = c.check_pattern_uri(wmsg[3], match, "REGISTER", "Procedure", strict_uris)
+        return Register(request_id, procedure, options)
 
     def to_list(self) -> list[Any]:
         return [64, self.request_id, self.options, self.procedure]
@@ -230,7 +223,8 @@ class Register(Message):
 class Registered(Message):
     """``[REGISTERED, REGISTER.Request|id, Registration|id]``."""
 
-    __slots__ = ("request_id", "registration_id")
+    FIELDS = ("request_id", "registration_id")
+    __slots__ = FIELDS
     CODE = 65
     NAME = "REGISTERED"
 
@@ -242,10 +236,9 @@ class Registered(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Registered:
         if len(wmsg) != 3:
             raise c.arity_error("REGISTERED", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "REGISTERED", "Request")
-        msg.registration_id = c.check_id(wmsg[2], "REGISTERED", "Registration")
-        return msg
+        request_id = c.check_id(wmsg[1], "REGISTERED", "Request")
+        registration_id = c.check_id(wmsg[2], "REGISTERED", "Registration")
+        return Registered(request_id, registration_id)
 
     def to_list(self) -> list[Any]:
         return [65, self.request_id, self.registration_id]
@@ -254,7 +247,8 @@ class Registered(Message):
 class Unregister(Message):
     """``[UNREGISTER, Request|id, REGISTERED.Registration|id]``."""
 
-    __slots__ = ("request_id", "registration_id")
+    FIELDS = ("request_id", "registration_id")
+    __slots__ = FIELDS
     CODE = 66
     NAME = "UNREGISTER"
 
@@ -266,10 +260,9 @@ class Unregister(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Unregister:
         if len(wmsg) != 3:
             raise c.arity_error("UNREGISTER", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "UNREGISTER", "Request")
-        msg.registration_id = c.check_id(wmsg[2], "UNREGISTER", "Registration")
-        return msg
+        request_id = c.check_id(wmsg[1], "UNREGISTER", "Request")
+        registration_id = c.check_id(wmsg[2], "UNREGISTER", "Registration")
+        return Unregister(request_id, registration_id)
 
     def to_list(self) -> list[Any]:
         return [66, self.request_id, self.registration_id]
@@ -278,7 +271,8 @@ class Unregister(Message):
 class Unregistered(Message):
     """``[UNREGISTERED, UNREGISTER.Request|id]``, or a revocation ``[UNREGISTERED, 0, Details]``."""
 
-    __slots__ = ("request_id", "details")
+    FIELDS = ("request_id", "details")
+    __slots__ = FIELDS
     CODE = 67
     NAME = "UNREGISTERED"
 
@@ -295,19 +289,16 @@ class Unregistered(Message):
         n = len(wmsg)
         if n < 2 or n > 3:
             raise c.arity_error("UNREGISTERED", n, 2, 3)
-        msg = _new(cls)
         if n == 3:
             details = c.check_dict(wmsg[2], "UNREGISTERED", "Details", REVOCATION_DETAILS)
-            msg.details = details
             if type(wmsg[1]) is int and wmsg[1] == 0:
                 if "registration" not in details:
                     raise c.fail("UNREGISTERED", "Details.registration", "required in a revocation")
-                msg.request_id = 0
-                return msg
+                return Unregistered(0, details)
         else:
-            msg.details = None
-        msg.request_id = c.check_id(wmsg[1], "UNREGISTERED", "Request")
-        return msg
+            details = None
+        request_id = c.check_id(wmsg[1], "UNREGISTERED", "Request")
+        return Unregistered(request_id, details)
 
     def to_list(self) -> list[Any]:
         if self.details is None:
@@ -318,7 +309,8 @@ class Unregistered(Message):
 class Invocation(Message):
     """``[INVOCATION, Request|id, Registration|id, Details|dict, Arguments?, ArgumentsKw?]``."""
 
-    __slots__ = ("request_id", "registration_id", "args", "kwargs", "details", "payload")
+    FIELDS = ("request_id", "registration_id", "args", "kwargs", "details", "payload")
+    __slots__ = FIELDS
     CODE = 68
     NAME = "INVOCATION"
 
@@ -350,18 +342,14 @@ class Invocation(Message):
             raise c.id_error("INVOCATION", "Registration", registration_id)
         if type(details) is not dict or details:
             c.check_dict(details, "INVOCATION", "Details", INVOCATION_DETAILS)
-        msg = _new(cls)
-        msg.request_id = request_id
-        msg.registration_id = registration_id
-        msg.details = details
         if n == 4:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         elif n == 5 and type(wmsg[4]) is list:  # the common case: Arguments only
-            msg.args = wmsg[4]
-            msg.kwargs = msg.payload = None
+            args = wmsg[4]
+            kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 4, "INVOCATION", details)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 4, "INVOCATION", details)
+        return Invocation(request_id, registration_id, args, kwargs, details, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call
@@ -379,7 +367,8 @@ class Invocation(Message):
 class Interrupt(Message):
     """``[INTERRUPT, INVOCATION.Request|id, Options|dict]``: the caller canceled."""
 
-    __slots__ = ("request_id", "options")
+    FIELDS = ("request_id", "options")
+    __slots__ = FIELDS
     CODE = 69
     NAME = "INTERRUPT"
 
@@ -395,10 +384,9 @@ class Interrupt(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Interrupt:
         if len(wmsg) != 3:
             raise c.arity_error("INTERRUPT", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.request_id = c.check_id(wmsg[1], "INTERRUPT", "Request")
-        msg.options = c.check_dict(wmsg[2], "INTERRUPT", "Options", INTERRUPT_OPTIONS)
-        return msg
+        request_id = c.check_id(wmsg[1], "INTERRUPT", "Request")
+        options = c.check_dict(wmsg[2], "INTERRUPT", "Options", INTERRUPT_OPTIONS)
+        return Interrupt(request_id, options)
 
     def to_list(self) -> list[Any]:
         return [69, self.request_id, self.options]
@@ -407,7 +395,8 @@ class Interrupt(Message):
 class Yield(Message):
     """``[YIELD, INVOCATION.Request|id, Options|dict, Arguments?, ArgumentsKw?]``."""
 
-    __slots__ = ("request_id", "args", "kwargs", "options", "payload")
+    FIELDS = ("request_id", "args", "kwargs", "options", "payload")
+    __slots__ = FIELDS
     CODE = 70
     NAME = "YIELD"
 
@@ -439,17 +428,14 @@ class Yield(Message):
             raise c.id_error("YIELD", "Request", request_id)
         if type(options) is not dict or options:
             c.check_dict(options, "YIELD", "Options", YIELD_OPTIONS)
-        msg = _new(cls)
-        msg.request_id = request_id
-        msg.options = options
         if n == 3:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         elif n == 4 and type(wmsg[3]) is list:  # the common case: Arguments only
-            msg.args = wmsg[3]
-            msg.kwargs = msg.payload = None
+            args = wmsg[3]
+            kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 3, "YIELD", options)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 3, "YIELD", options)
+        return Yield(request_id, args, kwargs, options, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call
@@ -464,7 +450,16 @@ class Yield(Message):
 class Error(Message):
     """``[ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, A?, K?]``."""
 
-    __slots__ = ("request_type", "request_id", "error", "args", "kwargs", "details", "payload")
+    FIELDS = (
+        "request_type",
+        "request_id",
+        "error",
+        "args",
+        "kwargs",
+        "details",
+        "payload",
+    )
+    __slots__ = FIELDS
     CODE = 8
     NAME = "ERROR"
 
@@ -491,20 +486,18 @@ class Error(Message):
         n = len(wmsg)
         if n < 5 or n > 7:
             raise c.arity_error("ERROR", n, 5, 7)
-        msg = _new(cls)
         request_type = wmsg[1]
         if type(request_type) is not int or request_type not in ERROR_REQUEST_TYPES:
             rule = "must be the type of a request (16, 32, 34, 48, 64, 66 or 68)"
             raise c.fail("ERROR", "REQUEST.Type", rule, request_type)
-        msg.request_type = request_type
-        msg.request_id = c.check_id(wmsg[2], "ERROR", "REQUEST.Request")
-        msg.details = c.check_dict(wmsg[3], "ERROR", "Details", ERROR_DETAILS)
-        msg.error = c.check_uri(wmsg[4], "ERROR", "Error", strict_uris)
+        request_id = c.check_id(wmsg[2], "ERROR", "REQUEST.Request")
+        details = c.check_dict(wmsg[3], "ERROR", "Details", ERROR_DETAILS)
+        error = c.check_uri(wmsg[4], "ERROR", "Error", strict_uris)
         if n == 5:
-            msg.args = msg.kwargs = msg.payload = None
+            args = kwargs = payload = None
         else:
-            msg.args, msg.kwargs, msg.payload = c.payload(wmsg, n, 5, "ERROR", msg.details)
-        return msg
+            args, kwargs, payload = c.payload(wmsg, n, 5, "ERROR", details)
+        return Error(request_type, request_id, error, args, kwargs, details, payload)
 
     def to_list(self) -> list[Any]:
         if self.payload is None and not self.kwargs:  # the common case, without a call

@@ -7,8 +7,6 @@ from typing import Any
 from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
 
-_new = object.__new__
-
 CLIENT_ROLES = frozenset({"publisher", "subscriber", "caller", "callee"})
 ROUTER_ROLES = frozenset({"broker", "dealer"})
 
@@ -51,7 +49,8 @@ def _roles(details: dict[str, Any], known: frozenset[str], message: str) -> None
 class Hello(Message):
     """``[HELLO, Realm|uri, Details|dict]``: the client's opening message."""
 
-    __slots__ = ("realm", "details")
+    FIELDS = ("realm", "details")
+    __slots__ = FIELDS
     CODE = 1
     NAME = "HELLO"
 
@@ -67,11 +66,10 @@ class Hello(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Hello:
         if len(wmsg) != 3:
             raise c.arity_error("HELLO", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.realm = c.check_uri(wmsg[1], "HELLO", "Realm", strict_uris)
-        msg.details = c.check_dict(wmsg[2], "HELLO", "Details", HELLO_DETAILS)
-        _roles(msg.details, CLIENT_ROLES, "HELLO")
-        return msg
+        realm = c.check_uri(wmsg[1], "HELLO", "Realm", strict_uris)
+        details = c.check_dict(wmsg[2], "HELLO", "Details", HELLO_DETAILS)
+        _roles(details, CLIENT_ROLES, "HELLO")
+        return Hello(realm, details)
 
     def to_list(self) -> list[Any]:
         return [1, self.realm, self.details]
@@ -80,7 +78,8 @@ class Hello(Message):
 class Welcome(Message):
     """``[WELCOME, Session|id, Details|dict]``: the router accepted the session."""
 
-    __slots__ = ("session_id", "details")
+    FIELDS = ("session_id", "details")
+    __slots__ = FIELDS
     CODE = 2
     NAME = "WELCOME"
 
@@ -96,11 +95,10 @@ class Welcome(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Welcome:
         if len(wmsg) != 3:
             raise c.arity_error("WELCOME", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.session_id = c.check_id(wmsg[1], "WELCOME", "Session")
-        msg.details = c.check_dict(wmsg[2], "WELCOME", "Details", WELCOME_DETAILS)
-        _roles(msg.details, ROUTER_ROLES, "WELCOME")
-        return msg
+        session_id = c.check_id(wmsg[1], "WELCOME", "Session")
+        details = c.check_dict(wmsg[2], "WELCOME", "Details", WELCOME_DETAILS)
+        _roles(details, ROUTER_ROLES, "WELCOME")
+        return Welcome(session_id, details)
 
     def to_list(self) -> list[Any]:
         return [2, self.session_id, self.details]
@@ -109,7 +107,8 @@ class Welcome(Message):
 class Abort(Message):
     """``[ABORT, Details|dict, Reason|uri, Arguments?, ArgumentsKw?]``: the session ends now."""
 
-    __slots__ = ("reason", "details", "args", "kwargs")
+    FIELDS = ("reason", "details", "args", "kwargs")
+    __slots__ = FIELDS
     CODE = 3
     NAME = "ABORT"
 
@@ -134,12 +133,11 @@ class Abort(Message):
         n = len(wmsg)
         if n < 3 or n > 5:
             raise c.arity_error("ABORT", n, 3, 5)
-        msg = _new(cls)
-        msg.details = c.check_dict(wmsg[1], "ABORT", "Details", CLOSE_DETAILS)
-        msg.reason = c.check_uri(wmsg[2], "ABORT", "Reason", strict_uris)
-        msg.args = c.check_args(wmsg[3], "ABORT") if n > 3 else None
-        msg.kwargs = c.check_kwargs(wmsg[4], "ABORT") if n > 4 else None
-        return msg
+        details = c.check_dict(wmsg[1], "ABORT", "Details", CLOSE_DETAILS)
+        reason = c.check_uri(wmsg[2], "ABORT", "Reason", strict_uris)
+        args = c.check_args(wmsg[3], "ABORT") if n > 3 else None
+        kwargs = c.check_kwargs(wmsg[4], "ABORT") if n > 4 else None
+        return Abort(reason, details, args, kwargs)
 
     def to_list(self) -> list[Any]:
         return with_payload([3, self.details, self.reason], self.args, self.kwargs, None)
@@ -148,7 +146,8 @@ class Abort(Message):
 class Challenge(Message):
     """``[CHALLENGE, AuthMethod|string, Extra|dict]``: the router asks for proof."""
 
-    __slots__ = ("method", "extra")
+    FIELDS = ("method", "extra")
+    __slots__ = FIELDS
     CODE = 4
     NAME = "CHALLENGE"
 
@@ -160,10 +159,9 @@ class Challenge(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Challenge:
         if len(wmsg) != 3:
             raise c.arity_error("CHALLENGE", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.method = c.check_str(wmsg[1], "CHALLENGE", "AuthMethod")
-        msg.extra = c.check_dict(wmsg[2], "CHALLENGE", "Extra", EXTRA)
-        return msg
+        method = c.check_str(wmsg[1], "CHALLENGE", "AuthMethod")
+        extra = c.check_dict(wmsg[2], "CHALLENGE", "Extra", EXTRA)
+        return Challenge(method, extra)
 
     def to_list(self) -> list[Any]:
         return [4, self.method, self.extra]
@@ -172,7 +170,8 @@ class Challenge(Message):
 class Authenticate(Message):
     """``[AUTHENTICATE, Signature|string, Extra|dict]``: the client's answer to CHALLENGE."""
 
-    __slots__ = ("signature", "extra")
+    FIELDS = ("signature", "extra")
+    __slots__ = FIELDS
     CODE = 5
     NAME = "AUTHENTICATE"
 
@@ -184,10 +183,9 @@ class Authenticate(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Authenticate:
         if len(wmsg) != 3:
             raise c.arity_error("AUTHENTICATE", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.signature = c.check_str(wmsg[1], "AUTHENTICATE", "Signature")
-        msg.extra = c.check_dict(wmsg[2], "AUTHENTICATE", "Extra", EXTRA)
-        return msg
+        signature = c.check_str(wmsg[1], "AUTHENTICATE", "Signature")
+        extra = c.check_dict(wmsg[2], "AUTHENTICATE", "Extra", EXTRA)
+        return Authenticate(signature, extra)
 
     def to_list(self) -> list[Any]:
         return [5, self.signature, self.extra]
@@ -196,7 +194,8 @@ class Authenticate(Message):
 class Goodbye(Message):
     """``[GOODBYE, Details|dict, Reason|uri]``: one side closes the session."""
 
-    __slots__ = ("reason", "details")
+    FIELDS = ("reason", "details")
+    __slots__ = FIELDS
     CODE = 6
     NAME = "GOODBYE"
 
@@ -212,10 +211,9 @@ class Goodbye(Message):
     def from_list(cls, wmsg: list[Any], strict_uris: bool = False) -> Goodbye:
         if len(wmsg) != 3:
             raise c.arity_error("GOODBYE", len(wmsg), 3, 3)
-        msg = _new(cls)
-        msg.details = c.check_dict(wmsg[1], "GOODBYE", "Details", CLOSE_DETAILS)
-        msg.reason = c.check_uri(wmsg[2], "GOODBYE", "Reason", strict_uris)
-        return msg
+        details = c.check_dict(wmsg[1], "GOODBYE", "Details", CLOSE_DETAILS)
+        reason = c.check_uri(wmsg[2], "GOODBYE", "Reason", strict_uris)
+        return Goodbye(reason, details)
 
     def to_list(self) -> list[Any]:
         return [6, self.details, self.reason]

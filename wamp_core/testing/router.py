@@ -83,7 +83,7 @@ class ScriptedRouter:
     def received(self) -> list[Message]:
         """The client's messages so far, decoded and checked (drains)."""
         for payload in self._raw_inbox:
-            self._inbox.extend(self.codec.decode(payload))  # type: ignore[arg-type]
+            self._inbox.extend(self.codec.decode(payload))
         self._raw_inbox.clear()
         out, self._inbox = self._inbox, []
         return out
