@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
 
 from tests.test_twisted_protocol import Wire
-from tests.test_twisted_runner import FakeEndpoint, join
+from tests.test_twisted_runner import FakeEndpoint, FakeReactor, join
 from wamp_core.messages import (
     Event,
     Goodbye,
@@ -73,7 +73,7 @@ def test_application_registers_subscribes_and_signals_on_every_session() -> None
 
 
 def test_service_connects_reconnects_and_leaves_on_stop() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock, refuse=1)
     service = Service(
         "rs://127.0.0.1:8081",
@@ -103,3 +103,4 @@ def test_service_connects_reconnects_and_leaves_on_stop() -> None:
     assert stopped.called
     clock.advance(100)
     assert len(endpoint.attempts) == 3  # no reconnect after stopService
+    assert clock.triggers == {}  # nor a shutdown trigger left behind

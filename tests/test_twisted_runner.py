@@ -1,7 +1,10 @@
-"""wamp_twisted's ApplicationRunner with a fake endpoint and a task.Clock."""
+"""wamp_twisted's ApplicationRunner with a fake endpoint and a fake reactor (a task.Clock
+with system event triggers)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,12 +16,54 @@ from twisted.python.failure import Failure
 
 from tests.harness import ROUTER_ROLES
 from wamp_core.application.url import parse_url
-from wamp_core.messages import Hello, Welcome
+from wamp_core.messages import Goodbye, Hello, Welcome
 from wamp_core.testing.router import ScriptedRouter
 from wamp_core.types import ComponentConfig
 from wamp_twisted import ApplicationSession
 from wamp_twisted.protocol import WampProtocol
 from wamp_twisted.runner import ApplicationRunner, endpoint_for
+
+
+class FakeReactor(task.Clock):
+    """A task.Clock with a reactor's system event triggers: kept until fired or removed
+    (removing one that is gone is an error, as in Twisted); ``run()`` and ``stop()``
+    only record."""
+
+    running = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.triggers: dict[int, tuple[str, str, Callable[[], Any]]] = {}
+        self._last_trigger = 0
+        self.ran = False
+
+    def run(self) -> None:
+        self.ran = True
+
+    def stop(self) -> None:
+        self.running = False
+
+    def addSystemEventTrigger(
+        self, phase: str, event: str, trigger: Callable[..., Any], *args: Any
+    ) -> int:
+        self._last_trigger += 1
+        self.triggers[self._last_trigger] = (phase, event, functools.partial(trigger, *args))
+        return self._last_trigger
+
+    def removeSystemEventTrigger(self, handle: int) -> None:
+        del self.triggers[handle]
+
+    def shutdown_triggers(self) -> int:
+        return sum(1 for phase, event, _ in self.triggers.values() if event == "shutdown")
+
+    def fire_shutdown(self) -> list[Any]:
+        """What reactor.stop() does first: run (and drop) the "before shutdown" triggers."""
+        results = []
+        for handle, (phase, event, trigger) in list(self.triggers.items()):
+            if (phase, event) == ("before", "shutdown"):
+                del self.triggers[handle]
+                results.append(trigger())
+        return results
 
 
 class FakeEndpoint:
@@ -40,7 +85,7 @@ class FakeEndpoint:
         return defer.succeed(proto)
 
 
-def join(proto: WampProtocol, session_id: int = 1) -> None:
+def join(proto: WampProtocol, session_id: int = 1) -> ScriptedRouter:
     """Play the router up to WELCOME over the protocol's StringTransport."""
     router = ScriptedRouter("rawsocket", "msgpack")
     transport: Any = proto.transport
@@ -53,6 +98,7 @@ def join(proto: WampProtocol, session_id: int = 1) -> None:
     assert isinstance(router.received()[0], Hello)
     router.send(Welcome(session_id, {"roles": ROUTER_ROLES}))
     proto.dataReceived(router.data_to_send())
+    return router
 
 
 def runner(**kwargs: Any) -> ApplicationRunner:
@@ -62,7 +108,7 @@ def runner(**kwargs: Any) -> ApplicationRunner:
 
 
 def test_never_reachable_router_backs_off_with_exact_delays_then_fails() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock, refuse=100)
     r = runner(max_retries=3, initial_retry_delay=1, retry_delay_growth=2, retry_delay_jitter=0.2)
     d = r.run(
@@ -83,7 +129,7 @@ def test_never_reachable_router_backs_off_with_exact_delays_then_fails() -> None
 
 
 def test_only_max_retries_given() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock, refuse=1)
     r = ApplicationRunner("rs://127.0.0.1:8081", "realm1", max_retries=2)
     r.random = lambda: 0.0
@@ -103,7 +149,7 @@ def test_only_max_retries_given() -> None:
 
 
 def test_without_auto_reconnect_a_connect_error_fails_at_once() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     d = runner().run(
         ApplicationSession, start_reactor=False, endpoint=FakeEndpoint(clock, 1), reactor=clock
     )
@@ -113,7 +159,7 @@ def test_without_auto_reconnect_a_connect_error_fails_at_once() -> None:
 
 
 def test_reconnects_after_a_lost_session_and_restarts_the_backoff() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock)
     joined: list[int] = []
 
@@ -148,7 +194,7 @@ def test_reconnects_after_a_lost_session_and_restarts_the_backoff() -> None:
 
 
 def test_stop_cancels_the_wait_between_attempts() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock, refuse=100)
     r = runner()
     r.run(
@@ -164,31 +210,13 @@ def test_stop_cancels_the_wait_between_attempts() -> None:
 
 
 def test_endpoint_without_reactor() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock)
     d = runner().run(ApplicationSession, start_reactor=False, endpoint=endpoint)
     protos: list[Any] = []
     d.addCallback(protos.append)
     assert protos == endpoint.protocols and len(protos) == 1
     protos[0].connectionLost(Failure(ConnectionDone()))
-
-
-class FakeReactor(task.Clock):
-    running = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.triggers: list[Any] = []
-        self.ran = False
-
-    def run(self) -> None:
-        self.ran = True
-
-    def stop(self) -> None:
-        self.running = False
-
-    def addSystemEventTrigger(self, *args: Any) -> None:
-        self.triggers.append(args)
 
 
 def test_start_reactor_reraises_the_connect_error() -> None:
@@ -230,7 +258,7 @@ def test_a_connection_lost_before_the_transport_opened_is_a_connect_error() -> N
 
 
 def test_a_connection_lost_before_the_transport_opened_is_retried() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock)
     r = runner(max_retries=1, initial_retry_delay=1, retry_delay_jitter=0)
     r.run(
@@ -250,10 +278,123 @@ def test_a_connection_lost_before_the_transport_opened_is_retried() -> None:
 
 
 def test_losing_an_open_transport_is_not_a_connect_error() -> None:
-    clock = task.Clock()
+    clock = FakeReactor()
     endpoint = FakeEndpoint(clock)
     runner().run(ApplicationSession, start_reactor=False, endpoint=endpoint, reactor=clock)
     proto = endpoint.protocols[0]
     join(proto)
     proto.connectionLost(Failure(ConnectionLost()))
     assert proto.opened and proto.open_error is None
+
+
+def test_start_reactor_removes_its_shutdown_trigger_when_the_run_ends() -> None:
+    reactor = FakeReactor()
+    with pytest.raises(ConnectionRefusedError):
+        runner().run(
+            ApplicationSession, endpoint=FakeEndpoint(reactor, 1), reactor=reactor, log_level=None
+        )
+    assert reactor.triggers == {}
+
+
+class Leaver(ApplicationSession):
+    """Records how its session ended."""
+
+    def onLeave(self, details: Any) -> Any:
+        self.config.extra.setdefault("left", []).append(details.reason)
+        return super().onLeave(details)
+
+
+def test_reactor_shutdown_leaves_a_session_run_without_start_reactor() -> None:
+    """Autobahn's cleanup for every connection: GOODBYE, the router's answer, then the
+    transport closes; onLeave sees wamp.close.normal, not transport_lost."""
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor)
+    extra: dict[str, Any] = {}
+    r = runner(extra=extra)
+    r.run(Leaver, start_reactor=False, auto_reconnect=True, endpoint=endpoint, reactor=reactor)
+    proto = endpoint.protocols[0]
+    router = join(proto)
+    assert reactor.shutdown_triggers() == 1
+
+    (leaving,) = reactor.fire_shutdown()
+    transport: Any = proto.transport
+    router.receive_data(transport.value())
+    assert router.expect(Goodbye).reason == "wamp.close.normal"
+    assert not leaving.called and not transport.disconnecting  # waits for the router
+    router.send(Goodbye("wamp.close.normal"))
+    proto.dataReceived(router.data_to_send())
+    assert extra["left"] == ["wamp.close.normal"]
+    assert transport.disconnecting and leaving.called
+    proto.connectionLost(Failure(ConnectionDone()))
+    reactor.advance(100)
+    assert len(endpoint.attempts) == 1  # the reactor stops: no reconnect
+    assert r.done is not None and r.done.called
+
+
+def test_one_shutdown_trigger_per_run_across_reconnects() -> None:
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor, refuse=1)
+    r = runner(initial_retry_delay=1, retry_delay_jitter=0)
+    r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=reactor,
+    )
+    for attempt in range(2, 5):
+        reactor.advance(1)
+        assert len(endpoint.attempts) == attempt
+        join(endpoint.protocols[-1])
+        endpoint.protocols[-1].connectionLost(Failure(ConnectionDone()))
+        assert reactor.shutdown_triggers() == 1
+    r.stop()
+    assert reactor.triggers == {}  # the run ended: its trigger is gone
+
+
+def test_reactor_shutdown_between_attempts_ends_the_run() -> None:
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor, refuse=100)
+    r = runner()
+    r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=reactor,
+    )
+    assert reactor.fire_shutdown() == [None]  # nothing to leave
+    reactor.advance(100)
+    assert len(endpoint.attempts) == 1
+    assert r.done is not None and r.done.called
+
+
+def test_shutdown_twice_sends_one_goodbye_and_both_wait_for_the_answer() -> None:
+    """A Service's stopService and the reactor's trigger both call shutdown()."""
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor)
+    r = runner()
+    r.run(ApplicationSession, start_reactor=False, endpoint=endpoint, reactor=reactor)
+    proto = endpoint.protocols[0]
+    router = join(proto)
+    first = r.shutdown()
+    (second,) = reactor.fire_shutdown()
+    transport: Any = proto.transport
+    router.receive_data(transport.value())
+    assert [type(m) for m in router.received()] == [Goodbye]  # one, not two
+    assert first is not None and not first.called and not second.called
+    assert not transport.disconnecting  # the second call did not cut the exchange short
+    router.send(Goodbye("wamp.close.normal"))
+    proto.dataReceived(router.data_to_send())
+    assert first.called and second.called and transport.disconnecting
+    proto.connectionLost(Failure(ConnectionDone()))
+    assert r.shutdown() is None  # nothing left to end
+
+
+def test_shutdown_of_a_session_not_joined_closes_the_transport() -> None:
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor)
+    runner().run(ApplicationSession, start_reactor=False, endpoint=endpoint, reactor=reactor)
+    transport: Any = endpoint.protocols[0].transport
+    assert reactor.fire_shutdown() == [None]
+    assert transport.disconnecting

@@ -150,6 +150,7 @@ class ApplicationRunner:
         self._proto: WampProtocol | None = None
         self._stopping = False
         self._waiting: defer.Deferred[None] | None = None
+        self._leaving: tuple[WampProtocol, defer.Deferred[Any]] | None = None  # by shutdown()
         self.done: defer.Deferred[None] | None = None  # fires when run()'s loop has ended
 
     def run(
@@ -163,7 +164,12 @@ class ApplicationRunner:
     ) -> Any:
         """Connect and run ``make(config)`` sessions. With ``start_reactor`` run the
         reactor until the session ends (or ``stop()``) and re-raise a connection error;
-        else return a Deferred that fires with the first protocol."""
+        else return a Deferred that fires with the first protocol.
+
+        Either way, when the reactor shuts down the current session leaves first (GOODBYE,
+        ``wamp.close.normal``) and no reconnect follows. Unlike Autobahn, with
+        ``start_reactor`` the reactor also stops when the run ends (the session left or
+        was lost and is not reconnected), so ``run()`` returns instead of hanging."""
         if reactor is None:
             from twisted.internet import reactor as default_reactor  # noqa: PLC0415
 
@@ -177,6 +183,7 @@ class ApplicationRunner:
         )
         self.done = defer.Deferred()
         done.addBoth(_relay_to, self.done)
+        self._leave_on_shutdown(reactor, done)
         if not start_reactor:
             done.addErrback(lambda f: None if connected.called else f)
             return connected
@@ -185,12 +192,30 @@ class ApplicationRunner:
         outcome: list[Any] = []
         done.addBoth(outcome.append)
         done.addBoth(lambda _: _stop_reactor(reactor))
-        reactor.addSystemEventTrigger("before", "shutdown", self.shutdown)
         if not outcome or outcome[0] is not None:
             reactor.run()
         if outcome and isinstance(outcome[0], Failure):
             outcome[0].raiseException()
         return None
+
+    def _leave_on_shutdown(self, reactor: Any, done: defer.Deferred[None]) -> None:
+        """While this run goes on, a reactor shutdown leaves the session first (Autobahn
+        does it for every connection). One trigger per run, removed when the run ends,
+        so none pile up across reconnects or runs."""
+        trigger: Any = None
+
+        def fired() -> defer.Deferred[None] | None:
+            nonlocal trigger
+            trigger = None  # removing a trigger that fired is deprecated in Twisted
+            return self.shutdown()
+
+        def ended(result: Any) -> Any:
+            if trigger is not None:
+                reactor.removeSystemEventTrigger(trigger)
+            return result
+
+        trigger = reactor.addSystemEventTrigger("before", "shutdown", fired)
+        done.addBoth(ended)
 
     async def _loop(
         self,
@@ -226,7 +251,7 @@ class ApplicationRunner:
                 if not connected.called:
                     connected.callback(proto)
                 await proto.lost
-                self._proto = self.session = None
+                self._proto = self.session = self._leaving = None
                 failed = proto.open_error  # e.g. TLS: the router's certificate is not trusted
                 if failed is not None and not self._stopping:
                     self.log.warn("cannot connect to {url}: {error}", url=self.url, error=failed)
@@ -265,20 +290,32 @@ class ApplicationRunner:
         if self._proto is not None:
             self._proto.session.disconnect()
 
-    def shutdown(self) -> defer.Deferred[Any] | None:
-        """The reactor stops: leave the session politely, then close."""
+    def shutdown(self) -> defer.Deferred[None] | None:
+        """The reactor stops (or a Service does): leave the session politely, then
+        close; no reconnect follows. A second call while the session leaves (a Service
+        and the reactor's shutdown both ask) waits for the same end instead of cutting
+        the GOODBYE exchange short."""
         self._stopping = True
         if self._waiting is not None:
             self._waiting.cancel()
         proto = self._proto
         if proto is None:
             return None
-        if proto.session.is_attached():
+        if self._leaving is None or self._leaving[0] is not proto:
+            if not proto.session.is_attached():
+                proto.session.disconnect()
+                return None
             left = proto.session.leave()
             left.addBoth(lambda _: proto.session.disconnect())
-            return left
-        proto.session.disconnect()
-        return None
+            self._leaving = (proto, left)
+        return _waiter_for(self._leaving[1])
+
+
+def _waiter_for(running: defer.Deferred[Any]) -> defer.Deferred[None]:
+    """A Deferred of its own for each caller, so none changes another's result."""
+    waiter: defer.Deferred[None] = defer.Deferred()
+    running.addBoth(_relay_to, waiter)
+    return waiter
 
 
 def _relay_to(value: Any, target: defer.Deferred[None]) -> Any:

@@ -54,6 +54,7 @@ def test_rpc_and_pubsub_round_trip(crossbar: CrossbarNode, kind: str) -> None:
         "event": ["hi", 1],
         "error": "wamp.error.no_such_procedure",
         "left": "wamp.close.normal",
+        "bystander_left": "wamp.close.normal",  # the reactor's shutdown made it leave
     }
 
 
@@ -96,10 +97,26 @@ def _roundtrip(url: str, realm: str, tag: str) -> dict[str, Any]:
 
     prefix = f"com.twisted.{tag}.{os.getpid()}"
     result: dict[str, Any] = {}
+    bystander_joined: defer.Deferred[None] = defer.Deferred()
+
+    class Bystander(ApplicationSession):
+        """A second runner, started with start_reactor=False: when the reactor stops, its
+        session must leave (GOODBYE and the router's answer), not be dropped."""
+
+        def onJoin(self, details: Any) -> None:
+            bystander_joined.callback(None)
+
+        def onLeave(self, details: Any) -> Any:
+            result["bystander_left"] = details.reason
+            return super().onLeave(details)
+
+    connecting = ApplicationRunner(url, realm).run(Bystander, start_reactor=False)
+    connecting.addErrback(bystander_joined.errback)
 
     class App(ApplicationSession):
         @defer.inlineCallbacks
         def onJoin(self, details: Any) -> Any:
+            yield bystander_joined
             result["authrole"] = details.authrole
             yield self.register(lambda a, b: a + b, f"{prefix}.add")
             result["sum"] = yield self.call(f"{prefix}.add", 2, 3)
