@@ -311,6 +311,51 @@ async def test_unanswerable_challenge_aborts() -> None:
             await session.disconnected.wait()
 
 
+class BytesAnswer(Recorder):
+    """Answers a wampcra challenge with bytes, as Autobahn's auth.compute_wcs returns."""
+
+    def __init__(self, answer: bytes) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def on_connect(self) -> None:
+        self.join("realm1", authmethods=["wampcra"], authid="joe")
+
+    def on_challenge(self, challenge: Any) -> bytes:
+        return self.answer
+
+
+async def test_on_challenge_may_answer_with_utf8_bytes() -> None:
+    session = BytesAnswer(b"c2lnbmF0dXJl")
+    router = LoopbackRouter("rawsocket", "json")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_session, session, TRANSPORT, router.stream, "realm1")
+        await router.expect(Hello)
+        router.send(Challenge("wampcra", {"challenge": "{}"}))
+        assert (await router.expect(Authenticate)).signature == "c2lnbmF0dXJl"
+        router.send(Welcome(1, {"roles": {"dealer": {}}}))
+        with anyio.fail_after(5):
+            await session.joined.wait()
+        assert session.errors == []
+        session.disconnect()
+
+
+async def test_on_challenge_answering_bytes_that_are_not_utf8_aborts() -> None:
+    session = BytesAnswer(b"\xff")
+    router = LoopbackRouter("rawsocket", "json")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_session, session, TRANSPORT, router.stream, "realm1")
+        await router.expect(Hello)
+        router.send(Challenge("wampcra", {"challenge": "{}"}))
+        abort = await router.expect(Abort)
+        assert abort.reason == "wamp.error.authentication_failed"
+        assert abort.details["message"] == "signature bytes are not UTF-8 text"
+        with anyio.fail_after(5):
+            await session.disconnected.wait()
+        ((error, text),) = session.errors
+        assert isinstance(error, ValueError) and text == "on_challenge raised"
+
+
 async def test_application_session_camel_case_callbacks() -> None:
     calls: list[str] = []
 

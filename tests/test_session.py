@@ -162,6 +162,25 @@ def test_unknown_challenge_goes_to_the_application(h: Harness) -> None:
         h.session.authenticate(5)  # type: ignore[arg-type]
 
 
+def test_authenticate_takes_utf8_bytes(h: Harness) -> None:
+    """Autobahn's auth.compute_wcs returns bytes; an answer made with it works as is."""
+    h.start()
+    h.sent()
+    h.deliver(Challenge("wampcra", {}))
+    h.session.authenticate("sig-é".encode())
+    assert h.expect(Authenticate).signature == "sig-é"
+
+
+def test_authenticate_refuses_bytes_that_are_not_utf8(h: Harness) -> None:
+    h.start()
+    h.sent()
+    h.deliver(Challenge("wampcra", {}))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        h.session.authenticate(b"\xff\xfe")
+    assert h.sent() == []  # nothing queued: the application may still answer
+    assert h.session.state is SessionState.AUTHENTICATING
+
+
 def test_authenticate_without_challenge_is_refused(h: Harness) -> None:
     with pytest.raises(SessionNotReady):
         h.session.authenticate("x")

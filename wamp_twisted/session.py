@@ -276,10 +276,10 @@ class Session(SessionHooks):
         session = proto.connection.session
 
         def answered(signature: Any) -> None:
-            if isinstance(signature, bytes):  # Autobahn's auth.compute_wcs gives bytes
-                signature = signature.decode("utf-8")
             if session.in_session:
-                session.authenticate(signature)  # (a TypeError if it is not a string)
+                # A string, or UTF-8 bytes (Autobahn's auth.compute_wcs gives bytes);
+                # anything else raises, and failed() aborts the join.
+                session.authenticate(signature)
                 proto.pump()
 
         def failed(failure: Failure) -> None:

@@ -192,8 +192,9 @@ class NoAnswer(ChallengeAnswerer):
         (ValueError("no key here"), "no key here"),
         (42, "signature must be a string, not int"),
         (None, "signature must be a string, not NoneType"),
+        (b"\xff", "signature bytes are not UTF-8 text"),  # UTF-8 bytes are an answer
     ],
-    ids=["raises", "int", "none"],
+    ids=["raises", "int", "none", "undecodable-bytes"],
 )
 def test_no_answer_to_a_challenge_aborts(
     crossbar: CrossbarNode, run: Callable[..., Any], answer: Any, message: str

@@ -93,10 +93,19 @@ class RequestsMixin(SessionBase):
             details["authextra"] = extra
         return details
 
-    def authenticate(self, signature: str, extra: dict[str, Any] | None = None) -> None:
-        """Answer a CHALLENGE the application received as a ``Challenged`` event."""
+    def authenticate(self, signature: str | bytes, extra: dict[str, Any] | None = None) -> None:
+        """Answer a CHALLENGE the application received as a ``Challenged`` event.
+
+        ``signature`` may be bytes holding UTF-8 text, as Autobahn's ``auth.compute_wcs``
+        returns it; bytes that are not UTF-8 raise ValueError (adapters then abort the
+        join with ``wamp.error.authentication_failed``)."""
         if self.state is not SessionState.AUTHENTICATING:
             raise SessionNotReady(f"no challenge to answer: the session is {self.state.value}")
+        if isinstance(signature, bytes):
+            try:
+                signature = signature.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError("signature bytes are not UTF-8 text") from None
         if not isinstance(signature, str):
             raise TypeError(f"signature must be a string, not {type(signature).__name__}")
         self._send(Authenticate(signature, dict(extra or {})))
