@@ -398,3 +398,32 @@ def test_shutdown_of_a_session_not_joined_closes_the_transport() -> None:
     transport: Any = endpoint.protocols[0].transport
     assert reactor.fire_shutdown() == [None]
     assert transport.disconnecting
+
+
+def test_start_reactor_with_auto_reconnect_runs_until_stop() -> None:
+    """The reactor runs across reconnects; stop() ends the run, the run's end stops the
+    reactor, and run() returns."""
+    reactor = FakeReactor()
+    endpoint = FakeEndpoint(reactor)
+    r = runner(initial_retry_delay=1, retry_delay_jitter=0)
+    joined: list[int] = []
+
+    class App(ApplicationSession):
+        def onJoin(self, details: Any) -> None:
+            joined.append(details.session)
+
+    def run() -> None:  # what happens while the reactor runs
+        reactor.running = True
+        join(endpoint.protocols[0], 1)
+        endpoint.protocols[0].connectionLost(Failure(ConnectionDone()))
+        reactor.advance(1)
+        join(endpoint.protocols[1], 2)
+        assert reactor.running  # a reconnect does not stop it
+        r.stop()
+        endpoint.protocols[1].connectionLost(Failure(ConnectionDone()))
+        assert not reactor.running  # the run ended: it stopped the reactor
+
+    reactor.run = run  # type: ignore[method-assign]
+    done = r.run(App, auto_reconnect=True, endpoint=endpoint, reactor=reactor, log_level=None)
+    assert done is None and joined == [1, 2] and len(endpoint.attempts) == 2
+    assert reactor.triggers == {}

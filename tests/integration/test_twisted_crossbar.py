@@ -1,16 +1,22 @@
-"""wamp_twisted against a real Crossbar.io node.
+"""ApplicationRunner.run() with start_reactor=True, as an application runs it.
 
-Each scenario runs in a subprocess of its own (this module, run with ``-m``), which
-starts the global reactor through ``ApplicationRunner.run()`` exactly as an
-application does, and reports on stdout (``JOINED ...`` / ``RESULT {json}``).
+Twisted's global reactor runs once per process, so each scenario runs in a
+subprocess of its own (this module, run with ``-m``): run() starts the reactor, the
+session joins and works, and when it leaves the reactor stops and run() returns
+(exit code 0); a connection error is re-raised once the reactor has stopped. The
+child reports on stdout (``RESULT {json}``). Everything else about wamp_twisted
+against Crossbar.io runs in one process: test_twisted_features.py and
+test_twisted_reconnect.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,30 +64,14 @@ def test_rpc_and_pubsub_round_trip(crossbar: CrossbarNode, kind: str) -> None:
     }
 
 
-def test_ticket_authentication(crossbar: CrossbarNode) -> None:
-    ticket = crossbar.principals["ticket"]
-    result = _run("ticket", crossbar.ws_url, crossbar.realm, ticket["authid"], ticket["ticket"])
-    assert result == {"authid": ticket["authid"], "authmethod": "ticket"}
-
-
-def test_reconnects_after_a_router_restart(fresh_crossbar: CrossbarNode) -> None:
-    proc = _start("reconnect", fresh_crossbar.rs_url, fresh_crossbar.realm)
-    assert proc.stdout is not None
-    seen: list[str] = []
-    try:
-        for line in proc.stdout:
-            seen.append(line)
-            if line.startswith("JOINED 1"):
-                fresh_crossbar.restart()
-            if line.startswith("JOINED 2"):
-                break
-        assert proc.wait(timeout=TIMEOUT) == 0, "".join(seen)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    joined = [line.split() for line in seen if line.startswith("JOINED")]
-    assert joined == [["JOINED", "1", "2"], ["JOINED", "2", "4"]], "".join(seen)
+def test_a_connection_error_is_raised_once_the_reactor_stopped() -> None:
+    """Nothing listens on the port (bound, not listening: refused, and no other
+    process can take it meanwhile)."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        result = _run("refused", f"rs://127.0.0.1:{port}", "realm1")
+    assert result == {"error": "ConnectionRefusedError", "reactor_running": False}
 
 
 # ---- the scenarios (run in the subprocess)
@@ -146,60 +136,37 @@ def _roundtrip(url: str, realm: str, tag: str) -> dict[str, Any]:
     return result
 
 
-def _ticket(url: str, realm: str, authid: str, ticket: str) -> dict[str, Any]:
-    from twisted.internet import defer
+def _refused(url: str, realm: str) -> dict[str, Any]:
+    from twisted.internet import reactor as global_reactor
 
     from wamp_twisted import ApplicationRunner, ApplicationSession
 
-    result: dict[str, Any] = {}
-
-    class App(ApplicationSession):
-        def onConnect(self) -> None:
-            self.join(realm, authmethods=["ticket"], authid=authid)
-
-        def onChallenge(self, challenge: Any) -> str:
-            return ticket
-
-        @defer.inlineCallbacks
-        def onJoin(self, details: Any) -> Any:
-            result.update(authid=details.authid, authmethod=details.authmethod)
-            yield self.leave()
-
-    ApplicationRunner(url, realm).run(App, log_level="warn")
-    return result
-
-
-def _reconnect(url: str, realm: str) -> dict[str, Any]:
-    from twisted.internet import defer
-
-    from wamp_twisted import ApplicationRunner, ApplicationSession
-
-    prefix = f"com.twisted.reconnect.{os.getpid()}"
-    runner = ApplicationRunner(
-        url, realm, initial_retry_delay=0.2, max_retry_delay=1.0, retry_delay_jitter=0.1
-    )
-    joins: list[int] = []
-
-    class App(ApplicationSession):
-        @defer.inlineCallbacks
-        def onJoin(self, details: Any) -> Any:
-            joins.append(details.session)
-            yield self.register(lambda x: x * 2, f"{prefix}.double")
-            value = yield self.call(f"{prefix}.double", len(joins))
-            print(f"JOINED {len(joins)} {value}", flush=True)
-            if len(joins) == 2:
-                runner.stop()
-
-    runner.run(App, auto_reconnect=True, log_level="warn")
-    return {"joins": len(joins)}
+    reactor: Any = global_reactor
+    try:
+        ApplicationRunner(url, realm).run(ApplicationSession, log_level="critical")
+    except Exception as exc:
+        return {"error": type(exc).__name__, "reactor_running": reactor.running}
+    return {"error": None}
 
 
 def main(argv: list[str]) -> None:
-    from twisted.internet import reactor
+    from twisted.internet import reactor as global_reactor
 
-    reactor.callLater(TIMEOUT - 10, reactor.stop)  # type: ignore[attr-defined]
-    scenarios = {"roundtrip": _roundtrip, "ticket": _ticket, "reconnect": _reconnect}
+    reactor: Any = global_reactor
+    timed_out: list[bool] = []
+
+    def give_up() -> None:  # the run did not stop the reactor by itself
+        timed_out.append(True)
+        reactor.stop()
+
+    reactor.callLater(TIMEOUT - 10, give_up)
+    scenarios: dict[str, Callable[..., dict[str, Any]]] = {
+        "roundtrip": _roundtrip,
+        "refused": _refused,
+    }
     result = scenarios[argv[0]](*argv[1:])
+    if timed_out:
+        result["timed_out"] = True  # no scenario expects it
     print("RESULT " + json.dumps(result), flush=True)
 
 
