@@ -225,6 +225,9 @@ def test_start_reactor_reraises_the_connect_error() -> None:
         runner().run(
             ApplicationSession, endpoint=FakeEndpoint(reactor, 1), reactor=reactor, log_level=None
         )
+    # The run had ended before the reactor would start: a real reactor, started then,
+    # would have nothing left to stop it.
+    assert not reactor.ran
 
 
 def test_endpoints_from_urls() -> None:

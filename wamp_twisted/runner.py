@@ -192,7 +192,7 @@ class ApplicationRunner:
         outcome: list[Any] = []
         done.addBoth(outcome.append)
         done.addBoth(lambda _: _stop_reactor(reactor))
-        if not outcome or outcome[0] is not None:
+        if not outcome:  # still running (an immediate end, even a failure, needs no reactor)
             reactor.run()
         if outcome and isinstance(outcome[0], Failure):
             outcome[0].raiseException()
