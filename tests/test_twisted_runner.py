@@ -4,6 +4,8 @@ with system event triggers)."""
 from __future__ import annotations
 
 import functools
+import itertools
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -123,6 +125,44 @@ def test_never_reachable_router_backs_off_with_exact_delays_then_fails() -> None
         if delay < 0.001:
             assert len(endpoint.attempts) == 2  # not a moment before 1.1 s
     assert endpoint.attempts == pytest.approx([0, 1.1, 1.1 + 2.1, 1.1 + 2.1 + 4.1])
+    failures: list[Failure] = []
+    d.addErrback(failures.append)
+    assert failures and failures[0].check(ConnectionRefusedError)
+
+
+def test_seeded_jitter_gives_exact_reconnect_delays() -> None:
+    # The jitter comes from the runner's random source: seeded, every delay is known
+    # in advance (delay n = min(1 * 3**n, 5) + 0.5 * random()).
+    clock = FakeReactor()
+    endpoint = FakeEndpoint(clock, refuse=100)
+    r = ApplicationRunner(
+        "rs://127.0.0.1:8081",
+        "realm1",
+        max_retries=4,
+        initial_retry_delay=1,
+        max_retry_delay=5,
+        retry_delay_growth=3,
+        retry_delay_jitter=0.5,
+    )
+    r.random = random.Random(2026).random
+    draws = random.Random(2026)
+    delays = [base + 0.5 * draws.random() for base in (1, 3, 5, 5)]
+    d = r.run(
+        ApplicationSession,
+        start_reactor=False,
+        auto_reconnect=True,
+        endpoint=endpoint,
+        reactor=clock,
+    )
+    for attempt, delay in enumerate(delays, start=1):
+        clock.advance(delay - 1e-6)
+        assert len(endpoint.attempts) == attempt  # not a moment early
+        clock.advance(1e-6)
+        assert len(endpoint.attempts) == attempt + 1
+    waited = [b - a for a, b in itertools.pairwise(endpoint.attempts)]
+    assert waited == pytest.approx(delays)
+    clock.advance(100)
+    assert len(endpoint.attempts) == 5  # max_retries
     failures: list[Failure] = []
     d.addErrback(failures.append)
     assert failures and failures[0].check(ConnectionRefusedError)
