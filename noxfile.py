@@ -38,12 +38,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def compiled(session: nox.Session) -> None:
-    """The unit, property and conformance tests again, against a built wheel whose hot
-    path (wamp_core.messages, wamp_core.serializers) is compiled by mypyc."""
+    """The whole test suite again, against a built wheel whose hot path (see setup.py)
+    is compiled by mypyc: what users install."""
     install_compiled(session, *DEV)
     session.env["HYPOTHESIS_PROFILE"] = "ci"
     session.env["WAMP_TEST_INSTALLED"] = "compiled"  # tests/conftest.py checks it got that
-    session.run("pytest", "-q", "tests", "--ignore=tests/integration", *session.posargs)
+    session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
+    session.run("pytest", "-q", "tests", *session.posargs)
 
 
 def install_compiled(session: nox.Session, *requirements: str) -> None:

@@ -13,12 +13,12 @@ from wamp_core.exception import ApplicationError, ProtocolError, TransportLost
 from wamp_core.messages import Cancel, Error, Interrupt, Message
 from wamp_core.session._base import CALL, IN_SESSION, SessionState
 from wamp_core.session._incoming import IncomingMixin
-from wamp_core.session._requests import INVOCATION, RequestsMixin
+from wamp_core.session._requests import INVOCATION
 
 Handler = Callable[[Any], None]
 
 
-class ClientSession(RequestsMixin, IncomingMixin):
+class ClientSession(IncomingMixin):
     """A WAMP client session with all four roles, without any I/O.
 
     Feed it the router's messages with :meth:`receive_message`; take what to send

@@ -45,15 +45,20 @@ from wamp_core.session._base import (
     UNSUBSCRIBE,
     ActiveInvocation,
     Pending,
-    SessionBase,
     SessionState,
 )
+from wamp_core.session._requests import RequestsMixin
 
 GOODBYE_AND_OUT = "wamp.close.goodbye_and_out"
 
 
-class IncomingMixin(SessionBase):
-    """Handlers for router messages, grouped by the phase of the session."""
+class IncomingMixin(RequestsMixin):
+    """Handlers for router messages, grouped by the phase of the session.
+
+    One chain of single inheritance (SessionBase <- RequestsMixin <- IncomingMixin <-
+    ClientSession) rather than two mixins side by side, because mypyc compiles only
+    single inheritance.
+    """
 
     # ---- opening
 

@@ -3,7 +3,7 @@ the message and returns the request id. A misuse raises before anything is queue
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from wamp_core.events import Left
 from wamp_core.exception import ApplicationError, FeatureNotSupported, SessionNotReady
@@ -93,12 +93,21 @@ class RequestsMixin(SessionBase):
             details["authextra"] = extra
         return details
 
-    def authenticate(self, signature: str | bytes, extra: dict[str, Any] | None = None) -> None:
+    @overload
+    def authenticate(self, signature: str, extra: dict[str, Any] | None = None) -> None: ...
+
+    @overload
+    def authenticate(self, signature: bytes, extra: dict[str, Any] | None = None) -> None: ...
+
+    def authenticate(self, signature: object, extra: dict[str, Any] | None = None) -> None:
         """Answer a CHALLENGE the application received as a ``Challenged`` event.
 
         ``signature`` may be bytes holding UTF-8 text, as Autobahn's ``auth.compute_wcs``
         returns it; bytes that are not UTF-8 raise ValueError (adapters then abort the
-        join with ``wamp.error.authentication_failed``)."""
+        join with ``wamp.error.authentication_failed``). The implementation takes any
+        object because the adapters pass on whatever an ``on_challenge`` hook returned,
+        and anything else gets a TypeError that says so (not the compiled build's
+        generic argument check)."""
         if self.state is not SessionState.AUTHENTICATING:
             raise SessionNotReady(f"no challenge to answer: the session is {self.state.value}")
         if isinstance(signature, bytes):
