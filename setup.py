@@ -36,6 +36,9 @@ COMPILED_MODULES = [
     "wamp_core/connection.py",
     "wamp_core/application/core.py",
     "wamp_core/application/shaping.py",
+    "wamp_core/transports/base.py",
+    "wamp_core/transports/rawsocket.py",
+    "wamp_core/transports/websocket.py",
 ]
 
 

@@ -240,9 +240,9 @@ def test_frames_across_chunk_boundaries() -> None:
 
 def test_accepts_bytearray_and_memoryview() -> None:
     transport = RawSocketClientTransport()
-    transport.receive_data(bytearray(reply()))  # type: ignore[arg-type]
-    transport.receive_data(memoryview(message(b"abc") + message(b"d")[:3]))  # type: ignore[arg-type]
-    transport.receive_data(bytearray(message(b"d")[3:]))  # type: ignore[arg-type]
+    transport.receive_data(bytearray(reply()))
+    transport.receive_data(memoryview(message(b"abc") + message(b"d")[:3]))
+    transport.receive_data(bytearray(message(b"d")[3:]))
     events = transport.events()
     assert events[1:] == [MessageReceived(b"abc"), MessageReceived(b"d")]
     assert all(type(e.data) is bytes for e in events[1:] if isinstance(e, MessageReceived))

@@ -357,7 +357,7 @@ def test_data_before_open_is_a_protocol_error() -> None:
         ({"host": "bad\nhost"}, "cannot build"),
         ({"close_timeout": 0}, "close_timeout"),
         ({"ping_interval": -1}, "ping_interval"),
-        ({"ping_timeout": None}, "ping_timeout"),
+        ({"ping_timeout": 0}, "ping_timeout"),
         ({"open_timeout": 0}, "open_timeout"),
         ({"max_message_size": 0}, "at least 1 byte"),
         ({"max_outgoing_size": 0}, "at least 1 byte"),

@@ -106,7 +106,7 @@ class Connection:
 
     # ---- input
 
-    def receive_data(self, data: bytes, now: float | None = None) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview, now: float | None = None) -> None:
         """Bytes from the router; ``b""`` means the router closed the stream."""
         if now is not None:
             self._now = self.session.now = now

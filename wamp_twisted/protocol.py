@@ -340,7 +340,16 @@ class WampProtocol(Protocol):
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         chain = self._chains.get(id(handler))
-        if chain is not None and (chain.busy or chain.queue):
+        if chain is None:
+            # The common case, inline: a handler that has never left work running.
+            try:
+                value = handler.fn(*args, **kwargs)
+            except BaseException as error:
+                self._handler_raised(error, handler)
+                return
+            if value is not None:
+                self._follow(value, handler, None)
+        elif chain.busy or chain.queue:
             chain.queue.append((args, kwargs))  # after the events still waiting
         else:
             self._run_handler(handler, args, kwargs, chain)
@@ -357,6 +366,11 @@ class WampProtocol(Protocol):
             return False
         if value is None:
             return False
+        return self._follow(value, handler, chain)
+
+    def _follow(self, value: Any, handler: Handler, chain: _Chain | None) -> bool:
+        """Watch what a handler returned (a Deferred or coroutine): True while it still
+        runs, which holds back the handler's later events."""
         running = as_deferred(value)
         running.addErrback(self._handler_failed, handler)
         if running.called:

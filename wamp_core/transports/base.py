@@ -31,9 +31,19 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
-from wamp_core.exception import Error, ProtocolError, TransportLost
+from wamp_core.exception import ProtocolError, TransportLost
+
+# The errors live in a module of their own: this one is compiled by mypyc (see
+# setup.py), which cannot compile subclasses of exceptions defined elsewhere.
+from wamp_core.transports.errors import (
+    ClosedByPeer,
+    HandshakeError,
+    MessageTooBig,
+    MessageTooBigToSend,
+    TransportNotOpen,
+)
 
 __all__ = [
     "ClientTransport",
@@ -72,11 +82,28 @@ class TransportOpened:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
 class MessageReceived:
-    """One complete transport message: ``str`` for a WebSocket text message, else bytes."""
+    """One complete transport message: ``str`` for a WebSocket text message, else bytes.
 
-    data: bytes | str
+    A plain class, not a frozen dataclass like its siblings: one is made per message,
+    and a frozen dataclass's constructor costs several times more (compiled or not).
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | str) -> None:
+        self.data: Final = data
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not MessageReceived:
+            return NotImplemented
+        return self.data == other.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+    def __repr__(self) -> str:
+        return f"MessageReceived(data={self.data!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,56 +125,6 @@ class TransportClosed:
 
 # A real union (not a string), so isinstance(event, TransportEvent) works too.
 TransportEvent: TypeAlias = TransportOpened | MessageReceived | TransportClosed
-
-
-class HandshakeError(Error):
-    """The router refused the opening handshake or answered it wrongly.
-
-    For a refused WebSocket upgrade ``status_code`` is the HTTP status and ``body``
-    the start of the response body (bounded).
-    """
-
-    def __init__(
-        self,
-        text: str,
-        *,
-        status_code: int | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
-        body: bytes = b"",
-    ):
-        super().__init__(text)
-        self.status_code = status_code
-        self.headers = headers
-        self.body = body
-
-
-class MessageTooBig(ProtocolError):
-    """The router sent a message over our limit (WebSocket close code 1009)."""
-
-    def __init__(self, size: int, limit: int, *, at_least: bool = False):
-        # A WebSocket message is refused while it is still arriving, so only a lower
-        # bound of its size is known; a RawSocket header gives the exact length.
-        bound = "at least " if at_least else ""
-        super().__init__(f"incoming message of {bound}{size} bytes exceeds the limit of {limit}")
-        self.size = size
-        self.limit = limit
-
-
-class ClosedByPeer(ProtocolError):
-    """The router closed the WebSocket with a code other than a normal one."""
-
-    def __init__(self, text: str, code: int, reason: str):
-        super().__init__(text)
-        self.code = code
-        self.reason = reason
-
-
-class MessageTooBigToSend(Error, ValueError):
-    """``send_message`` was given more than the router accepts (nothing was queued)."""
-
-
-class TransportNotOpen(Error):
-    """``send_message`` before the opening handshake finished (nothing was queued)."""
 
 
 def _check_timeout(name: str, value: float | None, *, optional: bool) -> None:
@@ -231,7 +208,7 @@ class ClientTransport(ABC):
         if self._open_timeout is not None:
             self._open_deadline = self._now + self._open_timeout
 
-    def receive_data(self, data: bytes, now: float | None = None) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview, now: float | None = None) -> None:
         """Feed bytes from the router; ``b""`` means it closed the TCP stream (EOF).
 
         Never raises for bad input: that ends the transport with a TransportClosed event.
@@ -379,7 +356,7 @@ class ClientTransport(ABC):
         raise NotImplementedError
 
     @abstractmethod
-    def _receive(self, data: bytes) -> None:
+    def _receive(self, data: bytes | bytearray | memoryview) -> None:
         """Handle non-empty data in OPENING, OPEN or CLOSING."""
         raise NotImplementedError
 

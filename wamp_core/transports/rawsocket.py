@@ -48,8 +48,6 @@ _pack_header = _header.pack
 # A frozen dataclass's __init__ sets each field through object.__setattr__, which
 # doubles the cost of the one object made per message; setting the slot directly is
 # what __init__ would do, minus the detour. Used only in the receive loop.
-_new = object.__new__
-_set_data = MessageReceived.__dict__["data"].__set__
 
 
 def rawsocket_length_exponent(max_message_size: int) -> int:
@@ -128,9 +126,9 @@ class RawSocketClientTransport(ClientTransport):
     def _send_handshake(self) -> None:
         self._out.append(bytes((_MAGIC, (self._exponent << 4) | self._serializer_id, 0, 0)))
 
-    def _receive(self, data: bytes) -> None:
-        if type(data) is not bytes:
-            data = bytes(data)  # payloads are slices of it and must be bytes
+    def _receive(self, chunk: bytes | bytearray | memoryview) -> None:
+        # Payloads are slices of the data, and must be bytes.
+        data = chunk if type(chunk) is bytes else bytes(chunk)
         pos = 0
         if self._max_out == 0:  # still in the handshake
             reply = self._reply
@@ -184,9 +182,7 @@ class RawSocketClientTransport(ClientTransport):
                 stop = pos + 4 + header
                 if stop > end:
                     break
-                message = _new(MessageReceived)
-                _set_data(message, data[pos + 4 : stop])
-                append(message)
+                append(MessageReceived(data[pos + 4 : stop]))
             else:
                 length = self._check_header(header)
                 if length < 0:

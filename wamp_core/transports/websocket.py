@@ -255,10 +255,10 @@ class WebSocketClientTransport(ClientTransport):
 
     # -- receiving --------------------------------------------------------------------
 
-    def _receive(self, data: bytes) -> None:
+    def _receive(self, data: bytes | bytearray | memoryview) -> None:
         ws = self._ws
         try:
-            ws.receive_data(data)
+            ws.receive_data(data if type(data) is bytes else bytes(data))
             for event in ws.events():
                 _HANDLERS[type(event)](self, event)
                 if self._state is TransportState.CLOSED:
