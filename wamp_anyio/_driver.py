@@ -24,7 +24,8 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._future import Future
+from wamp_anyio._asyncio_stream import clock, on_asyncio
+from wamp_anyio._future import AsyncioFuture, Future
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
@@ -55,6 +56,11 @@ class Driver:
         self.max_buffer = max_buffer
         self.core = SessionCore(connection, self, errors)
         self.closed = anyio.Event()
+        self.now = clock()  # the backend's clock, looked up once
+        self._future_class = AsyncioFuture if on_asyncio() else Future
+        # A stream that writes at once (no await before its bytes are in the transport)
+        # keeps the order by itself: no lock, whose hand-over costs a loop iteration.
+        self._writes_at_once = bool(getattr(stream, "writes_at_once", False))
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._wakeup = anyio.Event()
         self._armed = math.inf  # the deadline the pump sleeps towards
@@ -90,7 +96,7 @@ class Driver:
             self._finish()
 
     def _feed(self, data: bytes) -> None:
-        self.connection.receive_data(data, now=anyio.current_time())
+        self.connection.receive_data(data, now=self.now())
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -107,11 +113,11 @@ class Driver:
         while not connection.closed:
             deadline = connection.next_deadline()
             self._armed = math.inf if deadline is None else deadline
-            timeout = math.inf if deadline is None else max(0.0, deadline - anyio.current_time())
+            timeout = math.inf if deadline is None else max(0.0, deadline - self.now())
             with anyio.move_on_after(timeout):
                 await self._wakeup.wait()
             self._wakeup = anyio.Event()
-            now = anyio.current_time()
+            now = self.now()
             if deadline is not None and now >= deadline:
                 connection.handle_timer(now)
                 self._dispatch()
@@ -125,15 +131,20 @@ class Driver:
         """Send everything the connection has queued, in order."""
         if not self.connection.has_data_to_send:
             return  # most awaits of a request find their bytes sent already
+        if self._writes_at_once:
+            await self._send(self.connection.data_to_send())
+            return
         async with self._send_lock:
             data = self.connection.data_to_send()
-            if not data:
-                return
-            try:
-                await self.stream.send(data)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-                log.debug("write failed: %s", exc)
-                self._feed(b"")  # the transport is gone: fail what is pending
+            if data:
+                await self._send(data)
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self.stream.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            log.debug("write failed: %s", exc)
+            self._feed(b"")  # the transport is gone: fail what is pending
 
     def _finish(self) -> None:
         self.core.fail_waiters(TransportLost("the transport closed"))
@@ -159,7 +170,7 @@ class Driver:
     # ---- Host: futures and flushing
 
     def create_future(self) -> Future:
-        return Future()
+        return self._future_class()
 
     def resolve(self, future: Future, value: Any) -> None:
         future.set_result(value)

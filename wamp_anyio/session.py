@@ -183,7 +183,7 @@ class Session(SessionHooks):
             session.authrole = authrole
         if authextra is not None:
             session.authextra = authextra
-        session.join(now=anyio.current_time())
+        session.join(now=self._driver.now())  # type: ignore[union-attr]
         self._driver.flush()  # type: ignore[union-attr]
 
     def leave(self, reason: str | None = None, message: str | None = None) -> Future:
@@ -216,7 +216,7 @@ class Session(SessionHooks):
         driver = self._attached_driver("call")
         with driver.writing_soon():
             request_id, future = driver.core.call(
-                procedure, args, kwargs, options, now=anyio.current_time()
+                procedure, args, kwargs, options, now=driver.now()
             )
         return Request(driver, future, request_id, self.cancel_mode)
 
