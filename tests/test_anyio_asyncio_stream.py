@@ -199,3 +199,26 @@ async def test_unix_socket_and_extra_attributes(tmp_path: object) -> None:
         assert await peer.reader.readexactly(4) == b"unix"
         await stream.send_eof()
         assert await peer.reader.read() == b""
+
+
+async def test_write_soon_sends_one_iteration_s_writes_together_and_in_order() -> None:
+    async with served() as (stream, peer):
+        assert stream.write_soon(b"a")
+        assert stream.write_soon(b"b")
+        assert stream._corked == [b"a", b"b"]  # held until the loop iteration ends
+        await asyncio.sleep(0)
+        assert stream._corked == []
+        assert stream.write_soon(b"c")
+        await stream.send(b"d")  # what is held goes first
+        assert stream.write_soon(b"e")
+        await stream.aclose()  # and is not lost on close
+        assert await peer.reader.read() == b"abcde"
+        assert not stream.write_soon(b"f")  # closed: the caller must send (and hear why)
+
+
+async def test_write_soon_declines_while_the_transport_is_full() -> None:
+    async with served() as (stream, _):
+        stream._protocol.pause_writing()
+        assert not stream.write_soon(b"x")
+        stream._protocol.resume_writing()
+        assert stream.write_soon(b"x")

@@ -122,6 +122,7 @@ class AsyncioStream(ByteStream):
         self._protocol = protocol
         self._transport = protocol.transport
         self._closed = False
+        self._corked: list[bytes] = []  # what write_soon() holds until the iteration ends
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         if max_bytes < 1:
@@ -156,12 +157,31 @@ class AsyncioStream(ByteStream):
             self._transport.resume_reading()
         return data
 
+    def write_soon(self, item: bytes) -> bool:
+        """Write ``item`` with whatever else is written in this event loop iteration
+        (one ``send`` for the lot, at the end of it); False, and nothing written, when
+        the transport's buffer is full or the stream closed (use ``send``)."""
+        if self._closed or self._protocol.writing_paused or self._transport.is_closing():
+            return False
+        if not self._corked:
+            asyncio.get_running_loop().call_soon(self._uncork)
+        self._corked.append(item)
+        return True
+
+    def _uncork(self) -> None:
+        if self._corked:
+            data = b"".join(self._corked)
+            self._corked.clear()
+            if not self._transport.is_closing():  # else the reader hears of the loss
+                self._transport.write(data)
+
     async def send(self, item: bytes) -> None:
         """Write now; wait only while the transport's buffer is over its high-water mark."""
         self._check_open()
         protocol = self._protocol
         if protocol.lost or self._transport.is_closing():
             raise anyio.BrokenResourceError from protocol.exception
+        self._uncork()  # what write_soon() holds goes first
         self._transport.write(item)
         while protocol.writing_paused and not protocol.lost:
             drainer = asyncio.get_running_loop().create_future()
@@ -185,6 +205,7 @@ class AsyncioStream(ByteStream):
         """Close: what is written still goes out; a reader or a waiting writer wakes."""
         if self._closed:
             return
+        self._uncork()
         self._closed = True
         self._transport.close()
         self._protocol.wake_reader()

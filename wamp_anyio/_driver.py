@@ -24,8 +24,8 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._asyncio_stream import clock, on_asyncio
-from wamp_anyio._future import AsyncioFuture, Future
+from wamp_anyio._asyncio_stream import AsyncioStream, clock, on_asyncio
+from wamp_anyio._future import AsyncioFuture, Future, Sleepers
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
@@ -57,7 +57,10 @@ class Driver:
         self.core = SessionCore(connection, self, errors)
         self.closed = anyio.Event()
         self.now = clock()  # the backend's clock, looked up once
-        self._future_class = AsyncioFuture if on_asyncio() else Future
+        self._asyncio = on_asyncio()
+        self._sleepers = Sleepers()  # tasks awaiting an answer (asyncio)
+        # Our asyncio stream can hold the bytes of one loop iteration for one send.
+        self._corkable = stream if isinstance(stream, AsyncioStream) else None
         # A stream that writes at once (no await before its bytes are in the transport)
         # keeps the order by itself: no lock, whose hand-over costs a loop iteration.
         self._writes_at_once = bool(getattr(stream, "writes_at_once", False))
@@ -132,7 +135,14 @@ class Driver:
         if not self.connection.has_data_to_send:
             return  # most awaits of a request find their bytes sent already
         if self._writes_at_once:
-            await self._send(self.connection.data_to_send())
+            data = self.connection.data_to_send()
+            corkable = self._corkable
+            # While other tasks await answers, more answers come in batches and wake
+            # their tasks together, each to write: one send at the end of the loop
+            # iteration then serves them all (a lone request is written at once).
+            if self._sleepers.count and corkable is not None and corkable.write_soon(data):
+                return
+            await self._send(data)
             return
         async with self._send_lock:
             data = self.connection.data_to_send()
@@ -170,7 +180,7 @@ class Driver:
     # ---- Host: futures and flushing
 
     def create_future(self) -> Future:
-        return self._future_class()
+        return AsyncioFuture(self._sleepers) if self._asyncio else Future()
 
     def resolve(self, future: Future, value: Any) -> None:
         future.set_result(value)

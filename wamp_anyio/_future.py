@@ -70,12 +70,26 @@ class Future:
             self._waiting.set()
 
 
+class Sleepers:
+    """How many tasks sleep on the futures that share it (see AsyncioFuture)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class AsyncioFuture(Future):
     """The same on the asyncio backend, lighter: each waiting task sleeps on an
     ``asyncio.Future`` of its own (a task canceled while it waits cancels only
-    its own; the result stays for the others)."""
+    its own; the result stays for the others). ``sleepers`` counts the tasks
+    that sleep on the futures of one session."""
 
-    __slots__ = ()
+    __slots__ = ("_sleepers",)
+
+    def __init__(self, sleepers: Sleepers) -> None:
+        super().__init__()
+        self._sleepers = sleepers
 
     async def _sleep(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
@@ -83,7 +97,12 @@ class AsyncioFuture(Future):
             self._waiting = [waiter]
         else:
             self._waiting.append(waiter)
-        await waiter
+        sleepers = self._sleepers
+        sleepers.count += 1
+        try:
+            await waiter
+        finally:
+            sleepers.count -= 1
 
     def _wake(self) -> None:
         if self._waiting is not None:
