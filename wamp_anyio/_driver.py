@@ -124,25 +124,36 @@ class Driver:
             if deadline is not None and now >= deadline:
                 connection.handle_timer(now)
                 self._dispatch()
-            await self.write()
+            await self._write_now()
         # The transport ended (closed here, or by the router): its last bytes are out;
         # closing the stream also ends a reader still waiting for data.
         with anyio.CancelScope(shield=True):
             await self.stream.aclose()
 
     async def write(self) -> None:
-        """Send everything the connection has queued, in order."""
+        """Send everything the connection has queued, in order.
+
+        While other tasks await answers, the answers come in batches and wake their
+        tasks together, each to write: then one send after those tasks ran serves
+        them all. On our asyncio stream that send comes at the end of the loop
+        iteration; else the pump makes it (it runs after the tasks woken before it).
+        """
         if not self.connection.has_data_to_send:
             return  # most awaits of a request find their bytes sent already
-        if self._writes_at_once:
+        if not self._sleepers.count:
+            await self._write_now()
+        elif self._corkable is None:
+            self._wakeup.set()
+        else:
             data = self.connection.data_to_send()
-            corkable = self._corkable
-            # While other tasks await answers, more answers come in batches and wake
-            # their tasks together, each to write: one send at the end of the loop
-            # iteration then serves them all (a lone request is written at once).
-            if self._sleepers.count and corkable is not None and corkable.write_soon(data):
-                return
-            await self._send(data)
+            if not self._corkable.write_soon(data):  # full or closed: send() waits or says why
+                await self._send(data)
+
+    async def _write_now(self) -> None:
+        if not self.connection.has_data_to_send:
+            return
+        if self._writes_at_once:
+            await self._send(self.connection.data_to_send())
             return
         async with self._send_lock:
             data = self.connection.data_to_send()
@@ -180,7 +191,7 @@ class Driver:
     # ---- Host: futures and flushing
 
     def create_future(self) -> Future:
-        return AsyncioFuture(self._sleepers) if self._asyncio else Future()
+        return AsyncioFuture(self._sleepers) if self._asyncio else Future(self._sleepers)
 
     def resolve(self, future: Future, value: Any) -> None:
         future.set_result(value)

@@ -8,19 +8,30 @@ from typing import Any
 import anyio
 
 
+class Sleepers:
+    """How many tasks sleep on the futures that share it (those of one session)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Future:
     """What ``SessionCore`` hands out for a request; ``await future.wait()``.
 
     Any backend: a waiting task sleeps on an ``anyio.Event``, made only when
-    somebody waits before the result is there."""
+    somebody waits before the result is there. ``sleepers`` (optional) counts
+    the sleeping tasks."""
 
-    __slots__ = ("_done", "_error", "_value", "_waiting")
+    __slots__ = ("_done", "_error", "_sleepers", "_value", "_waiting")
 
-    def __init__(self) -> None:
+    def __init__(self, sleepers: Sleepers | None = None) -> None:
         self._done = False
         self._value: Any = None
         self._error: BaseException | None = None
-        self._waiting: Any = None  # what wakes the waiting tasks (see _wake)
+        self._waiting: Any = None  # what wakes the sleeping tasks (see _wake)
+        self._sleepers = sleepers
 
     def set_result(self, value: Any) -> None:
         if not self._done:
@@ -52,7 +63,15 @@ class Future:
 
     async def wait(self) -> Any:
         if not self._done:  # no needless trip through the event loop
-            await self._sleep()
+            sleepers = self._sleepers
+            if sleepers is None:
+                await self._sleep()
+            else:
+                sleepers.count += 1
+                try:
+                    await self._sleep()
+                finally:
+                    sleepers.count -= 1
         if self._error is not None:
             raise self._error
         return self._value
@@ -70,26 +89,12 @@ class Future:
             self._waiting.set()
 
 
-class Sleepers:
-    """How many tasks sleep on the futures that share it (see AsyncioFuture)."""
-
-    __slots__ = ("count",)
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 class AsyncioFuture(Future):
-    """The same on the asyncio backend, lighter: each waiting task sleeps on an
+    """The same on the asyncio backend, lighter: each sleeping task waits on an
     ``asyncio.Future`` of its own (a task canceled while it waits cancels only
-    its own; the result stays for the others). ``sleepers`` counts the tasks
-    that sleep on the futures of one session."""
+    its own; the result stays for the others)."""
 
-    __slots__ = ("_sleepers",)
-
-    def __init__(self, sleepers: Sleepers) -> None:
-        super().__init__()
-        self._sleepers = sleepers
+    __slots__ = ()
 
     async def _sleep(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
@@ -97,12 +102,7 @@ class AsyncioFuture(Future):
             self._waiting = [waiter]
         else:
             self._waiting.append(waiter)
-        sleepers = self._sleepers
-        sleepers.count += 1
-        try:
-            await waiter
-        finally:
-            sleepers.count -= 1
+        await waiter
 
     def _wake(self) -> None:
         if self._waiting is not None:
