@@ -71,6 +71,7 @@ class Driver:
         self._invocations: dict[int, anyio.CancelScope] = {}
         self._semaphores: dict[int, anyio.Semaphore] = {}
         self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
+        self._plain: dict[int, Handler] = {}  # the handlers known to be plain functions
         self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = []
 
     # ---- the loops
@@ -276,20 +277,14 @@ class Driver:
     def deliver_event(
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
-        if not _is_async(handler.fn):
-            # A plain function runs right here, in order; while it runs nothing else is
-            # read, which is backpressure enough.
-            try:
-                result = handler.fn(*args, **kwargs)
-            except Exception as exc:
-                log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
-                return
-            if inspect.isawaitable(result):
-                self.task_group.start_soon(_await_logged, result, handler.topic)
-            return
         key = id(handler)
         queue = self._queues.get(key)
         if queue is None:
+            if key in self._plain or not _is_async(handler.fn):
+                # Known plain from now on (kept until dropped, so its id stays its own).
+                self._plain[key] = handler
+                self._run_plain(handler, args, kwargs)
+                return
             size = handler.buffer if handler.buffer is not None else self.max_buffer
             queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
             self._queues[key] = queue
@@ -304,6 +299,17 @@ class Driver:
             self._blocked.append((queue, item))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass  # the handler was removed
+
+    def _run_plain(self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """A plain function runs right here, in order; while it runs nothing else is
+        read, which is backpressure enough."""
+        try:
+            result = handler.fn(*args, **kwargs)
+        except Exception as exc:
+            log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
+            return
+        if result is not None and inspect.isawaitable(result):
+            self.task_group.start_soon(_await_logged, result, handler.topic)
 
     async def _unblock(self) -> None:
         """Wait until the full queues take what the last read brought (backpressure)."""
@@ -330,6 +336,7 @@ class Driver:
                     log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
 
     def drop_handler(self, handler: Handler) -> None:
+        self._plain.pop(id(handler), None)
         queue = self._queues.pop(id(handler), None)
         if queue is not None:
             queue.close()
