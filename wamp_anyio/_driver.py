@@ -68,6 +68,7 @@ class Driver:
         self._wakeup = anyio.Event()
         self._armed = math.inf  # the deadline the pump sleeps towards
         self._writing_soon = False
+        self._writing_soon_context = _WritingSoon(self)  # one for all (it holds no state)
         self._invocations: dict[int, anyio.CancelScope] = {}
         self._semaphores: dict[int, anyio.Semaphore] = {}
         self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
@@ -211,7 +212,7 @@ class Driver:
             self._wakeup.set()
 
     def writing_soon(self) -> _WritingSoon:
-        return _WritingSoon(self)
+        return self._writing_soon_context
 
     def user_error(self, error: BaseException, text: str) -> None:
         log.error("%s: %s", text, error, exc_info=error)

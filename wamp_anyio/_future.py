@@ -96,13 +96,25 @@ class AsyncioFuture(Future):
 
     __slots__ = ()
 
-    async def _sleep(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        if self._waiting is None:
-            self._waiting = [waiter]
-        else:
-            self._waiting.append(waiter)
-        await waiter
+    async def wait(self) -> Any:  # Future.wait with _sleep inlined: one coroutine less
+        if not self._done:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiting is None:
+                self._waiting = [waiter]
+            else:
+                self._waiting.append(waiter)
+            sleepers = self._sleepers
+            if sleepers is None:
+                await waiter
+            else:
+                sleepers.count += 1
+                try:
+                    await waiter
+                finally:
+                    sleepers.count -= 1
+        if self._error is not None:
+            raise self._error
+        return self._value
 
     def _wake(self) -> None:
         if self._waiting is not None:
