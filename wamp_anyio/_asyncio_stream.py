@@ -23,22 +23,10 @@ from typing import Any
 import anyio
 from anyio.abc import ByteStream, SocketAttribute
 
-__all__ = ["AsyncioStream", "clock", "connect_tcp", "connect_unix", "on_asyncio"]
+__all__ = ["AsyncioStream", "connect_tcp", "connect_unix"]
 
 READ_LIMIT = 256 * 1024  # bytes waiting for receive() before reading pauses
 HAPPY_EYEBALLS_DELAY = 0.25  # as anyio.connect_tcp
-
-
-def on_asyncio() -> bool:
-    """Whether the running anyio backend is asyncio."""
-    return anyio.get_cancelled_exc_class() is asyncio.CancelledError
-
-
-def clock() -> Callable[[], float]:
-    """The running backend's clock (what ``anyio.current_time`` reads, without the lookup)."""
-    if on_asyncio():
-        return asyncio.get_running_loop().time
-    return anyio.current_time
 
 
 async def connect_tcp(host: str, port: int) -> AsyncioStream:

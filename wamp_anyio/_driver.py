@@ -24,8 +24,9 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._asyncio_stream import AsyncioStream, clock, on_asyncio
-from wamp_anyio._future import AsyncioFuture, Future, Sleepers
+from wamp_anyio._asyncio_stream import AsyncioStream
+from wamp_anyio._backend import clock, on_asyncio, on_trio
+from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
@@ -57,7 +58,8 @@ class Driver:
         self.core = SessionCore(connection, self, errors)
         self.closed = anyio.Event()
         self.now = clock()  # the backend's clock, looked up once
-        self._asyncio = on_asyncio()
+        # The lightest future the backend allows (anyio's Event costs a backend lookup).
+        self._future_class = AsyncioFuture if on_asyncio() else TrioFuture if on_trio() else Future
         self._sleepers = Sleepers()  # tasks awaiting an answer (asyncio)
         # Our asyncio stream can hold the bytes of one loop iteration for one send.
         self._corkable = stream if isinstance(stream, AsyncioStream) else None
@@ -193,7 +195,7 @@ class Driver:
     # ---- Host: futures and flushing
 
     def create_future(self) -> Future:
-        return AsyncioFuture(self._sleepers) if self._asyncio else Future(self._sleepers)
+        return self._future_class(self._sleepers)
 
     def resolve(self, future: Future, value: Any) -> None:
         future.set_result(value)

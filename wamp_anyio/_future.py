@@ -122,3 +122,16 @@ class AsyncioFuture(Future):
                 if not waiter.done():
                     waiter.set_result(None)
             self._waiting = None
+
+
+class TrioFuture(Future):
+    """The same on the trio backend: sleeps on a ``trio.Event`` (no anyio wrapper)."""
+
+    __slots__ = ()
+
+    async def _sleep(self) -> None:
+        if self._waiting is None:
+            import trio  # noqa: PLC0415 (trio is optional; only made under trio)
+
+            self._waiting = trio.Event()
+        await self._waiting.wait()

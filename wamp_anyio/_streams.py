@@ -11,6 +11,7 @@ from anyio.abc import ByteStream
 from anyio.streams.tls import TLSStream
 
 from wamp_anyio import _asyncio_stream
+from wamp_anyio._backend import on_asyncio
 from wamp_core.application.url import TransportUrl
 
 __all__ = ["ProxyError", "open_stream"]
@@ -52,13 +53,13 @@ async def open_stream(
 
 async def _connect_tcp(host: str, port: int) -> ByteStream:
     """On asyncio our lighter stream (see _asyncio_stream), else anyio's."""
-    if _asyncio_stream.on_asyncio():
+    if on_asyncio():
         return await _asyncio_stream.connect_tcp(host, port)
     return await anyio.connect_tcp(host, port)
 
 
 async def _connect_unix(path: str) -> ByteStream:
-    if _asyncio_stream.on_asyncio():
+    if on_asyncio():
         return await _asyncio_stream.connect_unix(path)
     return await anyio.connect_unix(path)
 
