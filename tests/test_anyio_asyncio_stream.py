@@ -224,3 +224,25 @@ async def test_write_soon_declines_while_the_transport_is_full() -> None:
         assert not stream.write_soon(b"x")
         stream._protocol.resume_writing()
         assert stream.write_soon(b"x")
+
+
+async def test_aclose_aborts_what_a_peer_that_stopped_reading_never_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_asyncio_stream, "FLUSH_ON_CLOSE", 0.0)
+    async with served() as (stream, peer):
+        peer.transport.pause_reading()
+        protocol = stream._protocol
+        stream._transport.write(b"z" * (32 << 20))  # more than the kernel buffers take
+        assert stream._transport.get_write_buffer_size()
+        lost: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        original = protocol.connection_lost
+
+        def connection_lost(exc: Exception | None) -> None:
+            original(exc)
+            lost.set_result(exc)
+
+        protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+        await stream.aclose()
+        with anyio.fail_after(5):
+            await lost  # aborted, not left waiting for a reader that never comes

@@ -27,6 +27,7 @@ __all__ = ["AsyncioStream", "connect_tcp", "connect_unix"]
 
 READ_LIMIT = 256 * 1024  # bytes waiting for receive() before reading pauses
 HAPPY_EYEBALLS_DELAY = 0.25  # as anyio.connect_tcp
+FLUSH_ON_CLOSE = 5.0  # seconds aclose() lets unsent bytes go out before aborting
 
 
 async def connect_tcp(host: str, port: int) -> AsyncioStream:
@@ -190,12 +191,17 @@ class AsyncioStream(ByteStream):
             self._transport.write_eof()
 
     async def aclose(self) -> None:
-        """Close: what is written still goes out; a reader or a waiting writer wakes."""
+        """Close: what is written still goes out (for up to ``FLUSH_ON_CLOSE`` seconds,
+        then the connection is aborted: a peer that stopped reading cannot keep it);
+        a reader or a waiting writer wakes."""
         if self._closed:
             return
         self._uncork()
         self._closed = True
-        self._transport.close()
+        transport = self._transport
+        transport.close()
+        if transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(FLUSH_ON_CLOSE, transport.abort)
         self._protocol.wake_reader()
         self._protocol.wake_drainers()
 
