@@ -55,11 +55,12 @@ class ReceivedEvent:
 
 class Request:
     """What a request returns. The request is queued when made; its bytes leave when
-    it is awaited (in the awaiting task, with no detour through the writer task; on
-    asyncio, while other requests await answers, at the end of the event loop
-    iteration, in one send with the other tasks' requests), or as soon as the
-    Request is dropped unawaited (CPython frees it at once), or with any earlier
-    write. Awaiting gives the result; canceling the awaiting task cancels a call."""
+    it is awaited (in the awaiting task, with no detour through the writer task; but
+    while other requests await answers, once the tasks woken with this one ran, in
+    one send with their requests: at the end of the event loop iteration on our
+    asyncio stream, else by the writer task), or as soon as the Request is dropped
+    unawaited (CPython frees it at once), or with any earlier write. Awaiting gives
+    the result; canceling the awaiting task cancels a call."""
 
     __slots__ = ("_cancel_mode", "_driver", "_futures", "_request_id", "_unflushed")
 
