@@ -24,7 +24,9 @@ import anyio
 from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._future import Future
+from wamp_anyio._asyncio_stream import AsyncioStream
+from wamp_anyio._backend import clock, on_asyncio, on_trio
+from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
@@ -55,13 +57,24 @@ class Driver:
         self.max_buffer = max_buffer
         self.core = SessionCore(connection, self, errors)
         self.closed = anyio.Event()
+        self.now = clock()  # the backend's clock, looked up once
+        # The lightest future the backend allows (anyio's Event costs a backend lookup).
+        self._future_class = AsyncioFuture if on_asyncio() else TrioFuture if on_trio() else Future
+        self._sleepers = Sleepers()  # tasks awaiting an answer (asyncio)
+        # Our asyncio stream can hold the bytes of one loop iteration for one send.
+        self._corkable = stream if isinstance(stream, AsyncioStream) else None
+        # A stream that writes at once (no await before its bytes are in the transport)
+        # keeps the order by itself: no lock, whose hand-over costs a loop iteration.
+        self._writes_at_once = bool(getattr(stream, "writes_at_once", False))
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._wakeup = anyio.Event()
         self._armed = math.inf  # the deadline the pump sleeps towards
         self._writing_soon = False
+        self._writing_soon_context = _WritingSoon(self)  # one for all (it holds no state)
         self._invocations: dict[int, anyio.CancelScope] = {}
         self._semaphores: dict[int, anyio.Semaphore] = {}
         self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
+        self._plain: dict[int, Handler] = {}  # the handlers known to be plain functions
         self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = []
 
     # ---- the loops
@@ -90,7 +103,7 @@ class Driver:
             self._finish()
 
     def _feed(self, data: bytes) -> None:
-        self.connection.receive_data(data, now=anyio.current_time())
+        self.connection.receive_data(data, now=self.now())
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -107,33 +120,56 @@ class Driver:
         while not connection.closed:
             deadline = connection.next_deadline()
             self._armed = math.inf if deadline is None else deadline
-            timeout = math.inf if deadline is None else max(0.0, deadline - anyio.current_time())
+            timeout = math.inf if deadline is None else max(0.0, deadline - self.now())
             with anyio.move_on_after(timeout):
                 await self._wakeup.wait()
             self._wakeup = anyio.Event()
-            now = anyio.current_time()
+            now = self.now()
             if deadline is not None and now >= deadline:
                 connection.handle_timer(now)
                 self._dispatch()
-            await self.write()
+            await self._write_now()
         # The transport ended (closed here, or by the router): its last bytes are out;
         # closing the stream also ends a reader still waiting for data.
         with anyio.CancelScope(shield=True):
             await self.stream.aclose()
 
     async def write(self) -> None:
-        """Send everything the connection has queued, in order."""
+        """Send everything the connection has queued, in order.
+
+        While other tasks await answers, the answers come in batches and wake their
+        tasks together, each to write: then one send after those tasks ran serves
+        them all. On our asyncio stream that send comes at the end of the loop
+        iteration; else the pump makes it (it runs after the tasks woken before it).
+        """
         if not self.connection.has_data_to_send:
             return  # most awaits of a request find their bytes sent already
+        if not self._sleepers.count:
+            await self._write_now()
+        elif self._corkable is None:
+            self._wakeup.set()
+        else:
+            data = self.connection.data_to_send()
+            if not self._corkable.write_soon(data):  # full or closed: send() waits or says why
+                await self._send(data)
+
+    async def _write_now(self) -> None:
+        if not self.connection.has_data_to_send:
+            return
+        if self._writes_at_once:
+            await self._send(self.connection.data_to_send())
+            return
         async with self._send_lock:
             data = self.connection.data_to_send()
-            if not data:
-                return
-            try:
-                await self.stream.send(data)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-                log.debug("write failed: %s", exc)
-                self._feed(b"")  # the transport is gone: fail what is pending
+            if data:
+                await self._send(data)
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self.stream.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            log.debug("write failed: %s", exc)
+            self._feed(b"")  # the transport is gone: fail what is pending
 
     def _finish(self) -> None:
         self.core.fail_waiters(TransportLost("the transport closed"))
@@ -159,7 +195,7 @@ class Driver:
     # ---- Host: futures and flushing
 
     def create_future(self) -> Future:
-        return Future()
+        return self._future_class(self._sleepers)
 
     def resolve(self, future: Future, value: Any) -> None:
         future.set_result(value)
@@ -178,7 +214,7 @@ class Driver:
             self._wakeup.set()
 
     def writing_soon(self) -> _WritingSoon:
-        return _WritingSoon(self)
+        return self._writing_soon_context
 
     def user_error(self, error: BaseException, text: str) -> None:
         log.error("%s: %s", text, error, exc_info=error)
@@ -244,20 +280,14 @@ class Driver:
     def deliver_event(
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
-        if not _is_async(handler.fn):
-            # A plain function runs right here, in order; while it runs nothing else is
-            # read, which is backpressure enough.
-            try:
-                result = handler.fn(*args, **kwargs)
-            except Exception as exc:
-                log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
-                return
-            if inspect.isawaitable(result):
-                self.task_group.start_soon(_await_logged, result, handler.topic)
-            return
         key = id(handler)
         queue = self._queues.get(key)
         if queue is None:
+            if key in self._plain or not _is_async(handler.fn):
+                # Known plain from now on (kept until dropped, so its id stays its own).
+                self._plain[key] = handler
+                self._run_plain(handler, args, kwargs)
+                return
             size = handler.buffer if handler.buffer is not None else self.max_buffer
             queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
             self._queues[key] = queue
@@ -272,6 +302,17 @@ class Driver:
             self._blocked.append((queue, item))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass  # the handler was removed
+
+    def _run_plain(self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """A plain function runs right here, in order; while it runs nothing else is
+        read, which is backpressure enough."""
+        try:
+            result = handler.fn(*args, **kwargs)
+        except Exception as exc:
+            log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
+            return
+        if result is not None and inspect.isawaitable(result):
+            self.task_group.start_soon(_await_logged, result, handler.topic)
 
     async def _unblock(self) -> None:
         """Wait until the full queues take what the last read brought (backpressure)."""
@@ -298,6 +339,7 @@ class Driver:
                     log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
 
     def drop_handler(self, handler: Handler) -> None:
+        self._plain.pop(id(handler), None)
         queue = self._queues.pop(id(handler), None)
         if queue is not None:
             queue.close()

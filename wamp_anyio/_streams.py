@@ -10,6 +10,8 @@ import anyio
 from anyio.abc import ByteStream
 from anyio.streams.tls import TLSStream
 
+from wamp_anyio import _asyncio_stream
+from wamp_anyio._backend import on_asyncio
 from wamp_core.application.url import TransportUrl
 
 __all__ = ["ProxyError", "open_stream"]
@@ -36,17 +38,30 @@ async def open_stream(
 ) -> ByteStream:
     """Connect to ``url``'s endpoint (through ``proxy`` if given) and start TLS if it is secure."""
     if url.unix_path is not None:
-        return await anyio.connect_unix(url.unix_path)
+        return await _connect_unix(url.unix_path)
     if proxy is not None:
-        stream: ByteStream = await anyio.connect_tcp(proxy["host"], int(proxy["port"]))
+        stream = await _connect_tcp(proxy["host"], int(proxy["port"]))
         await _connect_through(stream, url.host, url.port)
     else:
-        stream = await anyio.connect_tcp(url.host, url.port)
+        stream = await _connect_tcp(url.host, url.port)
     if url.secure or ssl not in (None, False):
         stream = await TLSStream.wrap(
             stream, hostname=url.host, ssl_context=tls_context(ssl), standard_compatible=False
         )
     return stream
+
+
+async def _connect_tcp(host: str, port: int) -> ByteStream:
+    """On asyncio our lighter stream (see _asyncio_stream), else anyio's."""
+    if on_asyncio():
+        return await _asyncio_stream.connect_tcp(host, port)
+    return await anyio.connect_tcp(host, port)
+
+
+async def _connect_unix(path: str) -> ByteStream:
+    if on_asyncio():
+        return await _asyncio_stream.connect_unix(path)
+    return await anyio.connect_unix(path)
 
 
 async def _connect_through(stream: ByteStream, host: str, port: int) -> None:

@@ -55,10 +55,12 @@ class ReceivedEvent:
 
 class Request:
     """What a request returns. The request is queued when made; its bytes leave when
-    it is awaited (in the awaiting task, with no detour through the writer task), or
-    as soon as the Request is dropped unawaited (CPython frees it at once), or with
-    any earlier write. Awaiting gives the result; canceling the awaiting task
-    cancels a call."""
+    it is awaited (in the awaiting task, with no detour through the writer task; but
+    while other requests await answers, once the tasks woken with this one ran, in
+    one send with their requests: at the end of the event loop iteration on our
+    asyncio stream, else by the writer task), or as soon as the Request is dropped
+    unawaited (CPython frees it at once), or with any earlier write. Awaiting gives
+    the result; canceling the awaiting task cancels a call."""
 
     __slots__ = ("_cancel_mode", "_driver", "_futures", "_request_id", "_unflushed")
 
@@ -183,7 +185,7 @@ class Session(SessionHooks):
             session.authrole = authrole
         if authextra is not None:
             session.authextra = authextra
-        session.join(now=anyio.current_time())
+        session.join(now=self._driver.now())  # type: ignore[union-attr]
         self._driver.flush()  # type: ignore[union-attr]
 
     def leave(self, reason: str | None = None, message: str | None = None) -> Future:
@@ -216,7 +218,7 @@ class Session(SessionHooks):
         driver = self._attached_driver("call")
         with driver.writing_soon():
             request_id, future = driver.core.call(
-                procedure, args, kwargs, options, now=anyio.current_time()
+                procedure, args, kwargs, options, now=driver.now()
             )
         return Request(driver, future, request_id, self.cancel_mode)
 
