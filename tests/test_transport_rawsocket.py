@@ -474,3 +474,11 @@ def test_garbage_never_raises(data: list[bytes]) -> None:
     events = transport.events()
     assert isinstance(events[-1], TransportClosed)
     assert sum(isinstance(e, TransportClosed) for e in events) == 1
+
+
+def test_message_received_is_a_value() -> None:
+    # Compared, hashed and shown by its data, like the dataclass events beside it.
+    assert MessageReceived(b"a") == MessageReceived(b"a") != MessageReceived("a")
+    assert MessageReceived(b"a") != b"a"
+    assert len({MessageReceived(b"a"), MessageReceived(b"a"), MessageReceived(b"b")}) == 2
+    assert repr(MessageReceived(b"a")) == "MessageReceived(data=b'a')"
