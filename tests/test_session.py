@@ -541,6 +541,18 @@ def test_call_timeout_restarts_with_each_progressive_result(make: Make) -> None:
     assert h.next_deadline() is None
 
 
+def test_timer_skips_deadlines_of_calls_already_answered(make: Make) -> None:
+    h = joined(make)
+    answered = h.session.call("com.p", options=CallOptions(timeout=1), now=0.0)
+    slow = h.session.call("com.p", options=CallOptions(timeout=2), now=0.0)
+    h.sent()
+    h.deliver(Result(answered, [1]), now=0.5)
+    h.events()
+    h.timer(5.0)  # the answered call's deadline is still queued first: it must be skipped
+    failed = h.event(RequestFailed)
+    assert failed.request_id == slow
+
+
 def test_call_timeout_without_router_canceling(make: Make) -> None:
     h = joined(make, roles={"dealer": {}})
     h.session.call("com.p", options=CallOptions(timeout=1), now=0.0)
