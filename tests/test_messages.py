@@ -403,3 +403,10 @@ def test_strict_uris_apply_the_strict_rule() -> None:
     with pytest.raises(ProtocolError, match="strict rule"):
         parse([16, 1, {}, "com.Topic"], strict_uris=True)
     assert parse([48, 1, {}, "com.app"], strict_uris=True).procedure == "com.app"
+
+
+@pytest.mark.parametrize("code", [36.0, 50.0, 68.0, True])
+def test_a_message_type_must_be_an_int(code: object) -> None:
+    # The direct dispatch of the commonest types compares with ==: 36.0 == 36 must not pass.
+    with pytest.raises(ProtocolError, match="unknown message type"):
+        parse([code, 1, 2, {}])

@@ -176,7 +176,7 @@ class Connection:
         events = self.transport.events()
         if not events:
             return
-        receive = self.session.receive_message
+        session = self.session
         for event in events:
             if type(event) is MessageReceived:  # the hot path: one WAMP message (or a batch)
                 serializer = self.serializer
@@ -187,7 +187,7 @@ class Connection:
                     self.session.protocol_violation(str(exc))
                     continue
                 for message in messages:
-                    receive(message)
+                    session.receive_message(message)  # a direct call when compiled
             elif type(event) is TransportOpened:
                 self._opened(event)
             else:

@@ -27,6 +27,10 @@ __all__ = [
     "yield_payload",
 ]
 
+# The keyword arguments of an event without any: shared, so never to be changed (the
+# adapters only ever spread it into a call).
+_NO_KWARGS: dict[str, Any] = {}
+
 
 @dataclass(slots=True)
 class Endpoint:
@@ -120,8 +124,10 @@ def event_call(handler: Handler, event: Event) -> tuple[tuple[Any, ...], dict[st
     args = tuple(event.args or ())
     if event.payload is not None:
         args = (event.payload,)
-    kwargs = dict(event.kwargs or {})
     name = handler.details_arg
+    if not name and not event.kwargs:
+        return args, _NO_KWARGS  # the common case: read only (a call copies ** anyway)
+    kwargs = dict(event.kwargs or {})
     if name:
         details = event.details
         assert handler.subscription is not None
