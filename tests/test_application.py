@@ -17,6 +17,7 @@ from wamp_core.application import (
     Handler,
     SessionCore,
     call_result,
+    event_call,
     yield_payload,
 )
 from wamp_core.application.connect import authenticators_from, build_connection, serializer_names
@@ -650,6 +651,16 @@ def test_endpoint_and_handler_defaults() -> None:
     assert endpoint.concurrency is None and endpoint.details_arg is None
     assert Endpoint(print, "com.p", RegisterOptions(concurrency=2)).concurrency == 2
     assert Handler(print, "com.t").details_arg is None
+
+
+def test_event_call_arguments() -> None:
+    handler = Handler(print, "com.t")
+    assert event_call(handler, Event(1, 2, [1, 2])) == ((1, 2), {})
+    with_kwargs = Event(1, 2, [1], {"k": 3})
+    args, kwargs = event_call(handler, with_kwargs)
+    assert (args, kwargs) == ((1,), {"k": 3})
+    kwargs["changed"] = True  # the handler's own copy: the message is untouched
+    assert with_kwargs.kwargs == {"k": 3}
 
 
 def test_session_abort() -> None:

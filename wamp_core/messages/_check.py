@@ -158,10 +158,6 @@ def payload(
 # ---- the rules of option keys: a type, then a check of the value if the type says too little
 
 
-def _id_range(value: int) -> bool:
-    return 0 < value <= MAX_ID
-
-
 def _ids(value: list[Any]) -> bool:
     return all(type(item) is int and 0 < item <= MAX_ID for item in value)
 
@@ -204,7 +200,7 @@ def standard_or_custom(*allowed: str) -> Rule:
 BOOL = Rule(bool, None, "a boolean")
 STR = Rule(str, None, "a string")
 DICT = Rule(dict, None, "a dict")
-ID = Rule(int, _id_range, "an id (integer in [1, 2^53])")
+ID = Rule(int, None, "an id (integer in [1, 2^53])")  # its range: checked inline in check_dict
 COUNT = Rule(int, (0).__le__, "a non-negative integer")
 POSITIVE = Rule(int, (0).__lt__, "a positive integer")
 URI = Rule(str, _uri, "a valid URI")
