@@ -21,6 +21,7 @@ from wamp_core.application import (
     yield_payload,
 )
 from wamp_core.application.connect import authenticators_from, build_connection, serializer_names
+from wamp_core.application.hooks import session_details
 from wamp_core.application.url import parse_url
 from wamp_core.auth import AuthTicket
 from wamp_core.connection import Connection
@@ -730,3 +731,21 @@ def test_application_decorators_collect_into_the_model() -> None:
     assert [(d.uri, d.fn) for d in model.procedures] == [("com.app.add", add)]
     assert [(d.uri, d.fn) for d in model.handlers] == [("com.app.news", news)]
     assert model.signals == {"onleave": [bye]}
+
+
+def test_session_details_from_joined() -> None:
+    joined = Joined(7, "realm1", "joe", "user", "ticket", "static", {"x": 1}, {})
+    details = session_details(joined, get_serializer("cbor"))
+    assert (details.realm, details.session, details.authid, details.authrole) == (
+        "realm1",
+        7,
+        "joe",
+        "user",
+    )
+    assert (details.authmethod, details.authprovider, details.authextra) == (
+        "ticket",
+        "static",
+        {"x": 1},
+    )
+    assert details.serializer == "cbor"
+    assert session_details(joined, None).serializer is None

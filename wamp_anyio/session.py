@@ -20,7 +20,7 @@ import anyio
 from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
-from wamp_core.application.hooks import SessionHooks
+from wamp_core.application.hooks import SessionHooks, session_details
 from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
@@ -335,7 +335,9 @@ class Session(SessionHooks):
         elif isinstance(event, Challenged):
             self._run_challenge(Challenge(event.method, event.extra))
         elif isinstance(event, Joined):
-            self.details = _session_details(event, self._driver)
+            self.details = session_details(
+                event, self._driver.connection.serializer if self._driver else None
+            )
             self._run_hook(self.on_welcome, "on_welcome", event)
             self._run_hook(self.on_join, "on_join", self.details)
         elif isinstance(event, Left):
@@ -420,17 +422,3 @@ async def _settle_when(event: anyio.Event, future: Future) -> None:
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-def _session_details(joined: Joined, driver: Driver | None) -> SessionDetails:
-    serializer = driver.connection.serializer if driver else None
-    return SessionDetails(
-        realm=joined.realm,
-        session=joined.session_id,
-        authid=joined.authid,
-        authrole=joined.authrole,
-        authmethod=joined.authmethod,
-        authprovider=joined.authprovider,
-        authextra=joined.authextra,
-        serializer=serializer.NAME if serializer else None,
-    )

@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from wamp_core.application.hooks import AutobahnHooks, SessionHooks
+from wamp_core.application.hooks import AutobahnHooks, SessionHooks, session_details
 from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
@@ -230,7 +230,9 @@ class Session(SessionHooks):
         elif isinstance(event, Challenged):
             self._answer(Challenge(event.method, event.extra))
         elif isinstance(event, Joined):
-            self.details = _session_details(event, self._proto)
+            self.details = session_details(
+                event, self._proto.connection.serializer if self._proto else None
+            )
             self._run_hook(self.on_welcome, "on_welcome", event)
             self._run_hook(self.on_join, "on_join", self.details)
         elif isinstance(event, Left):
@@ -330,17 +332,3 @@ def _first_error(failure: Failure) -> Failure:
         assert isinstance(sub, Failure)
         return sub
     return failure
-
-
-def _session_details(joined: Joined, proto: WampProtocol | None) -> SessionDetails:
-    serializer = proto.connection.serializer if proto else None
-    return SessionDetails(
-        realm=joined.realm,
-        session=joined.session_id,
-        authid=joined.authid,
-        authrole=joined.authrole,
-        authmethod=joined.authmethod,
-        authprovider=joined.authprovider,
-        authextra=joined.authextra,
-        serializer=serializer.NAME if serializer else None,
-    )

@@ -7,10 +7,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wamp_core.events import Joined
 from wamp_core.exception import ApplicationError
+from wamp_core.serializers import Serializer
 from wamp_core.types import Challenge, CloseDetails, ComponentConfig, SessionDetails
 
-__all__ = ["AutobahnHooks", "SessionHooks"]
+__all__ = ["AutobahnHooks", "SessionHooks", "session_details"]
+
+
+def session_details(joined: Joined, serializer: Serializer | None) -> SessionDetails:
+    """What ``on_join`` gets: the WELCOME's facts and the negotiated serializer."""
+    return SessionDetails(
+        realm=joined.realm,
+        session=joined.session_id,
+        authid=joined.authid,
+        authrole=joined.authrole,
+        authmethod=joined.authmethod,
+        authprovider=joined.authprovider,
+        authextra=joined.authextra,
+        serializer=serializer.NAME if serializer else None,
+    )
 
 
 class SessionHooks:
