@@ -179,6 +179,63 @@ class FloorPeer(asyncio.Protocol):
             self.close()
 
 
+# The framing loops, shared with the Twisted floor (benchmarks/_rpc_twisted.py): ``peer``
+# has ``transport.write``, ``opened()``, ``on_payload(bytes)`` and ``close()``, plus
+# ``buffer``/``handshaken`` (RawSocket) or ``ws``/``parts`` (WebSocket).
+
+
+def rawsocket_received(peer: Any, data: bytes) -> None:
+    """RawSocket frames: the handshake reply, then length-prefixed messages and PINGs."""
+    buffer = peer.buffer
+    buffer += data
+    pos, end = 0, len(buffer)
+    if not peer.handshaken:
+        if end < 4:
+            return
+        if buffer[0] != 0x7F or buffer[1] & 0x0F != RS_MSGPACK:
+            raise ConnectionError(f"RawSocket handshake refused: {bytes(buffer[:4]).hex()}")
+        peer.handshaken = True
+        pos = 4
+        peer.opened()
+    while end - pos >= 4:
+        size = int.from_bytes(buffer[pos + 1 : pos + 4], "big")
+        if end - pos - 4 < size:
+            break
+        kind = buffer[pos]
+        payload = bytes(buffer[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+        if kind == 0:
+            peer.on_payload(payload)
+        elif kind == 1:  # PING: answer PONG with the same payload
+            peer.transport.write(bytes([2]) + size.to_bytes(3, "big") + payload)
+    del buffer[:pos]
+
+
+def websocket_received(peer: Any, data: bytes) -> None:
+    """WebSocket: binary messages (a read can end inside a frame), pings, close."""
+    ws = peer.ws
+    ws.receive_data(data)
+    for event in ws.events():
+        if isinstance(event, BytesMessage):
+            if event.message_finished and not peer.parts:
+                peer.on_payload(event.data)
+            else:
+                peer.parts.append(event.data)
+                if event.message_finished:
+                    payload = b"".join(peer.parts)
+                    peer.parts.clear()
+                    peer.on_payload(payload)
+        elif isinstance(event, AcceptConnection):
+            peer.opened()
+        elif isinstance(event, Ping):
+            peer.transport.write(ws.send(event.response()))
+        elif isinstance(event, CloseConnection):
+            peer.transport.write(ws.send(event.response()))
+            peer.close()
+        elif isinstance(event, RejectConnection):
+            raise ConnectionError(f"WebSocket upgrade refused: {event.status_code}")
+
+
 class RawSocketFloor(FloorPeer):
     """WAMP over RawSocket: handshake, then 4-byte-header frames."""
 
@@ -196,30 +253,7 @@ class RawSocketFloor(FloorPeer):
         self.write(len(payload).to_bytes(4, "big") + payload)  # type byte 0: a message
 
     def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        pos, end = 0, len(buffer)
-        if not self.handshaken:
-            if end < 4:
-                return
-            if buffer[0] != 0x7F or buffer[1] & 0x0F != RS_MSGPACK:
-                raise ConnectionError(f"RawSocket handshake refused: {bytes(buffer[:4]).hex()}")
-            self.handshaken = True
-            pos = 4
-            self.opened()
-        while end - pos >= 4:
-            size = int.from_bytes(buffer[pos + 1 : pos + 4], "big")
-            if end - pos - 4 < size:
-                break
-            kind = buffer[pos]
-            payload = bytes(buffer[pos + 4 : pos + 4 + size])
-            pos += 4 + size
-            if kind == 0:
-                self.on_payload(payload)
-            elif kind == 1:  # PING: answer PONG with the same payload
-                assert self.transport is not None
-                self.transport.write(bytes([2]) + size.to_bytes(3, "big") + payload)
-        del buffer[:pos]
+        rawsocket_received(self, data)
 
 
 class WebSocketFloor(FloorPeer):
@@ -242,29 +276,7 @@ class WebSocketFloor(FloorPeer):
         self.write(self.ws.send(BytesMessage(data=payload)))
 
     def data_received(self, data: bytes) -> None:
-        ws = self.ws
-        ws.receive_data(data)
-        for event in ws.events():
-            if isinstance(event, BytesMessage):
-                if event.message_finished and not self.parts:
-                    self.on_payload(event.data)  # type: ignore[arg-type]
-                else:  # a read can end inside a frame
-                    self.parts.append(event.data)  # type: ignore[arg-type]
-                    if event.message_finished:
-                        payload = b"".join(self.parts)
-                        self.parts.clear()
-                        self.on_payload(payload)
-            elif isinstance(event, AcceptConnection):
-                self.opened()
-            elif isinstance(event, Ping):
-                assert self.transport is not None
-                self.transport.write(ws.send(event.response()))
-            elif isinstance(event, CloseConnection):
-                assert self.transport is not None
-                self.transport.write(ws.send(event.response()))
-                self.close()
-            elif isinstance(event, RejectConnection):
-                raise ConnectionError(f"WebSocket upgrade refused: {event.status_code}")
+        websocket_received(self, data)
 
 
 async def connect(url: str, realm: str, *, burst: bool = False) -> FloorPeer:

@@ -45,6 +45,8 @@ from _rpc_floor import (
     SUBSCRIBE,
     SUBSCRIBED,
     WELCOME,
+    rawsocket_received,
+    websocket_received,
 )
 from _rpc_peers import (
     PROCEDURE,
@@ -65,11 +67,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
-    AcceptConnection,
     BytesMessage,
-    CloseConnection,
-    Ping,
-    RejectConnection,
     Request,
 )
 
@@ -246,29 +244,7 @@ class RawSocketFloor(FloorPeer):
         self.transport.write(len(payload).to_bytes(4, "big") + payload)  # type byte 0
 
     def dataReceived(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        pos, end = 0, len(buffer)
-        if not self.handshaken:
-            if end < 4:
-                return
-            if buffer[0] != 0x7F or buffer[1] & 0x0F != RS_MSGPACK:
-                raise ConnectionError(f"RawSocket handshake refused: {bytes(buffer[:4]).hex()}")
-            self.handshaken = True
-            pos = 4
-            self.opened()
-        while end - pos >= 4:
-            size = int.from_bytes(buffer[pos + 1 : pos + 4], "big")
-            if end - pos - 4 < size:
-                break
-            kind = buffer[pos]
-            payload = bytes(buffer[pos + 4 : pos + 4 + size])
-            pos += 4 + size
-            if kind == 0:
-                self.on_payload(payload)
-            elif kind == 1:  # PING: answer PONG with the same payload
-                self.transport.write(bytes([2]) + size.to_bytes(3, "big") + payload)
-        del buffer[:pos]
+        rawsocket_received(self, data)
 
 
 class WebSocketFloor(FloorPeer):
@@ -289,27 +265,7 @@ class WebSocketFloor(FloorPeer):
         self.transport.write(self.ws.send(BytesMessage(data=payload)))
 
     def dataReceived(self, data: bytes) -> None:
-        ws = self.ws
-        ws.receive_data(data)
-        for event in ws.events():
-            if isinstance(event, BytesMessage):
-                if event.message_finished and not self.parts:
-                    self.on_payload(event.data)  # type: ignore[arg-type]
-                else:  # a read can end inside a frame
-                    self.parts.append(event.data)  # type: ignore[arg-type]
-                    if event.message_finished:
-                        payload = b"".join(self.parts)
-                        self.parts.clear()
-                        self.on_payload(payload)
-            elif isinstance(event, AcceptConnection):
-                self.opened()
-            elif isinstance(event, Ping):
-                self.transport.write(ws.send(event.response()))
-            elif isinstance(event, CloseConnection):
-                self.transport.write(ws.send(event.response()))
-                self.close()
-            elif isinstance(event, RejectConnection):
-                raise ConnectionError(f"WebSocket upgrade refused: {event.status_code}")
+        websocket_received(self, data)
 
 
 async def floor_connect(url: str, reactor: Any) -> FloorPeer:
