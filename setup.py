@@ -43,26 +43,20 @@ COMPILED_MODULES = [
 
 
 class OptionalBuildExt(build_ext):
-    """Build the compiled modules when possible; otherwise leave the pure package."""
+    """Build the compiled modules when possible; otherwise leave the pure package.
+
+    All or nothing: the modules share one mypyc runtime library, so a module built
+    without it would fail to import. On any failure, what was built is removed."""
 
     def run(self) -> None:
-        if getattr(self, "editable_mode", False):
-            self.extensions = []
-            return
         try:
             super().run()
         except Exception as exc:  # a missing compiler shows up as several error types
-            self._fall_back(exc)
-
-    def build_extension(self, ext: Any) -> None:
-        try:
-            super().build_extension(ext)
-        except Exception as exc:
-            self._fall_back(exc)
-
-    def _fall_back(self, exc: BaseException) -> None:
-        self.extensions = []
-        print(f"wamp-sansio: building the pure-Python package ({exc})", file=sys.stderr)
+            for path in self.get_outputs():
+                if os.path.exists(path):
+                    os.remove(path)
+            self.extensions = []
+            print(f"wamp-sansio: building the pure-Python package ({exc})", file=sys.stderr)
 
 
 def compiled_extensions() -> list[Any]:
