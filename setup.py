@@ -39,6 +39,7 @@ COMPILED_MODULES = [
     "wamp_core/transports/base.py",
     "wamp_core/transports/rawsocket.py",
     "wamp_core/transports/websocket.py",
+    "wamp_core/transports/_wsframe.py",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Transport framing state machines: WebSocket (on wsproto) and RawSocket.
+"""Transport framing state machines: WebSocket (RFC 6455, h11 for the upgrade) and RawSocket.
 
 Both are driven the same way (see :class:`ClientTransport`)::
 

@@ -1,39 +1,52 @@
-"""The WAMP-over-WebSocket client transport, on wsproto.
+"""The WAMP-over-WebSocket client transport (RFC 6455).
 
-wsproto does the HTTP upgrade and the RFC 6455 framing; this module adds what WAMP
-needs on top: subprotocol negotiation (``wamp.2.<serializer>``), text or binary
-messages by serializer, reassembly of fragmented messages under a size limit,
-keep-alive pings, and a close handshake with a deadline.
+h11 writes the HTTP upgrade request and parses the answer (``_wshandshake``); the
+framing is done here, with what WAMP needs on top: subprotocol negotiation
+(``wamp.2.<serializer>``), text or binary messages by serializer, reassembly of
+fragmented messages under a size limit (checked on each frame header, before its
+payload is stored), keep-alive pings, and a close handshake with a deadline.
 
-wsproto draws the handshake nonce and the frame masks from ``os.urandom`` (RFC 6455
-requires unpredictable masks); that is the only randomness, and it never changes what
-the transport does, only the bytes it writes.
+Frames from the router are parsed straight out of the received bytes; only an
+incomplete frame is kept for the next call. Everything a router may get wrong fails
+the connection with the close code RFC 6455 names: 1002 for framing (masked frames,
+reserved bits, unknown opcodes, fragmented or long control frames, continuations
+out of order, lengths not minimally encoded, bad close codes), 1007 for text that
+is not UTF-8, 1009 for a message over the limit.
+
+Randomness (the handshake key, the frame masks RFC 6455 requires to be
+unpredictable) comes from the ``random_bytes`` source passed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeAlias
+import base64
+import secrets
+from collections.abc import Sequence
+from typing import Any
 
 import h11
-from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
-from wsproto.events import (
-    AcceptConnection,
-    BytesMessage,
-    CloseConnection,
-    Event,
-    Ping,
-    Pong,
-    RejectConnection,
-    RejectData,
-    Request,
-    TextMessage,
-)
-from wsproto.utilities import ProtocolError as WsProtocolError
 
 from wamp_core.exception import ProtocolError, TransportLost
 from wamp_core.serializers import get_serializer
+from wamp_core.transports._wsframe import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    MaskSource,
+    RandomBytes,
+    close_payload,
+    frame,
+    receivable_close_code,
+)
+from wamp_core.transports._wshandshake import (
+    HeadersArg,
+    build_request,
+    check_upgrade,
+    request_headers,
+)
 from wamp_core.transports.base import (
     ClientTransport,
     ClosedByPeer,
@@ -65,44 +78,9 @@ _CLOSE_MEANINGS = {
 # only describe a close locally.
 _SENDABLE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011))
 _MAX_REASON = 123  # a close frame's payload is at most 125 bytes, 2 of them the code
+_MAX_CONTROL = 125  # payload bytes of a ping, pong or close frame
 _REJECT_BODY_LIMIT = 4096  # of a refused upgrade's body, kept for the error
-# Headers the handshake itself sets; a second copy would break it.
-_RESERVED_HEADERS = frozenset(
-    (
-        "host",
-        "upgrade",
-        "connection",
-        "sec-websocket-key",
-        "sec-websocket-version",
-        "sec-websocket-protocol",
-        "sec-websocket-extensions",
-    )
-)
-
-HeadersArg: TypeAlias = Mapping[str, str] | Sequence[tuple[str, str]] | None
-
-
-def _utf8_len(text: str) -> int:
-    # isascii() is O(1) in CPython, so the usual ASCII JSON costs no encoding.
-    return len(text) if text.isascii() else len(text.encode())
-
-
-def _describe(exc: Exception) -> str:
-    # wsproto wraps h11's precise complaint as "Bad HTTP message"; keep both.
-    cause = exc.__context__
-    return f"{exc}: {cause}" if cause is not None else str(exc)
-
-
-def _request_headers(headers: HeadersArg, origin: str | None) -> list[tuple[bytes, bytes]]:
-    items = list(headers.items() if isinstance(headers, Mapping) else headers or ())
-    if origin is not None:
-        items.append(("Origin", origin))
-    result = []
-    for name, value in items:
-        if name.lower() in _RESERVED_HEADERS:
-            raise ValueError(f"header {name!r} is set by the WebSocket handshake itself")
-        result.append((name.encode("ascii"), value.encode("latin-1")))
-    return result
+_KEY_BYTES = 16  # the nonce of Sec-WebSocket-Key
 
 
 class WebSocketClientTransport(ClientTransport):
@@ -116,7 +94,8 @@ class WebSocketClientTransport(ClientTransport):
     answered ping; no pong within ``ping_timeout`` fails the transport (close code
     1011). ``close()`` waits ``close_timeout`` for the router's close frame.
     ``open_timeout`` bounds the wait for the HTTP response. ``now`` is the clock at
-    construction (it starts ``open_timeout`` when ``auto_open``).
+    construction (it starts ``open_timeout`` when ``auto_open``). ``random_bytes``
+    supplies the handshake key and the frame masks (a CSPRNG by default).
     """
 
     def __init__(
@@ -135,6 +114,7 @@ class WebSocketClientTransport(ClientTransport):
         open_timeout: float | None = None,
         auto_open: bool = True,
         now: float = 0.0,
+        random_bytes: RandomBytes = secrets.token_bytes,
     ):
         super().__init__(
             ping_interval=ping_interval,
@@ -151,17 +131,24 @@ class WebSocketClientTransport(ClientTransport):
         self._offered = self._offer(serializers)
         self._host = host
         self._resource = resource
-        self._extra_headers = _request_headers(headers, origin)
+        self._extra_headers = request_headers(headers, origin)
         self._max_in = max_message_size
         self._max_out = max_message_size if max_outgoing_size is None else max_outgoing_size
         self._close_timeout = close_timeout
-        self._ws = WSConnection(ConnectionType.CLIENT)
+        self._masks = MaskSource(random_bytes)
+        self._key = b""  # our Sec-WebSocket-Key, once the request is built
+        self._http: Any = None  # the h11 connection while the handshake runs
+        self._framing = False  # the upgrade succeeded: frames flow both ways
+        self._close_sent = False
         self._subprotocol: str | None = None
         self._binary = False
         self._response_headers: tuple[tuple[str, str], ...] = ()
-        self._parts: list[Any] = []  # fragments of the message being received
+        self._buffer = bytearray()  # the start of a frame that has not fully arrived
+        self._need = 0  # the bytes that frame needs before parsing is worth trying
+        self._parts: list[bytes] = []  # fragments of the message being received
         self._size = 0  # their size in bytes
-        self._rejection: RejectConnection | None = None
+        self._fragmented = 0  # the opcode of that message (0: none in progress)
+        self._rejection: Any = None  # the h11 answer that refused the upgrade
         self._reject_body = bytearray()
         if auto_open:
             self.open()
@@ -197,50 +184,83 @@ class WebSocketClientTransport(ClientTransport):
     # -- handshake --------------------------------------------------------------------
 
     def _send_handshake(self) -> None:
-        request = Request(
-            host=self._host,
-            target=self._resource,
-            subprotocols=list(self._offered),
-            extra_headers=self._extra_headers,
+        nonce = self._masks.draw(_KEY_BYTES)
+        self._key = base64.b64encode(nonce)
+        self._http = h11.Connection(h11.CLIENT)
+        request = build_request(
+            self._http,
+            self._host,
+            self._resource,
+            self._key,
+            list(self._offered),
+            self._extra_headers,
         )
-        try:
-            self._out.append(self._ws.send(request))
-        except (h11.LocalProtocolError, UnicodeError) as exc:
-            raise ValueError(f"cannot build the WebSocket upgrade request: {exc}") from None
+        self._out.append(request)
 
-    def _on_accept(self, event: AcceptConnection) -> None:
-        chosen = self._offered.get(event.subprotocol or "")
-        if chosen is None:
-            # wsproto already refuses a subprotocol we did not offer; WAMP also needs one.
+    def _receive_handshake(self, data: bytes) -> None:
+        http = self._http
+        http.receive_data(data)
+        while True:
+            try:
+                event = http.next_event()
+            except h11.RemoteProtocolError as exc:
+                self._abort(HandshakeError(f"invalid HTTP answer from the router: {exc}"))
+                return
+            if event is h11.NEED_DATA:
+                return
+            if isinstance(event, h11.InformationalResponse):
+                if event.status_code == 101:
+                    self._upgraded(event)
+                else:  # a 1xx that is no upgrade: the router did not take it
+                    self._rejection = event
+                    self._refused()
+                return
+            if isinstance(event, h11.Response):  # a refusal; its body may follow
+                self._rejection = event
+            elif isinstance(event, h11.Data):
+                if self._on_reject_data(bytes(event.data)):
+                    return
+            else:  # EndOfMessage: the whole refusal is here
+                self._refused()
+                return
+
+    def _upgraded(self, response: Any) -> None:
+        trailing = bytes(self._http.trailing_data[0])  # frames sent right after the 101
+        self._http = None
+        try:
+            subprotocol, headers = check_upgrade(response, self._key, self._offered)
+        except HandshakeError as refusal:
+            self._abort(refusal)
+            return
+        self._framing = True
+        if subprotocol is None:
+            # A WebSocket without a subprotocol is valid; WAMP over it is not.
             offered = ", ".join(self._offered)
             error = HandshakeError(f"the router chose no WAMP subprotocol (we offered {offered})")
             self._abort(error, 1002, "no WAMP subprotocol")
             return
-        self._subprotocol = event.subprotocol
-        self._binary = chosen[1]
-        self._response_headers = tuple(
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.extra_headers
-        )
-        self._opened(chosen[0], self._subprotocol, self._response_headers)
+        self._subprotocol = subprotocol
+        serializer, self._binary = self._offered[subprotocol]
+        self._response_headers = headers
+        self._opened(serializer, subprotocol, headers)
+        if trailing:
+            self._receive_frames(trailing)
 
-    def _on_reject(self, event: RejectConnection) -> None:
-        self._rejection = event
-        if not event.has_body:
-            self._refused()
-
-    def _on_reject_data(self, event: RejectData) -> None:
+    def _on_reject_data(self, data: bytes) -> bool:
+        """Keep the start of a refusal's body; True once the refusal is reported."""
         room = _REJECT_BODY_LIMIT - len(self._reject_body)
-        self._reject_body += event.data[:room]
+        self._reject_body += data[:room]
         # Stop at the bound rather than wait for a body we would not keep.
-        if event.body_finished or len(self._reject_body) >= _REJECT_BODY_LIMIT:
+        if len(self._reject_body) >= _REJECT_BODY_LIMIT:
             self._refused()
+            return True
+        return False
 
     def _refused(self) -> None:
         self._abort(self._refusal())
 
     def _refusal(self) -> HandshakeError:
         rejection = self._rejection
-        assert rejection is not None
         body = bytes(self._reject_body)
         text = f"the router refused the WebSocket upgrade: HTTP {rejection.status_code}"
         if body:
@@ -256,66 +276,168 @@ class WebSocketClientTransport(ClientTransport):
     # -- receiving --------------------------------------------------------------------
 
     def _receive(self, data: bytes | bytearray | memoryview) -> None:
-        ws = self._ws
-        try:
-            ws.receive_data(data if type(data) is bytes else bytes(data))
-            for event in ws.events():
-                _HANDLERS[type(event)](self, event)
-                if self._state is TransportState.CLOSED:
-                    return
-        except WsProtocolError as exc:
-            # Raised for a bad HTTP response (the handshake); framing errors come as
-            # CloseConnection events instead.
-            kind = HandshakeError if self._state is TransportState.OPENING else ProtocolError
-            self._abort(kind(f"invalid WebSocket data from the router: {_describe(exc)}"))
+        chunk = data if type(data) is bytes else bytes(data)
+        if self._framing:
+            self._receive_frames(chunk)
+        else:
+            self._receive_handshake(chunk)
 
-    def _on_data(self, event: TextMessage | BytesMessage) -> None:
-        data = event.data
-        size = self._size + (_utf8_len(data) if isinstance(data, str) else len(data))
+    def _receive_frames(self, data: bytes) -> None:
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            if len(buffer) < self._need:
+                return  # a big frame still arriving: no re-parsing of what is here
+            data = bytes(buffer)
+            buffer.clear()
+        end = len(data)
+        pos = self._parse(data, end)
+        if pos < end and self._state is not TransportState.CLOSED:
+            buffer += memoryview(data)[pos:]
+
+    def _parse(self, data: bytes, end: int) -> int:
+        """Handle every whole frame of ``data``; where the first incomplete one starts."""
+        pos = 0
+        while True:
+            left = end - pos
+            if left < 2:
+                self._need = 2
+                return pos
+            first = data[pos]
+            second = data[pos + 1]
+            length = second & 0x7F
+            start = pos + 2
+            if length == 126:
+                if left < 4:
+                    self._need = 4
+                    return pos
+                length = (data[pos + 2] << 8) | data[pos + 3]
+                start = pos + 4
+                minimum = 126
+            elif length == 127:
+                if left < 10:
+                    self._need = 10
+                    return pos
+                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                start = pos + 10
+                minimum = 65536
+            else:
+                minimum = 0
+            if not self._header_ok(first, second, length, minimum):
+                return end
+            stop = start + length
+            if stop > end:
+                self._need = stop - pos
+                return pos
+            payload = data[start:stop]
+            pos = stop
+            if first == 0x82 and not self._fragmented and not self._parts:
+                self._events.append(MessageReceived(payload))  # the usual binary message
+            else:
+                self._on_frame(first, payload)
+                if self._state is TransportState.CLOSED:
+                    return end
+
+    def _header_ok(self, first: int, second: int, length: int, minimum: int) -> bool:
+        """Check what a frame header says before its payload is stored; fail if wrong."""
+        opcode = first & 0x0F
+        if second & 0x80:
+            return self._fail("the router sent a masked frame (a server never masks)")
+        if first & 0x70:
+            return self._fail("reserved bits set in a frame header (no extension was agreed)")
+        if length < minimum or length >> 63:
+            return self._fail(f"frame length {length} not in its shortest encoding")
+        if opcode >= OP_CLOSE:
+            if opcode > OP_PONG:
+                return self._fail(f"invalid opcode {opcode:#x}")
+            if not first & 0x80:
+                return self._fail(f"fragmented control frame (opcode {opcode:#x})")
+            if length > _MAX_CONTROL:
+                return self._fail(f"control frame of {length} bytes (the limit is 125)")
+            return True
+        if opcode > OP_BINARY:
+            return self._fail(f"invalid opcode {opcode:#x}")
+        if opcode == OP_CONTINUATION:
+            if not self._fragmented:
+                return self._fail("a continuation frame with no fragmented message to continue")
+        elif self._fragmented:
+            return self._fail("a new message began before the fragmented one ended")
+        size = self._size + length
         if size > self._max_in:
-            # Refused while still arriving: nothing past the limit is ever buffered.
-            self._abort(MessageTooBig(size, self._max_in, at_least=True), 1009, "message too big")
+            # Refused on its header: nothing past the limit is ever buffered.
+            error = MessageTooBig(size, self._max_in, at_least=not first & 0x80)
+            self._abort(error, 1009, "message too big")
+            return False
+        return True
+
+    def _fail(self, text: str, code: int = 1002) -> bool:
+        self._abort(ProtocolError(f"invalid WebSocket frame from the router: {text}"), code, text)
+        return False
+
+    def _on_frame(self, first: int, payload: bytes) -> None:
+        opcode = first & 0x0F
+        if opcode < OP_CLOSE:
+            self._on_data(opcode, bool(first & 0x80), payload)
+        elif opcode == OP_PING:
+            # A pong cannot follow our close frame: the router now waits for its answer.
+            if not self._close_sent:
+                self._out.append(frame(OP_PONG, payload, self._masks.draw(4)))
+        elif opcode == OP_PONG:
+            self._pong_received(payload)
+        else:
+            self._on_close(payload)
+
+    def _on_data(self, opcode: int, final: bool, payload: bytes) -> None:
+        if not final:
+            if opcode != OP_CONTINUATION:
+                self._fragmented = opcode
+            self._parts.append(payload)
+            self._size += len(payload)
             return
-        if not event.message_finished:
-            self._parts.append(data)
-            self._size = size
-            return
-        if self._parts:
-            self._parts.append(data)
-            parts = self._parts
-            data = "".join(parts) if isinstance(data, str) else b"".join(parts)
+        if opcode == OP_CONTINUATION:
+            opcode = self._fragmented
+            self._parts.append(payload)
+            payload = b"".join(self._parts)
             self._parts = []
             self._size = 0
-        self._events.append(MessageReceived(data if isinstance(data, str) else bytes(data)))
+            self._fragmented = 0
+        if opcode == OP_BINARY:
+            self._events.append(MessageReceived(payload))
+            return
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError:
+            self._fail("a text message that is not valid UTF-8", 1007)
+            return
+        self._events.append(MessageReceived(text))
 
-    def _on_ping(self, event: Ping) -> None:
-        # wsproto can only answer while OPEN; once we sent our close frame the router
-        # is waiting for its own close reply, not for a pong.
-        if self._ws.state is ConnectionState.OPEN:
-            self._out.append(self._ws.send(event.response()))
-
-    def _on_pong(self, event: Pong) -> None:
-        self._pong_received(bytes(event.payload))
-
-    def _on_close(self, event: CloseConnection) -> None:
-        code = int(event.code)
-        reason = event.reason or ""
-        ws_state = self._ws.state
-        if ws_state is ConnectionState.REMOTE_CLOSING:  # the router started closing
-            self._out.append(self._ws.send(event.response()))
-            error = None
-            if code not in _NORMAL_CLOSE:
-                meaning = _CLOSE_MEANINGS.get(code, "application-defined")
-                text = f"the router closed the WebSocket: {code} ({meaning}) {reason!r}"
-                error = ClosedByPeer(text, code, reason)
-            self._finish(code, reason, error, clean=True)
-        elif ws_state is ConnectionState.CLOSED:  # the answer to our close frame
-            self._finish(code, reason, None, clean=True)
+    def _on_close(self, payload: bytes) -> None:
+        if not payload:
+            code, reason = 1005, ""
+        elif len(payload) == 1:
+            self._fail("a close frame with a 1-byte payload")
+            return
         else:
-            # wsproto turns a framing error into a CloseConnection event without
-            # changing its state: the code (1002, 1007) is the one to send back.
-            failure = ProtocolError(f"invalid WebSocket frame from the router: {reason}")
-            self._abort(failure, code, reason)
+            code = (payload[0] << 8) | payload[1]
+            if not receivable_close_code(code):
+                self._fail(f"close code {code} is not allowed in a close frame")
+                return
+            try:
+                reason = payload[2:].decode()
+            except UnicodeDecodeError:
+                self._fail("a close reason that is not valid UTF-8", 1007)
+                return
+        if self._close_sent:  # the answer to ours
+            self._finish(code, reason, None, clean=True)
+            return
+        # The router started closing: echo its code (RFC 6455 section 5.5.1).
+        self._send_close(payload[:2])
+        failure = None
+        if code not in _NORMAL_CLOSE:
+            meaning = _CLOSE_MEANINGS.get(code, "application-defined")
+            text = f"the router closed the WebSocket: {code} ({meaning}) {reason!r}"
+            failure = ClosedByPeer(text, code, reason)
+        self._finish(code, reason, failure, clean=True)
 
     def _on_eof(self) -> None:
         if self._rejection is not None:  # a refusal whose body ends with the connection
@@ -336,27 +458,27 @@ class WebSocketClientTransport(ClientTransport):
         if isinstance(data, str):
             if self._binary:
                 raise TypeError(f"{self._subprotocol} sends binary messages: give bytes")
-            self._check_size(_utf8_len(data))
-            text = data
+            payload = data.encode()
         else:
-            self._check_size(len(data))
-            if self._binary:
-                self._out.append(self._ws.send(BytesMessage(data=data)))
-                return
-            try:
-                text = bytes(data).decode()
-            except UnicodeDecodeError as exc:
-                raise ValueError(f"{self._subprotocol} sends text; not UTF-8: {exc}") from None
-        self._out.append(self._ws.send(TextMessage(data=text)))
-
-    def _check_size(self, size: int) -> None:
-        if size > self._max_out:
+            payload = data if type(data) is bytes else bytes(data)
+            if not self._binary:
+                try:
+                    payload.decode()
+                except UnicodeDecodeError as exc:
+                    raise ValueError(f"{self._subprotocol} sends text; not UTF-8: {exc}") from None
+        if len(payload) > self._max_out:
             raise MessageTooBigToSend(
-                f"message of {size} bytes is over the outgoing limit of {self._max_out}"
+                f"message of {len(payload)} bytes is over the outgoing limit of {self._max_out}"
             )
+        opcode = OP_BINARY if self._binary else OP_TEXT
+        self._out.append(frame(opcode, payload, self._masks.draw(4)))
 
     def _send_ping(self, payload: bytes) -> None:
-        self._out.append(self._ws.send(Ping(payload=payload)))
+        self._out.append(frame(OP_PING, payload, self._masks.draw(4)))
+
+    def _send_close(self, payload: bytes) -> None:
+        self._close_sent = True
+        self._out.append(frame(OP_CLOSE, payload, self._masks.draw(4)))
 
     def _check_close(self, code: int, reason: str) -> None:
         if code not in _SENDABLE_CODES and not 3000 <= code <= 4999:
@@ -365,28 +487,18 @@ class WebSocketClientTransport(ClientTransport):
             raise ValueError(f"close reason over {_MAX_REASON} bytes of UTF-8")
 
     def _start_close(self, code: int, reason: str) -> None:
-        self._out.append(self._ws.send(CloseConnection(code=code, reason=reason)))
+        self._send_close(close_payload(code, reason))
         self._clear_deadlines()
         self._state = TransportState.CLOSING
         self._close_deadline = self._now + self._close_timeout
 
     def _abort(self, error: Exception, code: int | None = None, reason: str = "") -> None:
-        if code is not None and self._ws.state is ConnectionState.OPEN:
-            self._out.append(self._ws.send(CloseConnection(code=code, reason=reason)))
+        if code in _SENDABLE_CODES and self._framing and not self._close_sent:
+            self._send_close(close_payload(code, reason[:_MAX_REASON]))
         self._finish(code, reason, error, clean=False)
 
     def _release(self) -> None:
+        self._http = None
+        self._buffer = bytearray()
         self._parts = []
         self._reject_body = bytearray()
-
-
-_HANDLERS: dict[type[Event], Callable[[WebSocketClientTransport, Any], None]] = {
-    TextMessage: WebSocketClientTransport._on_data,
-    BytesMessage: WebSocketClientTransport._on_data,
-    Ping: WebSocketClientTransport._on_ping,
-    Pong: WebSocketClientTransport._on_pong,
-    CloseConnection: WebSocketClientTransport._on_close,
-    AcceptConnection: WebSocketClientTransport._on_accept,
-    RejectConnection: WebSocketClientTransport._on_reject,
-    RejectData: WebSocketClientTransport._on_reject_data,
-}
