@@ -6,7 +6,6 @@ import enum
 import heapq
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from wamp_core.auth import Authenticator
@@ -45,27 +44,51 @@ IN_SESSION = frozenset(
 )
 
 
-@dataclass(slots=True)
+# Plain classes, not dataclasses: one is made per request (and per invocation), and
+# a dataclass's generated __init__ stays a Python function even in the compiled build.
 class Pending:
     """A request of ours waiting for the router's answer."""
 
-    kind: int
-    uri: str | None = None  # the procedure or topic
-    target: int | None = None  # the registration or subscription to remove
-    receive_progress: bool = False
-    timeout: float | None = None  # seconds, for calls
-    deadline: float | None = None
-    progressive_input: bool = False  # a progressive call invocation still open
+    __slots__ = (
+        "deadline",
+        "kind",
+        "progressive_input",
+        "receive_progress",
+        "target",
+        "timeout",
+        "uri",
+    )
+
+    def __init__(
+        self,
+        kind: int,
+        uri: str | None = None,  # the procedure or topic
+        target: int | None = None,  # the registration or subscription to remove
+        receive_progress: bool = False,
+        timeout: float | None = None,  # seconds, for calls
+        progressive_input: bool = False,  # a progressive call invocation still open
+    ) -> None:
+        self.kind = kind
+        self.uri = uri
+        self.target = target
+        self.receive_progress = receive_progress
+        self.timeout = timeout
+        self.deadline: float | None = None
+        self.progressive_input = progressive_input
 
 
-@dataclass(slots=True)
 class ActiveInvocation:
     """An INVOCATION of ours that has not been answered yet."""
 
-    registration_id: int
-    receive_progress: bool
-    progressive_input: bool
-    deadline: float | None = None
+    __slots__ = ("deadline", "progressive_input", "receive_progress", "registration_id")
+
+    def __init__(
+        self, registration_id: int, receive_progress: bool, progressive_input: bool
+    ) -> None:
+        self.registration_id = registration_id
+        self.receive_progress = receive_progress
+        self.progressive_input = progressive_input
+        self.deadline: float | None = None
 
 
 class SessionBase:
