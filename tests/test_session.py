@@ -57,6 +57,7 @@ from wamp_core.messages import (
     Yield,
 )
 from wamp_core.session import CLIENT_ROLES, SessionState
+from wamp_core.session._base import KNOWN_URIS_LIMIT
 from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 
 Harness = MessageHarness
@@ -378,6 +379,20 @@ def test_local_misuse_raises_before_sending(
     with pytest.raises(error):
         request_(h.session)
     assert h.sent() == []
+
+
+def test_valid_uris_are_remembered_within_a_bound(make: Make) -> None:
+    h = joined(make)
+    for n in range(KNOWN_URIS_LIMIT + 5):
+        h.session.publish(f"com.topic{n}")
+    assert 0 < len(h.session._known_uris) <= KNOWN_URIS_LIMIT
+    for _ in range(2):  # an invalid URI is never remembered as valid
+        with pytest.raises(InvalidUriError):
+            h.session.call("com..p")
+    assert "com..p" not in h.session._known_uris
+    h.session.call("com.p")
+    h.session.call("com.p")
+    assert [m.procedure for m in h.sent() if isinstance(m, Call)] == ["com.p", "com.p"]
 
 
 # ---------------------------------------------------------------- caller

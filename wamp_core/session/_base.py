@@ -12,6 +12,7 @@ from wamp_core.auth import Authenticator
 from wamp_core.events import Left, RequestFailed, SessionEvent
 from wamp_core.exception import ApplicationError, ProtocolError, SessionNotReady
 from wamp_core.messages import MAX_ID, Abort, Message
+from wamp_core.uri import validate_uri
 
 # Request kinds are the codes of the request messages (what an ERROR's REQUEST.Type says).
 PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, REGISTER, UNREGISTER = 16, 32, 34, 48, 64, 66
@@ -26,6 +27,10 @@ KIND_NAMES = {
 
 # How many locally-ended calls still wait for the router's final answer, at most.
 SETTLED_LIMIT = 10_000
+
+# How many URIs a session remembers as valid (a program calls a few procedures and
+# publishes to a few topics, over and over; past this, the memory starts afresh).
+KNOWN_URIS_LIMIT = 1024
 
 
 class SessionState(enum.Enum):
@@ -114,6 +119,7 @@ class SessionBase:
     _next_id: int
     _pending: dict[int, Pending]
     _settled: dict[int, None]
+    _known_uris: set[str]  # procedures and topics already validated
     _registrations: dict[int, str]
     _subscriptions: dict[int, str]
     _invocations: dict[int, ActiveInvocation]
@@ -150,6 +156,17 @@ class SessionBase:
         self._send(message)
         request_id = self._next_id
         self._next_id = 1 if request_id >= MAX_ID else request_id + 1
+
+    def _validate_uri(self, uri: str, what: str) -> None:
+        """``validate_uri`` (loose rule), remembered: a request to a URI this session
+        has already checked costs a set lookup, not the validator's Python calls."""
+        known = self._known_uris
+        if type(uri) is str and uri in known:
+            return
+        validate_uri(uri, what=what)
+        if len(known) >= KNOWN_URIS_LIMIT:
+            known.clear()
+        known.add(uri)
 
     def _require_joined(self, what: str) -> None:
         if self.state is not SessionState.JOINED:

@@ -61,6 +61,7 @@ class ClientSession(IncomingMixin):
         self._next_id = 1
         self._pending = {}
         self._settled = {}
+        self._known_uris = set()
         self._registrations = {}
         self._subscriptions = {}
         self._invocations = {}

@@ -169,7 +169,7 @@ class RequestsMixin(SessionBase):
         local deadline: the call then fails with ``wamp.error.timeout`` and is canceled."""
         now = self._tick(now)
         self._require_joined("call")
-        validate_uri(procedure, what="procedure")
+        self._validate_uri(procedure, "procedure")
         args, kwargs = _payload(args, kwargs, "call")
         wire = options.message_attr() if options is not None else {}
         self._check_passthru(wire, "dealer")
@@ -303,7 +303,7 @@ class RequestsMixin(SessionBase):
     ) -> int:
         """Send PUBLISH. Only with ``acknowledge`` does an event (or failure) answer it."""
         self._require_joined("publish")
-        validate_uri(topic, what="topic")
+        self._validate_uri(topic, "topic")
         args, kwargs = _payload(args, kwargs, "publish")
         wire = options.message_attr() if options is not None else {}
         self._check_passthru(wire, "broker")
