@@ -281,31 +281,10 @@ class Driver:
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         key = id(handler)
-        queue = self._queues.get(key)
-        if queue is None:
-            if key in self._plain or not _is_async(handler.fn):
-                # Known plain from now on (kept until dropped, so its id stays its own).
-                self._plain[key] = handler
-                self._run_plain(handler, args, kwargs)
-                return
-            size = handler.buffer if handler.buffer is not None else self.max_buffer
-            queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
-            self._queues[key] = queue
-            self.task_group.start_soon(self._consume, handler, receive)
-        item = (args, kwargs)
-        if self._blocked and any(q is queue for q, _ in self._blocked):
-            self._blocked.append((queue, item))  # keep the order behind what waits already
+        if key not in self._plain and self._queued(handler, key, (args, kwargs)):
             return
-        try:
-            queue.send_nowait(item)
-        except anyio.WouldBlock:
-            self._blocked.append((queue, item))
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass  # the handler was removed
-
-    def _run_plain(self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """A plain function runs right here, in order; while it runs nothing else is
-        read, which is backpressure enough."""
+        # A plain function runs right here, in order; while it runs nothing else is
+        # read, which is backpressure enough.
         try:
             result = handler.fn(*args, **kwargs)
         except Exception as exc:
@@ -313,6 +292,29 @@ class Driver:
             return
         if result is not None and inspect.isawaitable(result):
             self.task_group.start_soon(_await_logged, result, handler.topic)
+
+    def _queued(self, handler: Handler, key: int, item: tuple[Any, ...]) -> bool:
+        """Queue an event for a coroutine handler's own task; False for a plain function
+        (known as plain from then on: kept until dropped, so its id stays its own)."""
+        queue = self._queues.get(key)
+        if queue is None:
+            if not _is_async(handler.fn):
+                self._plain[key] = handler
+                return False
+            size = handler.buffer if handler.buffer is not None else self.max_buffer
+            queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
+            self._queues[key] = queue
+            self.task_group.start_soon(self._consume, handler, receive)
+        if self._blocked and any(q is queue for q, _ in self._blocked):
+            self._blocked.append((queue, item))  # keep the order behind what waits already
+            return True
+        try:
+            queue.send_nowait(item)
+        except anyio.WouldBlock:
+            self._blocked.append((queue, item))
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # the handler was removed
+        return True
 
     async def _unblock(self) -> None:
         """Wait until the full queues take what the last read brought (backpressure)."""
