@@ -178,7 +178,10 @@ class RawSocketClientTransport(ClientTransport):
         fast_limit = self._fast_limit
         events = self._events
         while end - pos >= 4:
-            header = _unpack_header(data, pos)[0]
+            # Byte by byte: compiled, four native index operations cost less than a call.
+            header = (
+                (data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+            )
             if header <= fast_limit:
                 stop = pos + 4 + header
                 if stop > end:
