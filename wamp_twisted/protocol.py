@@ -145,6 +145,8 @@ class WampProtocol(Protocol):
         self._invocations: dict[int, defer.Deferred[Any]] = {}
         self._semaphores: dict[int, defer.DeferredSemaphore] = {}
         self._chains: dict[int, _Chain] = {}
+        # One bound method for every request's Deferred (not a new one per request).
+        self._canceller = self._cancel_request
 
     # ---- IProtocol
 
@@ -214,12 +216,9 @@ class WampProtocol(Protocol):
                     transport: Any = self.transport
                     if data and transport is not None and not self.is_lost:
                         transport.write(data)
-                    continue
-                if not self._again:
-                    events = connection.events()
-                    if not events:
-                        break
-                    self.core.handle(events)
+                    continue  # writing can close the transport: its events come next
+                if not events and not self._again:
+                    break  # a round that found nothing to do
         finally:
             self._pumping = False
         self._arm()
@@ -262,7 +261,7 @@ class WampProtocol(Protocol):
     # ---- Host: futures and flushing
 
     def create_future(self) -> RequestDeferred:
-        return RequestDeferred(self._cancel_request)
+        return RequestDeferred(self._canceller)
 
     def _cancel_request(self, request: defer.Deferred[Any]) -> None:
         """The application canceled a request's Deferred: a call sends CANCEL (other
@@ -279,6 +278,9 @@ class WampProtocol(Protocol):
             future.errback(error)
 
     def flush(self) -> None:
+        if self._pumping:  # pump()'s own test, without its call: a request made by a
+            self._again = True  # callback of the running pump (the hot path)
+            return
         self.pump()
 
     def user_error(self, error: BaseException, text: str) -> None:

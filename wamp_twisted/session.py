@@ -137,13 +137,18 @@ class Session(SessionHooks):
     ) -> defer.Deferred[Any]:
         """Send CALL; the Deferred gives the single result, a CallResult, or None.
         ``Deferred.cancel()`` sends CANCEL (mode ``self.cancel_mode``)."""
-        proto = self._joined("call")
+        # _joined() inlined: this is the hot path of a caller.
+        proto = self._proto
+        if proto is None or not proto.connection.session.is_joined:
+            raise SessionNotReady("cannot call: the session is not joined")
         request_id, result = proto.core.call(
-            procedure, args, kwargs, options, now=proto.reactor.seconds()
+            procedure, args, kwargs, options, proto.reactor.seconds()
         )
         request: RequestDeferred = result
         request.call_id = request_id  # what its canceller needs
-        request.cancel_mode = self.cancel_mode
+        mode = self.cancel_mode
+        if mode != RequestDeferred.cancel_mode:  # the class attribute holds the default
+            request.cancel_mode = mode
         return request
 
     def register(

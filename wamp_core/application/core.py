@@ -87,10 +87,10 @@ class SessionCore:
         args: tuple[Any, ...] | list[Any],
         kwargs: dict[str, Any],
         options: CallOptions | None = None,
-        *,
         now: float | None = None,
     ) -> tuple[int, Any]:
-        """Send CALL; returns (request id, future of the result)."""
+        """Send CALL; returns (request id, future of the result). (``now`` may come
+        positionally: a compiled call parses keyword arguments the slow way.)"""
         request_id = self.session.call(
             procedure, list(args) or None, kwargs or None, options, now=now
         )
@@ -205,9 +205,13 @@ class SessionCore:
             except Exception as exc:
                 self.host.user_error(exc, "on_progress raised")
             return
-        self._on_progress.pop(request_id, None)
-        waiter = self._waiters.pop(request_id, None)
+        # Not dict.pop(key, None): compiled, that is a generic method call; these are not.
+        if self._on_progress:
+            self._on_progress.pop(request_id, None)
+        waiters = self._waiters
+        waiter = waiters.get(request_id)
         if waiter is not None:
+            del waiters[request_id]
             self.host.resolve(waiter[0], call_result(result))
 
     def _invocation(self, invocation: Invocation) -> None:

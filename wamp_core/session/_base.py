@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -115,7 +114,7 @@ class SessionBase:
     channel_id: bytes | None  # TLS channel binding data, for authenticators that use it
     encoder: Callable[[Message], Any] | None
     _outgoing: list[Any]
-    _events: deque[SessionEvent]
+    _events: list[SessionEvent]  # a list, not a deque: appended natively when compiled
     _next_id: int
     _pending: dict[int, Pending]
     _settled: dict[int, None]

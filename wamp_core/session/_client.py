@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -57,7 +56,7 @@ class ClientSession(IncomingMixin):
         self.channel_id = None
         self.encoder = encoder
         self._outgoing = []
-        self._events = deque()
+        self._events = []
         self._next_id = 1
         self._pending = {}
         self._settled = {}
@@ -146,12 +145,11 @@ class ClientSession(IncomingMixin):
 
     def events(self) -> list[SessionEvent]:
         """Everything that happened, oldest first (drains the queue)."""
-        out = list(self._events)
-        self._events.clear()
+        out, self._events = self._events, []
         return out
 
     def next_event(self) -> SessionEvent | None:
-        return self._events.popleft() if self._events else None
+        return self._events.pop(0) if self._events else None
 
     @property
     def pending_requests(self) -> int:

@@ -171,13 +171,18 @@ class RequestsMixin(SessionBase):
         self._require_joined("call")
         self._validate_uri(procedure, "procedure")
         args, kwargs = _payload(args, kwargs, "call")
-        wire = options.message_attr() if options is not None else {}
+        if options is None:  # the common case: nothing to look up
+            request_id = self._next_id
+            self._send_request(Call(request_id, procedure, args, kwargs, {}))
+            self._pending[request_id] = Pending(CALL, procedure)
+            return request_id
+        wire = options.message_attr()
         self._check_passthru(wire, "dealer")
         if wire.get("progress") and not self._router_has("dealer", "progressive_call_invocations"):
             raise FeatureNotSupported("the router does not support progressive call invocations")
         request_id = self._next_id
         self._send_request(Call(request_id, procedure, args, kwargs, wire))
-        timeout = options.timeout if options is not None and options.timeout else None
+        timeout = options.timeout or None
         pending = Pending(
             CALL,
             procedure,
