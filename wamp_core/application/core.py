@@ -19,6 +19,7 @@ from wamp_core.application.shaping import (
     call_result,
     event_call,
     invocation_call,
+    run_direct,
     yield_payload,
 )
 from wamp_core.connection import Connection
@@ -194,11 +195,18 @@ class SessionCore:
     def _event(self, event: Event) -> None:
         for handler in self._handlers.get(event.subscription_id, ()):
             args, kwargs = event_call(handler, event)
-            self.host.deliver_event(handler, args, kwargs)
+            outcome = handler.direct
+            if outcome is None:
+                self.host.deliver_event(handler, args, kwargs)
+            else:
+                run_direct(handler, args, kwargs, outcome)
 
     def _result(self, result: Result) -> None:
         request_id = result.request_id
-        if result.progress:  # the session checked that this call asked for progress
+        # The session checked that a progressive result is for a call that asked for
+        # progress, which only a call with an on_progress does: no need to look at the
+        # result's details while no such call is pending (the common case).
+        if self._on_progress and result.progress:
             on_progress: Callable[..., Any] = self._on_progress.get(request_id, _ignore)
             try:
                 on_progress(*(result.args or ()), **(result.kwargs or {}))
