@@ -226,6 +226,42 @@ async def test_events_in_order_with_a_bounded_buffer() -> None:
         session.disconnect()
 
 
+async def test_plain_event_handlers_run_in_place_errors_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with anyio.create_task_group() as tg:
+        session, router = await start(tg)
+        seen: list[int] = []
+        awaited = anyio.Event()
+
+        async def later(n: int) -> None:
+            seen.append(n)
+            awaited.set()
+
+        def handler(n: int) -> Any:
+            if n == 2:
+                raise ValueError("two")
+            if n == 4:
+                return later(n)  # a plain function may hand back an awaitable
+            seen.append(n)
+            return None
+
+        async def play_router() -> None:
+            subscribe = await router.expect(Subscribe)
+            router.send(Subscribed(subscribe.request_id, 5))
+
+        tg.start_soon(play_router)
+        await session.subscribe(handler, "com.t")
+        router.send(*(Event(5, n, [n]) for n in range(1, 6)))
+        await awaited.wait()
+        await anyio.wait_all_tasks_blocked()
+        assert seen in ([1, 3, 4, 5], [1, 3, 5, 4])  # 4 is awaited in a task of its own
+        assert "event handler for com.t raised ValueError('two')" in caplog.text
+        driver = session._driver
+        assert driver is not None and not driver._queues  # no task, no queue for it
+        session.disconnect()
+
+
 async def answer_unsubscribe(router: LoopbackRouter) -> None:
     unsubscribe = await router.expect(Unsubscribe)
     router.send(Unsubscribed(unsubscribe.request_id))

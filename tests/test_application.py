@@ -563,6 +563,33 @@ def test_core_subscribe_several_handlers_on_one_subscription() -> None:
     assert done.done and not sub2.active
 
 
+def test_core_calls_a_direct_handler_itself() -> None:
+    pair = Pair()
+    seen: list[Any] = []
+    outcomes: list[tuple[Handler, Any, Exception | None]] = []
+
+    def handler(n: int, **kwargs: Any) -> Any:
+        seen.append((n, kwargs))
+        if n == 2:
+            raise ValueError("two")
+        return None if n == 1 else n * 10
+
+    future = pair.core.subscribe(handler, "com.t", SubscribeOptions(details_arg="details"))
+    (subscribe,) = pair.sent()
+    pair.deliver(Subscribed(subscribe.request_id, 9))
+    pair.deliver(Event(9, 100, [0]))
+    ((plain, _, _),) = pair.host.delivered  # the host sees the first event and opts in
+    plain.direct = lambda h, value, error: outcomes.append((h, value, error))
+    pair.deliver(Event(9, 101, [1]), Event(9, 102, [2]), Event(9, 103, [3], {"k": "v"}))
+    assert len(pair.host.delivered) == 1  # the core called the handler itself
+    assert [n for n, _ in seen] == [1, 2, 3]  # the host's own delivery recorded nothing
+    assert isinstance(seen[0][1]["details"], EventDetails) and seen[2][1]["k"] == "v"
+    (h1, value1, error1), (h2, value2, error2) = outcomes  # nothing for the None result
+    assert h1 is plain and value1 is None and isinstance(error1, ValueError)
+    assert h2 is plain and value2 == 30 and error2 is None
+    assert future.done
+
+
 def test_core_subscription_revocation_and_leave() -> None:
     pair = Pair()
     f = pair.core.subscribe(lambda: None, "com.t")

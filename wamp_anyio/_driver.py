@@ -27,7 +27,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from wamp_anyio._asyncio_stream import AsyncioStream
 from wamp_anyio._backend import clock, on_asyncio, on_trio
 from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
-from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
+from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore, run_direct
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
 
@@ -74,7 +74,6 @@ class Driver:
         self._invocations: dict[int, anyio.CancelScope] = {}
         self._semaphores: dict[int, anyio.Semaphore] = {}
         self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
-        self._plain: dict[int, Handler] = {}  # the handlers known to be plain functions
         self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = []
 
     # ---- the loops
@@ -281,40 +280,35 @@ class Driver:
         self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         key = id(handler)
-        if key not in self._plain and self._queued(handler, key, (args, kwargs)):
-            return
-        # A plain function runs right here, in order; while it runs nothing else is
-        # read, which is backpressure enough.
-        try:
-            result = handler.fn(*args, **kwargs)
-        except Exception as exc:
-            log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
-            return
-        if result is not None and inspect.isawaitable(result):
-            self.task_group.start_soon(_await_logged, result, handler.topic)
-
-    def _queued(self, handler: Handler, key: int, item: tuple[Any, ...]) -> bool:
-        """Queue an event for a coroutine handler's own task; False for a plain function
-        (known as plain from then on: kept until dropped, so its id stays its own)."""
         queue = self._queues.get(key)
         if queue is None:
             if not _is_async(handler.fn):
-                self._plain[key] = handler
-                return False
+                # A plain function runs right here, in order (while it runs nothing else
+                # is read: backpressure enough); from now on the core calls it itself.
+                handler.direct = self._event_outcome
+                run_direct(handler, args, kwargs, self._event_outcome)
+                return
             size = handler.buffer if handler.buffer is not None else self.max_buffer
             queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
             self._queues[key] = queue
             self.task_group.start_soon(self._consume, handler, receive)
+        item = (args, kwargs)
         if self._blocked and any(q is queue for q, _ in self._blocked):
             self._blocked.append((queue, item))  # keep the order behind what waits already
-            return True
+            return
         try:
             queue.send_nowait(item)
         except anyio.WouldBlock:
             self._blocked.append((queue, item))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass  # the handler was removed
-        return True
+
+    def _event_outcome(self, handler: Handler, result: Any, error: Exception | None) -> None:
+        """What a plain event handler raised, or returned other than None."""
+        if error is not None:
+            log.error("event handler for %s raised %r", handler.topic, error, exc_info=error)
+        elif inspect.isawaitable(result):
+            self.task_group.start_soon(_await_logged, result, handler.topic)
 
     async def _unblock(self) -> None:
         """Wait until the full queues take what the last read brought (backpressure)."""
@@ -341,7 +335,6 @@ class Driver:
                     log.error("event handler for %s raised %r", handler.topic, exc, exc_info=exc)
 
     def drop_handler(self, handler: Handler) -> None:
-        self._plain.pop(id(handler), None)
         queue = self._queues.pop(id(handler), None)
         if queue is not None:
             queue.close()

@@ -12,6 +12,7 @@ from wamp_core.application.shaping import (
     call_result,
     event_call,
     invocation_call,
+    run_direct,
     yield_payload,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "call_result",
     "event_call",
     "invocation_call",
+    "run_direct",
     "yield_payload",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "call_result",
     "event_call",
     "invocation_call",
+    "run_direct",
     "yield_payload",
 ]
 
@@ -59,10 +60,32 @@ class Handler:
     options: SubscribeOptions | None = None
     subscription: Subscription | None = None
     buffer: int | None = None  # how many events may wait for it (None: the adapter's default)
+    # Set by an adapter that lets the core call ``fn`` in place (it found a plain
+    # function whose events need nothing of the adapter): the core then hands it only
+    # what ``fn`` returned, when not None, or raised. Saves the adapter's own frame
+    # per event.
+    direct: Callable[[Handler, Any, Exception | None], None] | None = None
 
     @property
     def details_arg(self) -> str | None:
         return self.options.details_arg if self.options is not None else None
+
+
+def run_direct(
+    handler: Handler,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    outcome: Callable[[Handler, Any, Exception | None], None],
+) -> None:
+    """Call a plain event handler in place; ``outcome`` hears what it raised, or
+    returned other than None."""
+    try:
+        value = handler.fn(*args, **kwargs)
+    except Exception as exc:
+        outcome(handler, None, exc)
+        return
+    if value is not None:
+        outcome(handler, value, None)
 
 
 def call_result(result: Result) -> Any:
