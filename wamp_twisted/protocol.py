@@ -162,7 +162,7 @@ class WampProtocol(Protocol):
     def dataReceived(self, data: bytes) -> None:
         if not data:
             return
-        self.connection.receive_data(data, now=self.reactor.seconds())
+        self.connection.receive_data(data, self.reactor.seconds())  # positional: cheaper compiled
         self.pump()
 
     def connectionLost(self, reason: Failure | None = None) -> None:

@@ -141,9 +141,10 @@ class Session(SessionHooks):
         proto = self._proto
         if proto is None or not proto.connection.session.is_joined:
             raise SessionNotReady("cannot call: the session is not joined")
-        request_id, result = proto.core.call(
-            procedure, args, kwargs, options, proto.reactor.seconds()
-        )
+        # The time matters only to a call with a timeout (its deadline); without
+        # options the session keeps the time of the last bytes received.
+        now = proto.reactor.seconds() if options is not None else None
+        request_id, result = proto.core.call(procedure, args, kwargs, options, now)
         request: RequestDeferred = result
         request.call_id = request_id  # what its canceller needs
         mode = self.cancel_mode
