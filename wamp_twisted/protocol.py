@@ -204,6 +204,7 @@ class WampProtocol(Protocol):
             self._again = True  # the running pump goes round once more
             return
         self._pumping = True
+        self.core.batching = True  # what handle() makes, the loop below writes
         connection = self.connection
         try:
             while True:
@@ -221,6 +222,7 @@ class WampProtocol(Protocol):
                     break  # a round that found nothing to do
         finally:
             self._pumping = False
+            self.core.batching = False
         self._arm()
         if connection.closed and not self._closing and self.transport is not None:
             self._closing = True

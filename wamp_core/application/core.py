@@ -79,6 +79,10 @@ class SessionCore:
         self._handlers: dict[int, list[Handler]] = {}  # subscription id -> handlers
         self._on_progress: dict[int, Callable[..., Any]] = {}
         self._active_invocations: dict[int, bool] = {}
+        # Set by a host while it is inside its own loop that writes whatever the
+        # Connection has queued once the events are handled (wamp_twisted's pump): the
+        # requests its callbacks make then need not ask it to flush, one by one.
+        self.batching = False
 
     # ---- requests: each returns the future the application awaits
 
@@ -129,7 +133,7 @@ class SessionCore:
         request_id = self.session.publish(topic, list(args) or None, kwargs or None, options)
         if options is not None and options.acknowledge:
             return self._wait(request_id, None)
-        self.host.flush()
+        self._flush()
         return None
 
     def cancel(self, request_id: int, mode: str = "kill", *, abandon: bool = True) -> None:
@@ -138,19 +142,23 @@ class SessionCore:
             if abandon:
                 self._waiters.pop(request_id, None)
                 self._on_progress.pop(request_id, None)
-            self.host.flush()
+            self._flush()
 
     def leave(self, reason: str | None = None, message: str | None = None) -> None:
         self.session.leave(reason or "wamp.close.normal", message)
-        self.host.flush()
+        self._flush()
 
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         self.errors.define(exception, error)
 
+    def _flush(self) -> None:
+        if not self.batching:
+            self.host.flush()
+
     def _wait(self, request_id: int, context: Any) -> Any:
         future = self.host.create_future()
         self._waiters[request_id] = (future, context)
-        self.host.flush()
+        self._flush()
         return future
 
     # ---- handles
@@ -237,7 +245,7 @@ class SessionCore:
     def _progress_sender(self, request_id: int) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
             self.session.yield_result(request_id, args, kwargs, progress=True)
-            self.host.flush()
+            self._flush()
 
         return progress
 
@@ -342,7 +350,7 @@ class SessionCore:
             self.host.user_error(exc, f"the result of invocation {request_id} cannot be sent")
             uri, eargs, ekwargs = self.errors.to_wire(exc)
             self.session.yield_error(request_id, uri, eargs, ekwargs)
-        self.host.flush()
+        self._flush()
 
     def invocation_raised(self, request_id: int, error: BaseException) -> None:
         self._active_invocations.pop(request_id, None)
@@ -352,13 +360,13 @@ class SessionCore:
         except Exception as exc:
             self.host.user_error(exc, f"the error of invocation {request_id} cannot be sent")
             self.session.yield_error(request_id, uri)
-        self.host.flush()
+        self._flush()
 
     def invocation_canceled(self, request_id: int) -> None:
         """The endpoint's task was canceled (after an INTERRUPT): tell the caller."""
         self._active_invocations.pop(request_id, None)
         self.session.yield_error(request_id, ApplicationError.CANCELED)
-        self.host.flush()
+        self._flush()
 
     def fail_waiters(self, error: BaseException) -> None:
         """Anything still awaited fails (the adapter's last word on a dead connection)."""
