@@ -415,6 +415,36 @@ def test_call_timeout_on_the_clock() -> None:
     assert wire.proto._timer is None
 
 
+def test_calls_made_by_result_callbacks_leave_in_one_write_after_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wire = joined()
+    first = [wire.session.call("com.a", n) for n in range(3)]
+    calls = [m for m in wire.received() if isinstance(m, Call)]
+    batching: list[bool] = []
+
+    def again(value: Any) -> None:
+        batching.append(wire.proto.core.batching)  # no flush asked per request
+        wire.session.call("com.b", value)
+
+    for d in first:
+        d.addCallback(again)
+    writes: list[bytes] = []
+    monkeypatch.setattr(wire.transport, "write", writes.append)
+    wire.router.send(*(Result(call.request_id, [n]) for n, call in enumerate(calls)))
+    wire.proto.dataReceived(wire.router.data_to_send())
+    assert batching == [True, True, True]
+    assert not wire.proto.core.batching
+    assert len(writes) == 1  # the three CALLs, written once the results were handled
+    wire.router.receive_data(writes[0])
+    sent = [m for m in wire.router.received() if isinstance(m, Call)]
+    assert [(m.procedure, m.args) for m in sent] == [
+        ("com.b", [0]),
+        ("com.b", [1]),
+        ("com.b", [2]),
+    ]
+
+
 def test_on_challenge_answers_and_hook_errors_reach_on_user_error() -> None:
     class Ticketed(Recorder):
         def on_connect(self) -> None:
