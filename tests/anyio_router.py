@@ -3,12 +3,16 @@ ScriptedRouter through a pair of anyio memory streams; the test plays the router
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import ByteStream
 
 from tests.harness import ROUTER_ROLES
+from wamp_anyio._asyncio_stream import AsyncioStream, connect_tcp
 from wamp_core.messages import Hello, Message, Welcome
 from wamp_core.testing.router import ScriptedRouter
 
@@ -91,3 +95,46 @@ class LoopbackRouter:
             Welcome(session_id, {"roles": ROUTER_ROLES, "authid": "anon", "authrole": "anonymous"})
         )
         return hello
+
+
+class TcpRouter(LoopbackRouter):
+    """The same router behind a loopback TCP connection, for asyncio: the client gets
+    wamp_anyio's AsyncioStream, whose bytes the driver handles in the transport's
+    own callback (see ``Driver._take_deliveries``)."""
+
+    def __init__(self, writer: asyncio.StreamWriter):
+        super().__init__()
+        self.writer = writer
+
+    @classmethod
+    @asynccontextmanager
+    async def serving(cls) -> AsyncIterator[tuple[TcpRouter, AsyncioStream]]:
+        accepted: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+        accepted = asyncio.get_running_loop().create_future()
+        server = await asyncio.start_server(
+            lambda r, w: accepted.set_result((r, w)), "127.0.0.1", 0
+        )
+        port = server.sockets[0].getsockname()[1]
+        stream = await connect_tcp("127.0.0.1", port)
+        reader, writer = await accepted
+        router = cls(writer)
+        reading = asyncio.ensure_future(router._read(reader))
+        try:
+            yield router, stream
+        finally:
+            reading.cancel()
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while data := await reader.read(65536):
+            self._feed(data)
+
+    def _pass_on(self) -> None:
+        data = self.scripted.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+
+    def close(self) -> None:
+        self.writer.close()

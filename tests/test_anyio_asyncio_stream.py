@@ -246,3 +246,87 @@ async def test_aclose_aborts_what_a_peer_that_stopped_reading_never_takes(
         await stream.aclose()
         with anyio.fail_after(5):
             await lost  # aborted, not left waiting for a reader that never comes
+
+
+async def arrival(stream: AsyncioStream) -> None:
+    """Until data is buffered for receive() (the stream's own wake-up, not polling)."""
+    protocol = stream._protocol
+    if not protocol.chunks:
+        protocol.reader = asyncio.get_running_loop().create_future()
+        await protocol.reader
+        protocol.reader = None
+
+
+async def test_deliver_to_hands_over_what_waits_then_what_arrives() -> None:
+    async with served() as (stream, peer):
+        peer.writer.write(b"early")
+        await arrival(stream)
+        got: list[bytes] = []
+        arrived = asyncio.Event()
+
+        def receiver(data: bytes) -> None:
+            got.append(data)
+            arrived.set()
+
+        stream.deliver_to(receiver)
+        assert got == [b"early"]
+        arrived.clear()
+        peer.writer.write(b"late")
+        await arrived.wait()
+        assert b"".join(got) == b"earlylate"
+        stream.deliver_to(None)  # back to receive()
+        peer.writer.write(b"pulled")
+        assert await stream.receive() == b"pulled"
+
+
+async def test_deliveries_pause_and_resume() -> None:
+    async with served() as (stream, peer):
+        got: list[bytes] = []
+        arrived = asyncio.Event()
+
+        def receiver(data: bytes) -> None:
+            got.append(data)
+            arrived.set()
+
+        stream.deliver_to(receiver)
+        stream.pause_delivery()
+        assert not stream._transport.is_reading()
+        peer.writer.write(b"held")
+        await peer.writer.drain()
+        stream.resume_delivery()
+        await arrived.wait()
+        assert got == [b"held"]
+
+
+@pytest.mark.parametrize("ending", ["eof", "reset", "aclose", "before"])
+async def test_the_end_is_told_once(ending: str) -> None:
+    async with served() as (stream, peer):
+        got: list[bytes] = []
+        ended = asyncio.Event()
+
+        def receiver(data: bytes) -> None:
+            got.append(data)
+            if not data:
+                ended.set()
+
+        if ending != "before":
+            stream.deliver_to(receiver)
+        if ending in ("eof", "before"):
+            peer.writer.write(b"bye")
+            peer.writer.write_eof()
+            peer.writer.close()
+        elif ending == "reset":
+            peer.transport.abort()
+        else:
+            await stream.aclose()
+        if ending == "before":  # the end came before the receiver
+            assert await stream.receive() == b"bye"
+            with pytest.raises(anyio.EndOfStream):
+                await stream.receive()
+            stream.deliver_to(receiver)
+        await ended.wait()
+        stream._protocol.connection_lost(None)  # a loss after the EOF is not told again
+        assert got.count(b"") == 1 and got[-1] == b""
+        assert b"".join(got) == (b"bye" if ending == "eof" else b"")
+        stream.pause_delivery()  # no effect on a closed transport
+        stream.resume_delivery()

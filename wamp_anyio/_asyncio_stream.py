@@ -59,12 +59,19 @@ class _StreamProtocol(asyncio.Protocol):
         self.reader: asyncio.Future[None] | None = None
         self.writing_paused = False
         self.drainers: list[asyncio.Future[None]] = []
+        # Set by deliver_to(): what arrives goes to it, right from the transport's
+        # callback, and never waits for receive(). b"" means the stream ended.
+        self.receiver: Callable[[bytes], None] | None = None
+        self.end_told = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if self.receiver is not None:
+            self.receiver(data)
+            return
         self.chunks.append(data)
         self.buffered += len(data)
         if self.buffered > READ_LIMIT and not self.reading_paused:
@@ -75,6 +82,7 @@ class _StreamProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         self.at_eof = True
         self.wake_reader()
+        self.tell_end()
         return True  # keep the sending half open; the session decides when to close
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -82,6 +90,14 @@ class _StreamProtocol(asyncio.Protocol):
         self.exception = exc
         self.wake_reader()
         self.wake_drainers()
+        self.tell_end()
+
+    def tell_end(self) -> None:
+        """A receiver hears of the end once (EOF and the loss may both come)."""
+        receiver = self.receiver
+        if receiver is not None and not self.end_told:
+            self.end_told = True
+            receiver(b"")
 
     def pause_writing(self) -> None:
         self.writing_paused = True
@@ -146,6 +162,31 @@ class AsyncioStream(ByteStream):
             self._transport.resume_reading()
         return data
 
+    def deliver_to(self, receiver: Callable[[bytes], None] | None) -> None:
+        """Hand what arrives to ``receiver`` as it arrives (what arrived already goes
+        first); ``b""`` when the stream ends. None goes back to ``receive()``.
+
+        A reader task wakes once per read, a loop iteration a callback does not cost;
+        the receiver runs in the transport's callback, so it must not block. The end
+        is told once, also when ``aclose()`` ends the stream from this side."""
+        protocol = self._protocol
+        protocol.receiver = receiver
+        if receiver is None:
+            return
+        if protocol.chunks:
+            receiver(self._take(protocol.buffered))
+        if protocol.at_eof or protocol.lost or self._closed:
+            protocol.tell_end()
+
+    def pause_delivery(self) -> None:
+        """Stop reading from the socket until ``resume_delivery()`` (backpressure)."""
+        if not self._transport.is_closing():
+            self._transport.pause_reading()
+
+    def resume_delivery(self) -> None:
+        if not self._transport.is_closing():
+            self._transport.resume_reading()
+
     def write_soon(self, item: bytes) -> bool:
         """Write ``item`` with whatever else is written in this event loop iteration
         (one ``send`` for the lot, at the end of it); False, and nothing written, when
@@ -204,6 +245,7 @@ class AsyncioStream(ByteStream):
             asyncio.get_running_loop().call_later(FLUSH_ON_CLOSE, transport.abort)
         self._protocol.wake_reader()
         self._protocol.wake_drainers()
+        self._protocol.tell_end()
 
     @property
     def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:

@@ -33,6 +33,12 @@ from wamp_core.exception import ApplicationError, TransportLost
 
 log = logging.getLogger("wamp_anyio")
 
+_sniffio_local: Any
+try:
+    from sniffio import thread_local as _sniffio_local
+except ImportError:  # newer anyio versions do not depend on sniffio
+    _sniffio_local = None
+
 READ_SIZE = 65536
 DEFAULT_MAX_BUFFER = 1024
 
@@ -68,6 +74,7 @@ class Driver:
         self._writes_at_once = bool(getattr(stream, "writes_at_once", False))
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._wakeup = anyio.Event()
+        self._ended = anyio.Event()  # the connection closed (deliveries end)
         self._armed = math.inf  # the deadline the pump sleeps towards
         self._writing_soon = False
         self._writing_soon_context = _WritingSoon(self)  # one for all (it holds no state)
@@ -83,23 +90,54 @@ class Driver:
         self.task_group.start_soon(self._pump)
         try:
             await self.write()  # the opening handshake
-            while not self.connection.closed:
-                try:
-                    data = await self.stream.receive(READ_SIZE)
-                except (
-                    anyio.EndOfStream,
-                    anyio.BrokenResourceError,
-                    anyio.ClosedResourceError,
-                    OSError,
-                ):
-                    data = b""
-                self._feed(data)
-                if self._blocked:
-                    await self._unblock()
-                await self.write()
+            if self._corkable is not None:
+                await self._take_deliveries(self._corkable)
+            else:
+                await self._read()
         finally:
             self._dispatch()  # what closing the connection itself produced
             self._finish()
+
+    async def _read(self) -> None:
+        while not self.connection.closed:
+            try:
+                data = await self.stream.receive(READ_SIZE)
+            except (
+                anyio.EndOfStream,
+                anyio.BrokenResourceError,
+                anyio.ClosedResourceError,
+                OSError,
+            ):
+                data = b""
+            self._feed(data)
+            if self._blocked:
+                await self._unblock()
+            await self.write()
+
+    async def _take_deliveries(self, stream: AsyncioStream) -> None:
+        """On our asyncio stream the bytes are handled in the transport's own callback,
+        as they arrive: a reader task would cost a loop iteration per read."""
+        stream.deliver_to(self._delivered)
+        try:
+            await self._ended.wait()
+        finally:
+            stream.deliver_to(None)
+
+    def _delivered(self, data: bytes) -> None:
+        # Outside any task: anyio finds its backend through sniffio's override.
+        previous = _enter_asyncio()
+        try:
+            self._feed(data)
+            if self.connection.closed:
+                self._ended.set()
+            elif self._blocked:
+                assert self._corkable is not None
+                self._corkable.pause_delivery()
+                self.task_group.start_soon(self._unblock, self._corkable)
+            elif self.connection.has_data_to_send:
+                self._wakeup.set()
+        finally:
+            _leave_asyncio(previous)
 
     def _feed(self, data: bytes) -> None:
         self.connection.receive_data(data, now=self.now())
@@ -128,6 +166,7 @@ class Driver:
                 connection.handle_timer(now)
                 self._dispatch()
             await self._write_now()
+        self._ended.set()
         # The transport ended (closed here, or by the router): its last bytes are out;
         # closing the stream also ends a reader still waiting for data.
         with anyio.CancelScope(shield=True):
@@ -310,12 +349,15 @@ class Driver:
         elif inspect.isawaitable(result):
             self.task_group.start_soon(_await_logged, result, handler.topic)
 
-    async def _unblock(self) -> None:
-        """Wait until the full queues take what the last read brought (backpressure)."""
+    async def _unblock(self, paused: AsyncioStream | None = None) -> None:
+        """Wait until the full queues take what the last read brought (backpressure);
+        then let a ``paused`` stream deliver again."""
         blocked, self._blocked = self._blocked, []
         for queue, item in blocked:
             with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
                 await queue.send(item)
+        if paused is not None:
+            paused.resume_delivery()
 
     async def _consume(self, handler: Handler, receive: Any) -> None:
         async with receive:
@@ -353,6 +395,19 @@ class _WritingSoon:
 
     def __exit__(self, *exc: object) -> None:
         self.driver._writing_soon = False
+
+
+def _enter_asyncio() -> str | None:
+    if _sniffio_local is None:
+        return None  # without sniffio, anyio assumes asyncio whenever a loop runs
+    previous: str | None = _sniffio_local.name
+    _sniffio_local.name = "asyncio"
+    return previous
+
+
+def _leave_asyncio(previous: str | None) -> None:
+    if _sniffio_local is not None:
+        _sniffio_local.name = previous
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
