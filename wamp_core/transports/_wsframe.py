@@ -45,7 +45,9 @@ class MaskSource:
     __slots__ = ("_at", "_pool", "_random_bytes")
 
     def __init__(self, random_bytes: RandomBytes) -> None:
-        self._random_bytes = random_bytes
+        # Held as returning object: compiled code would otherwise reject a wrong
+        # result with a bare TypeError before the check in draw() can explain it.
+        self._random_bytes: Callable[[int], object] = random_bytes
         self._pool = b""
         self._at = 0
 
