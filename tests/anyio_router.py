@@ -4,11 +4,13 @@ ScriptedRouter through a pair of anyio memory streams; the test plays the router
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
+import anyio.abc
 from anyio.abc import ByteStream
 
 from tests.harness import ROUTER_ROLES
@@ -138,3 +140,45 @@ class TcpRouter(LoopbackRouter):
 
     def close(self) -> None:
         self.writer.close()
+
+
+class AnyioTcpRouter(LoopbackRouter):
+    """The same router behind a loopback TCP connection made with anyio, on any
+    backend: under trio the client's stream is anyio's socket stream, which the
+    driver reads through wamp_anyio._trio_reader."""
+
+    def __init__(self, peer: anyio.abc.SocketStream):
+        super().__init__()
+        self.peer = peer
+
+    @classmethod
+    @asynccontextmanager
+    async def serving(cls) -> AsyncIterator[tuple[AnyioTcpRouter, anyio.abc.SocketStream]]:
+        async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listeners:
+            listener = listeners.listeners[0]  # one address: 127.0.0.1
+            assert isinstance(listener, anyio.abc.SocketListener)
+            port = listener.extra(anyio.abc.SocketAttribute.local_port)
+            stream = await anyio.connect_tcp("127.0.0.1", port)
+            router = cls(await listener.accept())
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(router._read)
+                tg.start_soon(router._write)
+                try:
+                    yield router, stream
+                finally:
+                    tg.cancel_scope.cancel()
+                    await stream.aclose()
+                    await router.peer.aclose()
+
+    async def _read(self) -> None:
+        with contextlib.suppress(
+            anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
+        ):
+            while True:
+                self._feed(await self.peer.receive())
+
+    async def _write(self) -> None:
+        """What ``_pass_on`` queued goes out in order; ``close`` ends it with EOF."""
+        async for data in self._to_client_receive:
+            await self.peer.send(data)
+        await self.peer.aclose()

@@ -18,6 +18,7 @@ from wamp_core.transports import (
     TransportOpened,
     WebSocketClientTransport,
 )
+from wamp_core.types import CallOptions
 
 
 def handshake(conn: Connection, router: ScriptedRouter) -> None:
@@ -137,6 +138,9 @@ def test_timers_reach_transport_and_session() -> None:
     conn.receive_data(router.data_to_send(), now=10.5)
     assert conn.next_deadline() == 20.5
     assert not conn.closed
+    # A call's timeout before the next keep-alive ping comes first.
+    conn.session.call("com.p", options=CallOptions(timeout=2.0), now=11.0)
+    assert conn.next_deadline() == 13.0
 
 
 def test_websocket_pings_and_close_with_the_scripted_router() -> None:

@@ -26,6 +26,7 @@ from wamp_core.transports import (
     TransportState,
     rawsocket_length_exponent,
 )
+from wamp_core.transports.base import _earlier
 
 Feed = Callable[..., None]
 
@@ -358,6 +359,16 @@ def test_send_before_open_and_after_close() -> None:
 
 
 # -- keep-alive -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "earlier"),
+    [(None, None, None), (None, 2.0, 2.0), (1.0, None, 1.0), (1.0, 2.0, 1.0), (3.0, 2.0, 2.0)],
+)
+def test_the_earlier_of_two_deadlines(
+    a: float | None, b: float | None, earlier: float | None
+) -> None:
+    assert _earlier(a, b) == earlier
 
 
 def test_keepalive(feed: Feed) -> None:

@@ -27,6 +27,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from wamp_anyio._asyncio_stream import AsyncioStream
 from wamp_anyio._backend import clock, on_asyncio, on_trio
 from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
+from wamp_anyio._trio_reader import trio_receiver
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore, run_direct
 from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, TransportLost
@@ -99,9 +100,12 @@ class Driver:
             self._finish()
 
     async def _read(self) -> None:
+        receive = trio_receiver(self.stream) if on_trio() else None
+        if receive is None:
+            receive = self.stream.receive
         while not self.connection.closed:
             try:
-                data = await self.stream.receive(READ_SIZE)
+                data = await receive(READ_SIZE)
             except (
                 anyio.EndOfStream,
                 anyio.BrokenResourceError,

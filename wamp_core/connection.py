@@ -148,12 +148,13 @@ class Connection:
         return out
 
     def next_deadline(self) -> float | None:
-        deadlines = [
-            d
-            for d in (self.transport.next_deadline(), self.session.next_deadline())
-            if d is not None
-        ]
-        return min(deadlines) if deadlines else None
+        transport_due = self.transport.next_deadline()
+        session_due = self.session.next_deadline()
+        if transport_due is None:
+            return session_due
+        if session_due is None or transport_due <= session_due:
+            return transport_due
+        return session_due
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the transport. A session still open ends now, with TransportLost:

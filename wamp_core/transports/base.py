@@ -275,17 +275,11 @@ class ClientTransport(ABC):
 
     def next_deadline(self) -> float | None:
         """When ``handle_timer`` must be called next (None: no timer needed)."""
-        deadlines = [
-            d
-            for d in (
-                self._open_deadline,
-                self._ping_deadline,
-                self._pong_deadline,
-                self._close_deadline,
-            )
-            if d is not None
-        ]
-        return min(deadlines) if deadlines else None
+        # Asked after every read: compares in place rather than building a list.
+        return _earlier(
+            _earlier(self._open_deadline, self._ping_deadline),
+            _earlier(self._pong_deadline, self._close_deadline),
+        )
 
     def handle_timer(self, now: float) -> None:
         """Act on every deadline that is due at ``now`` (early calls do nothing)."""
@@ -382,3 +376,12 @@ class ClientTransport(ABC):
     def _abort(self, error: Exception, code: int | None = None, reason: str = "") -> None:
         """Fail the transport: tell the router if the format can, then _finish."""
         raise NotImplementedError
+
+
+def _earlier(a: float | None, b: float | None) -> float | None:
+    """The earlier of two deadlines, None meaning none."""
+    if a is None:
+        return b
+    if b is None or a <= b:
+        return a
+    return b
