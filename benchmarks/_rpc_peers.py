@@ -131,6 +131,10 @@ class Tally:
         self.next_seq = seq + 1
         self.received += 1
         if self.received == self.warmup:
+            # As before each RPC phase: the start-up garbage is collected now, not by a
+            # full collection that would land in the measured window of some variants
+            # and not others (one costs more than a millisecond per thousand events).
+            gc.collect()
             self.start = (time.perf_counter(), time.process_time())
             self.woken[0] = wakeups()
         elif self.received == self.total:

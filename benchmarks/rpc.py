@@ -13,6 +13,11 @@ In one run, on one router (Crossbar.io on loopback, realm1, msgpack everywhere):
   most ``--window`` acknowledgements outstanding, so it never floods the router)
   publishes warm-up + E events; the subscriber times the last E and checks that
   every event came, in order (a lost or reordered event is reported, not hidden).
+  Each measured window (RPC phase, events after the warm-up) starts with a
+  ``gc.collect()``: otherwise the first full collection of the start-up garbage
+  lands in it for some variants and not others, adding up to a third to a figure.
+  The events table also gives events per wakeup (voluntary context switches): the
+  router's batching, which sets how much of the CPU per event is loop overhead.
 
 Variants: ours (wamp_anyio) under asyncio and under trio, over WebSocket and over
 RawSocket; Autobahn|Python on asyncio over both; the floor over both: a bare asyncio
