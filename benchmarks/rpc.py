@@ -379,7 +379,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000, help="measured events (E)")
     parser.add_argument("--inflight", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ack-every", type=int, default=100)
     parser.add_argument("--window", type=int, default=4)
     parser.add_argument("--callee", choices=["floor", "ours-asyncio", "autobahn"], default="floor")
