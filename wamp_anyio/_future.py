@@ -125,13 +125,53 @@ class AsyncioFuture(Future):
 
 
 class TrioFuture(Future):
-    """The same on the trio backend: sleeps on a ``trio.Event`` (no anyio wrapper)."""
+    """The same on the trio backend, lighter: a sleeping task parks itself with
+    trio's low-level API and is rescheduled by the result (no Event, no parking lot);
+    a task canceled while it waits leaves the list, the result stays for the others."""
 
     __slots__ = ()
 
-    async def _sleep(self) -> None:
-        if self._waiting is None:
-            import trio  # noqa: PLC0415 (trio is optional; only made under trio)
+    async def wait(self) -> Any:
+        if not self._done:
+            lowlevel = _trio_lowlevel or _load_trio_lowlevel()
+            task = lowlevel.current_task()
+            if self._waiting is None:
+                self._waiting = [task]
+            else:
+                self._waiting.append(task)
+            waiting: list[Any] = self._waiting
 
-            self._waiting = trio.Event()
-        await self._waiting.wait()
+            def abort(_: Any) -> Any:  # only while still parked: _wake has not run
+                waiting.remove(task)
+                return lowlevel.Abort.SUCCEEDED
+
+            sleepers = self._sleepers
+            if sleepers is None:
+                await lowlevel.wait_task_rescheduled(abort)
+            else:
+                sleepers.count += 1
+                try:
+                    await lowlevel.wait_task_rescheduled(abort)
+                finally:
+                    sleepers.count -= 1
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def _wake(self) -> None:
+        if self._waiting is not None:
+            reschedule = (_trio_lowlevel or _load_trio_lowlevel()).reschedule
+            for task in self._waiting:
+                reschedule(task)
+            self._waiting = None
+
+
+_trio_lowlevel: Any = None  # trio.lowlevel once a TrioFuture is used (trio is optional)
+
+
+def _load_trio_lowlevel() -> Any:
+    global _trio_lowlevel  # a lazy import, done once
+    import trio.lowlevel  # noqa: PLC0415 (trio is optional; only imported under trio)
+
+    _trio_lowlevel = trio.lowlevel
+    return _trio_lowlevel
