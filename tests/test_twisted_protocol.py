@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 
 from tests.harness import ROUTER_ROLES
 from wamp_core.application.url import parse_url
+from wamp_core.connection import DISPATCH_CHUNK
 from wamp_core.exception import ApplicationError, SessionNotReady, TransportLost
 from wamp_core.messages import (
     Authenticate,
@@ -355,6 +356,52 @@ def test_events_in_order_per_handler() -> None:
     wire.send(Event(2, 200, [7]))
     errors = wire.session.errors  # type: ignore[attr-defined]
     assert isinstance(errors[0][0], ValueError) and "com.broken" in errors[0][1]
+
+
+def test_a_big_read_is_handled_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+    wire = joined()
+    seen: list[int] = []
+
+    def on_event(n: int, padding: str) -> None:
+        seen.append(n)
+
+    wire.session.subscribe(on_event, "com.topic")
+    wire.send(Subscribed(wire.expect(Subscribe).request_id, 1))
+    fed: list[int] = []
+    handled_before: list[int] = []
+    receive = wire.proto.connection.receive_data
+
+    def spy(data: bytes, now: float | None = None) -> None:
+        fed.append(len(data))
+        handled_before.append(len(seen))
+        receive(data, now)
+
+    monkeypatch.setattr(wire.proto.connection, "receive_data", spy)
+    wire.router.send(*(Event(1, 100 + n, [n, "x" * 30]) for n in range(1, 501)))
+    data = wire.router.data_to_send()
+    assert len(data) > 4 * DISPATCH_CHUNK
+    wire.proto.dataReceived(data)  # one read: frames split across the slices
+    assert seen == list(range(1, 501))  # every event, in order
+    assert sum(fed) == len(data) and max(fed) == DISPATCH_CHUNK
+    assert len(fed) == -(-len(data) // DISPATCH_CHUNK)
+    assert handled_before[1] > 0  # the first slice's events ran before the second came
+
+
+def test_what_follows_a_violation_in_a_big_read_is_not_fed(monkeypatch: pytest.MonkeyPatch) -> None:
+    wire = joined()
+    fed: list[int] = []
+    receive = wire.proto.connection.receive_data
+
+    def spy(data: bytes, now: float | None = None) -> None:
+        fed.append(len(data))
+        receive(data, now)
+
+    monkeypatch.setattr(wire.proto.connection, "receive_data", spy)
+    wire.router.send(Event(99, 1, [1]))  # no such subscription: a protocol violation
+    wire.router.send(*(Event(1, 100 + n, ["x" * 40]) for n in range(400)))
+    wire.proto.dataReceived(wire.router.data_to_send())
+    assert fed == [DISPATCH_CHUNK]  # the connection closed on the first slice
+    assert wire.proto.connection.closed
 
 
 def test_publish_acknowledged_and_not() -> None:

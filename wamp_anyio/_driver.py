@@ -29,8 +29,9 @@ from wamp_anyio._backend import clock, on_asyncio, on_trio
 from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
 from wamp_anyio._trio_reader import trio_receiver
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore, run_direct
-from wamp_core.connection import Connection
+from wamp_core.connection import DISPATCH_CHUNK, Connection
 from wamp_core.exception import ApplicationError, TransportLost
+from wamp_core.session import SessionState
 
 log = logging.getLogger("wamp_anyio")
 
@@ -144,8 +145,19 @@ class Driver:
             _leave_asyncio(previous)
 
     def _feed(self, data: bytes) -> None:
-        self.connection.receive_data(data, now=self.now())
-        self._dispatch()
+        connection = self.connection
+        if len(data) <= DISPATCH_CHUNK:
+            connection.receive_data(data, now=self.now())
+            self._dispatch()
+            return
+        # A big read is handled slice by slice (see DISPATCH_CHUNK: the GC's cost).
+        now = self.now()
+        session = connection.session
+        for start in range(0, len(data), DISPATCH_CHUNK):
+            if connection.closed or session.state is SessionState.FAILED:
+                break  # what came after the end is nobody's any more
+            connection.receive_data(data[start : start + DISPATCH_CHUNK], now=now)
+            self._dispatch()
 
     def _dispatch(self) -> None:
         """Hand the connection's events to the core (whose host calls come back here)."""

@@ -20,7 +20,7 @@ transport is closed after the ABORT.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from wamp_core.auth import Authenticator
 from wamp_core.events import SessionEvent
@@ -38,7 +38,17 @@ from wamp_core.transports import (
     WebSocketClientTransport,
 )
 
-__all__ = ["Connection", "ConnectionEvent"]
+__all__ = ["DISPATCH_CHUNK", "Connection", "ConnectionEvent"]
+
+DISPATCH_CHUNK: Final = 4096
+"""Hosts feed a bigger read in slices of this many bytes and take the events after
+each. Every message decoded but not yet handled holds a few objects that Python's
+cyclic GC tracks; a 64 KiB read of small messages holds thousands, enough to start
+collections that walk them and promote them to older generations (and so bring on
+full collections of the whole heap): that cost as much as everything else here. A
+slice holds at most about 150 messages: their objects are freed before the GC's
+threshold (700 net allocations) is reached, as in a loop that handles each message
+as it decodes it."""
 
 ConnectionEvent = SessionEvent | TransportOpened | TransportClosed
 

@@ -30,7 +30,7 @@ from zope.interface import implementer  # type: ignore[import-untyped]
 from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
 from wamp_core.application.connect import build_connection
 from wamp_core.application.url import TransportUrl
-from wamp_core.connection import Connection
+from wamp_core.connection import DISPATCH_CHUNK, Connection
 from wamp_core.exception import ApplicationError, TransportLost
 from wamp_core.transports import TransportOpened
 
@@ -162,8 +162,18 @@ class WampProtocol(Protocol):
     def dataReceived(self, data: bytes) -> None:
         if not data:
             return
-        self.connection.receive_data(data, self.reactor.seconds())  # positional: cheaper compiled
-        self.pump()
+        connection = self.connection
+        now = self.reactor.seconds()
+        if len(data) <= DISPATCH_CHUNK:
+            connection.receive_data(data, now)  # positional: cheaper compiled
+            self.pump()
+            return
+        # A big read is handled slice by slice (see DISPATCH_CHUNK: the GC's cost).
+        for start in range(0, len(data), DISPATCH_CHUNK):
+            if connection.closed:
+                break  # what came after the end is nobody's any more
+            connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
+            self.pump()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         if self.is_lost:
