@@ -8,6 +8,7 @@ import anyio
 import pytest
 
 from tests.anyio_router import LoopbackRouter
+from tests.helpers import FeedSpy
 from wamp_anyio import ApplicationSession, Session
 from wamp_anyio._run import Transport, reconnecting, run_session
 from wamp_core.application import Backoff
@@ -263,7 +264,7 @@ async def test_plain_event_handlers_run_in_place_errors_logged(
         session.disconnect()
 
 
-async def test_a_big_read_is_handled_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_big_read_is_handled_slice_by_slice() -> None:
     async with anyio.create_task_group() as tg:
         session, router = await start(tg)
         seen: list[int] = []
@@ -282,45 +283,30 @@ async def test_a_big_read_is_handled_slice_by_slice(monkeypatch: pytest.MonkeyPa
         await session.subscribe(handler, "com.t")
         driver = session._driver
         assert driver is not None
-        fed: list[tuple[int, int]] = []
-        receive = driver.connection.receive_data
-
-        def spy(data: bytes, now: float | None = None) -> None:
-            fed.append((len(data), len(seen)))
-            receive(data, now)
-
-        monkeypatch.setattr(driver.connection, "receive_data", spy)
+        spy = FeedSpy(driver.connection, seen)
+        driver.connection = spy
         router.send(*(Event(5, n, [n, "x" * 30]) for n in range(1, 501)))  # one read
         with anyio.fail_after(5):
             await all_in.wait()
         assert seen == list(range(1, 501))
-        sizes = [size for size, _ in fed]
-        assert len(sizes) > 4 and max(sizes) == DISPATCH_CHUNK
-        assert fed[1][1] > 0  # the first slice's events ran before the second was fed
+        assert len(spy.sizes) > 4 and max(spy.sizes) == DISPATCH_CHUNK
+        assert spy.fed[1][1] > 0  # the first slice's events ran before the second was fed
         session.disconnect()
 
 
-async def test_what_follows_a_violation_in_a_big_read_is_not_fed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_what_follows_a_violation_in_a_big_read_is_not_fed() -> None:
     async with anyio.create_task_group() as tg:
         session, router = await start(tg)
         driver = session._driver
         assert driver is not None
-        fed: list[int] = []
-        receive = driver.connection.receive_data
-
-        def spy(data: bytes, now: float | None = None) -> None:
-            fed.append(len(data))
-            receive(data, now)
-
-        monkeypatch.setattr(driver.connection, "receive_data", spy)
+        spy = FeedSpy(driver.connection)
+        driver.connection = spy
         # No such subscription: a protocol violation, then more than a slice of events.
         router.send(Event(99, 1, [1]), *(Event(99, n, ["x" * 40]) for n in range(2, 400)))
         with anyio.fail_after(5):
             await session.disconnected.wait()
-        assert fed[0] == DISPATCH_CHUNK and len(fed) <= 2  # no slice after the close
-        assert driver.connection.closed
+        assert spy.sizes == [DISPATCH_CHUNK]  # no slice after the violation
+        assert spy.inner.closed
 
 
 async def answer_unsubscribe(router: LoopbackRouter) -> None:

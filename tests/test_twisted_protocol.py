@@ -12,6 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from tests.harness import ROUTER_ROLES
+from tests.helpers import FeedSpy
 from wamp_core.application.url import parse_url
 from wamp_core.connection import DISPATCH_CHUNK
 from wamp_core.exception import ApplicationError, SessionNotReady, TransportLost
@@ -358,7 +359,7 @@ def test_events_in_order_per_handler() -> None:
     assert isinstance(errors[0][0], ValueError) and "com.broken" in errors[0][1]
 
 
-def test_a_big_read_is_handled_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_big_read_is_handled_slice_by_slice() -> None:
     wire = joined()
     seen: list[int] = []
 
@@ -367,41 +368,27 @@ def test_a_big_read_is_handled_slice_by_slice(monkeypatch: pytest.MonkeyPatch) -
 
     wire.session.subscribe(on_event, "com.topic")
     wire.send(Subscribed(wire.expect(Subscribe).request_id, 1))
-    fed: list[int] = []
-    handled_before: list[int] = []
-    receive = wire.proto.connection.receive_data
-
-    def spy(data: bytes, now: float | None = None) -> None:
-        fed.append(len(data))
-        handled_before.append(len(seen))
-        receive(data, now)
-
-    monkeypatch.setattr(wire.proto.connection, "receive_data", spy)
+    spy = FeedSpy(wire.proto.connection, seen)
+    wire.proto.connection = spy
     wire.router.send(*(Event(1, 100 + n, [n, "x" * 30]) for n in range(1, 501)))
     data = wire.router.data_to_send()
     assert len(data) > 4 * DISPATCH_CHUNK
     wire.proto.dataReceived(data)  # one read: frames split across the slices
     assert seen == list(range(1, 501))  # every event, in order
-    assert sum(fed) == len(data) and max(fed) == DISPATCH_CHUNK
-    assert len(fed) == -(-len(data) // DISPATCH_CHUNK)
-    assert handled_before[1] > 0  # the first slice's events ran before the second came
+    assert sum(spy.sizes) == len(data) and max(spy.sizes) == DISPATCH_CHUNK
+    assert len(spy.sizes) == -(-len(data) // DISPATCH_CHUNK)
+    assert spy.fed[1][1] > 0  # the first slice's events ran before the second came
 
 
-def test_what_follows_a_violation_in_a_big_read_is_not_fed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_follows_a_violation_in_a_big_read_is_not_fed() -> None:
     wire = joined()
-    fed: list[int] = []
-    receive = wire.proto.connection.receive_data
-
-    def spy(data: bytes, now: float | None = None) -> None:
-        fed.append(len(data))
-        receive(data, now)
-
-    monkeypatch.setattr(wire.proto.connection, "receive_data", spy)
+    spy = FeedSpy(wire.proto.connection)
+    wire.proto.connection = spy
     wire.router.send(Event(99, 1, [1]))  # no such subscription: a protocol violation
     wire.router.send(*(Event(1, 100 + n, ["x" * 40]) for n in range(400)))
     wire.proto.dataReceived(wire.router.data_to_send())
-    assert fed == [DISPATCH_CHUNK]  # the connection closed on the first slice
-    assert wire.proto.connection.closed
+    assert spy.sizes == [DISPATCH_CHUNK]  # the connection closed on the first slice
+    assert spy.inner.closed
 
 
 def test_publish_acknowledged_and_not() -> None:
