@@ -131,32 +131,20 @@ class TrioFuture(Future):
 
     __slots__ = ()
 
-    async def wait(self) -> Any:
-        if not self._done:
-            lowlevel = _trio_lowlevel or _load_trio_lowlevel()
-            task = lowlevel.current_task()
-            if self._waiting is None:
-                self._waiting = [task]
-            else:
-                self._waiting.append(task)
-            waiting: list[Any] = self._waiting
+    async def _sleep(self) -> None:
+        lowlevel = _trio_lowlevel or _load_trio_lowlevel()
+        task = lowlevel.current_task()
+        if self._waiting is None:
+            self._waiting = [task]
+        else:
+            self._waiting.append(task)
+        waiting: list[Any] = self._waiting
 
-            def abort(_: Any) -> Any:  # only while still parked: _wake has not run
-                waiting.remove(task)
-                return lowlevel.Abort.SUCCEEDED
+        def abort(_: Any) -> Any:  # only while still parked: _wake has not run
+            waiting.remove(task)
+            return lowlevel.Abort.SUCCEEDED
 
-            sleepers = self._sleepers
-            if sleepers is None:
-                await lowlevel.wait_task_rescheduled(abort)
-            else:
-                sleepers.count += 1
-                try:
-                    await lowlevel.wait_task_rescheduled(abort)
-                finally:
-                    sleepers.count -= 1
-        if self._error is not None:
-            raise self._error
-        return self._value
+        await lowlevel.wait_task_rescheduled(abort)
 
     def _wake(self) -> None:
         if self._waiting is not None:

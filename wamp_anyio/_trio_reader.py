@@ -48,9 +48,8 @@ class _SocketReader:
         while True:
             try:
                 await self._wait_readable(sock)
-            except self._closed_error:  # our stream was closed while we waited
-                raise anyio.ClosedResourceError from None
-            except ValueError:  # closed before: the socket has no descriptor any more
+            except (self._closed_error, ValueError):
+                # Closed while we waited, or before (no descriptor any more: ValueError).
                 raise anyio.ClosedResourceError from None
             try:
                 data = sock.recv(max_bytes)
