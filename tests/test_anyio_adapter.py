@@ -6,6 +6,7 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio.abc import ByteStream
 
 from tests.anyio_router import LoopbackRouter
 from tests.helpers import FeedSpy
@@ -78,6 +79,36 @@ class Recorder(Session):
 
     def on_user_error(self, fail: BaseException, msg: str) -> None:
         self.errors.append((fail, msg))
+
+
+async def joined(tg: Any, router: LoopbackRouter, stream: ByteStream) -> Recorder:
+    """A Recorder session joined through ``stream``, whose other end ``router`` plays."""
+    session = Recorder()
+    tg.start_soon(run_session, session, TRANSPORT, stream, "realm1")
+    await router.welcome()
+    with anyio.fail_after(5):
+        await session.joined.wait()
+    return session
+
+
+async def call_cut_off(tg: Any, router: LoopbackRouter, session: Recorder) -> list[BaseException]:
+    """A call is pending when the router goes away: the TransportLost errors it raised,
+    once the session is gone and every task has settled."""
+    failures: list[BaseException] = []
+
+    async def caller() -> None:
+        try:
+            await session.call("com.slow")
+        except TransportLost as exc:
+            failures.append(exc)
+
+    tg.start_soon(caller)
+    await router.expect(Call)
+    router.close()
+    with anyio.fail_after(5):
+        await session.disconnected.wait()
+    await anyio.wait_all_tasks_blocked()
+    return failures
 
 
 async def start(tg: Any, session: Session | None = None) -> tuple[Recorder, LoopbackRouter]:
@@ -317,21 +348,7 @@ async def answer_unsubscribe(router: LoopbackRouter) -> None:
 async def test_router_going_away_fails_pending_calls_and_runs_hooks() -> None:
     async with anyio.create_task_group() as tg:
         session, router = await start(tg)
-        failures: list[BaseException] = []
-
-        async def call() -> None:
-            try:
-                await session.call("com.p")
-            except TransportLost as exc:
-                failures.append(exc)
-
-        tg.start_soon(call)
-        await router.expect(Call)
-        router.close()
-        with anyio.fail_after(5):
-            await session.disconnected.wait()
-        await anyio.wait_all_tasks_blocked()
-        assert len(failures) == 1
+        assert len(await call_cut_off(tg, router, session)) == 1
         assert session.hooks == ["join", "leave:wamp.close.transport_lost", "disconnect"]
         with pytest.raises(SessionNotReady):
             await session.call("com.p")

@@ -257,23 +257,29 @@ async def arrival(stream: AsyncioStream) -> None:
         protocol.reader = None
 
 
+class Delivered:
+    """A receiver for ``deliver_to``: what it was handed, and an event set on each."""
+
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+        self.arrived = asyncio.Event()
+
+    def __call__(self, data: bytes) -> None:
+        self.got.append(data)
+        self.arrived.set()
+
+
 async def test_deliver_to_hands_over_what_waits_then_what_arrives() -> None:
     async with served() as (stream, peer):
         peer.writer.write(b"early")
         await arrival(stream)
-        got: list[bytes] = []
-        arrived = asyncio.Event()
-
-        def receiver(data: bytes) -> None:
-            got.append(data)
-            arrived.set()
-
+        receiver = Delivered()
         stream.deliver_to(receiver)
-        assert got == [b"early"]
-        arrived.clear()
+        assert receiver.got == [b"early"]
+        receiver.arrived.clear()
         peer.writer.write(b"late")
-        await arrived.wait()
-        assert b"".join(got) == b"earlylate"
+        await receiver.arrived.wait()
+        assert b"".join(receiver.got) == b"earlylate"
         stream.deliver_to(None)  # back to receive()
         peer.writer.write(b"pulled")
         assert await stream.receive() == b"pulled"
@@ -281,21 +287,15 @@ async def test_deliver_to_hands_over_what_waits_then_what_arrives() -> None:
 
 async def test_deliveries_pause_and_resume() -> None:
     async with served() as (stream, peer):
-        got: list[bytes] = []
-        arrived = asyncio.Event()
-
-        def receiver(data: bytes) -> None:
-            got.append(data)
-            arrived.set()
-
+        receiver = Delivered()
         stream.deliver_to(receiver)
         stream.pause_delivery()
         assert not stream._transport.is_reading()
         peer.writer.write(b"held")
         await peer.writer.drain()
         stream.resume_delivery()
-        await arrived.wait()
-        assert got == [b"held"]
+        await receiver.arrived.wait()
+        assert receiver.got == [b"held"]
 
 
 @pytest.mark.parametrize("ending", ["eof", "reset", "aclose", "before"])

@@ -11,10 +11,8 @@ import pytest
 import sniffio
 
 from tests.anyio_router import TcpRouter
-from tests.test_anyio_adapter import TRANSPORT, Recorder, answer_unsubscribe
+from tests.test_anyio_adapter import answer_unsubscribe, call_cut_off, joined
 from wamp_anyio._asyncio_stream import AsyncioStream
-from wamp_anyio._run import run_session
-from wamp_core.exception import TransportLost
 from wamp_core.messages import Call, Event, Result, Subscribe, Subscribed
 
 pytestmark = pytest.mark.anyio
@@ -23,15 +21,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-async def joined(tg: Any, router: TcpRouter, stream: AsyncioStream) -> Recorder:
-    session = Recorder()
-    tg.start_soon(run_session, session, TRANSPORT, stream, "realm1")
-    await router.welcome()
-    with anyio.fail_after(5):
-        await session.joined.wait()
-    return session
 
 
 async def subscribed(router: TcpRouter, subscription: int) -> None:
@@ -113,18 +102,4 @@ async def test_a_plain_handler_may_use_anyio() -> None:
 async def test_the_router_going_away_fails_pending_calls() -> None:
     async with TcpRouter.serving() as (router, stream), anyio.create_task_group() as tg:
         session = await joined(tg, router, stream)
-        failures: list[BaseException] = []
-
-        async def caller() -> None:
-            try:
-                await session.call("com.slow")
-            except TransportLost as exc:
-                failures.append(exc)
-
-        tg.start_soon(caller)
-        await router.expect(Call)
-        router.close()
-        with anyio.fail_after(5):
-            await session.disconnected.wait()
-        await anyio.wait_all_tasks_blocked()
-        assert len(failures) == 1
+        assert len(await call_cut_off(tg, router, session)) == 1

@@ -11,11 +11,9 @@ import anyio.abc
 import pytest
 
 from tests.anyio_router import AnyioTcpRouter
-from tests.test_anyio_adapter import TRANSPORT, Recorder
+from tests.test_anyio_adapter import call_cut_off, joined
 from wamp_anyio import _trio_reader
-from wamp_anyio._run import run_session
 from wamp_anyio._trio_reader import trio_receiver
-from wamp_core.exception import TransportLost
 from wamp_core.messages import Call, Event, Result, Subscribe, Subscribed
 
 pytestmark = pytest.mark.anyio
@@ -24,15 +22,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "trio"
-
-
-async def joined(tg: Any, router: AnyioTcpRouter, stream: anyio.abc.ByteStream) -> Recorder:
-    session = Recorder()
-    tg.start_soon(run_session, session, TRANSPORT, stream, "realm1")
-    await router.welcome()
-    with anyio.fail_after(5):
-        await session.joined.wait()
-    return session
 
 
 async def test_calls_and_events_through_the_socket_reader(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,21 +70,7 @@ async def test_calls_and_events_through_the_socket_reader(monkeypatch: pytest.Mo
 async def test_the_router_going_away_ends_the_session() -> None:
     async with AnyioTcpRouter.serving() as (router, stream), anyio.create_task_group() as tg:
         session = await joined(tg, router, stream)
-        failures: list[BaseException] = []
-
-        async def caller() -> None:
-            try:
-                await session.call("com.slow")
-            except TransportLost as exc:
-                failures.append(exc)
-
-        tg.start_soon(caller)
-        await router.expect(Call)
-        router.close()  # EOF for the reader
-        with anyio.fail_after(5):
-            await session.disconnected.wait()
-        await anyio.wait_all_tasks_blocked()
-        assert len(failures) == 1
+        assert len(await call_cut_off(tg, router, session)) == 1  # EOF for the reader
 
 
 async def test_end_of_stream_and_closing_while_waiting() -> None:
