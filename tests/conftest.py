@@ -1,4 +1,4 @@
-"""Shared test set-up: hypothesis profiles, the path of the external vectors, and the
+"""Shared test set-up: hypothesis profiles, the path of the test vectors, and the
 choice of the wamp_core under test (the source tree, or the installed, compiled one)."""
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ if os.environ.get("WAMP_TEST_INSTALLED") == "compiled":
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-# The conformance vectors are external data kept beside the checkout (../shared).
-SHARED = ROOT.parent / "shared"
-VECTORS = SHARED / "vectors"
+# The conformance and authentication vectors (data copied in; tests/vectors/NOTICE.md).
+VECTORS = ROOT / "tests" / "vectors"
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(

@@ -1,4 +1,4 @@
-"""Authentication primitives against the shared vectors (../shared/vectors/auth.json).
+"""Authentication primitives against the vectors of tests/vectors/auth.json.
 
 The vector file is read at test time and never copied into the project; the
 ``json_binary`` vectors belong to the serializer tests.
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import VECTORS
 
 from wamp_core.auth import (
     WCS_SECRET_CHARSET,
@@ -32,7 +34,7 @@ from wamp_core.auth import (
     scram_stored_key,
 )
 
-VECTORS_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "auth.json"
+VECTORS_PATH = VECTORS / "auth.json"
 
 
 @cache

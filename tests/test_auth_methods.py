@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import VECTORS
+
 from wamp_core.auth import (
     AUTHMETHODS,
     AuthAnonymous,
@@ -23,7 +25,7 @@ from wamp_core.auth import (
 from wamp_core.auth._util import check_random, require_hex, xor_bytes
 from wamp_core.exception import AuthenticationError
 
-VECTORS_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "auth.json"
+VECTORS_PATH = VECTORS / "auth.json"
 SEED_HEX = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510"
 
 

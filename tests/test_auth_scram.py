@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import VECTORS
+
 from wamp_core.auth import (
     AuthScram,
     ScramCostLimits,
@@ -21,7 +23,7 @@ from wamp_core.auth import (
 )
 from wamp_core.exception import AuthenticationError
 
-VECTORS_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "auth.json"
+VECTORS_PATH = VECTORS / "auth.json"
 
 
 def cases(section: str) -> list[dict[str, Any]]:

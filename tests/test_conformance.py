@@ -1,4 +1,4 @@
-"""The wamp-proto test suite's per-message samples, read from ../shared/vectors.
+"""The wamp-proto test suite's per-message samples, kept in tests/vectors.
 
 For json, msgpack and cbor: at least one listed byte variant decodes to the
 expected attributes, and encoding the decoded message gives one of the listed
