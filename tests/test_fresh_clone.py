@@ -40,9 +40,18 @@ def test_the_unit_tests_pass_in_a_clone_with_nothing_beside_it(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_", "COVERAGE"))}
     env["HYPOTHESIS_PROFILE"] = "dev"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
-         "--ignore=tests/integration", "--deselect",
-         "tests/test_fresh_clone.py::test_the_unit_tests_pass_in_a_clone_with_nothing_beside_it"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests",
+            "--ignore=tests/integration",
+            "--deselect",
+            "tests/test_fresh_clone.py::test_the_unit_tests_pass_in_a_clone_with_nothing_beside_it",
+        ],
         cwd=clone,
         env=env,
         capture_output=True,
