@@ -38,6 +38,7 @@ COMPILED_MODULES = [
     "wamp_core/application/shaping.py",
     "wamp_core/transports/base.py",
     "wamp_core/transports/rawsocket.py",
+    "wamp_core/transports/rawsocket_server.py",
     "wamp_core/transports/websocket.py",
     "wamp_core/transports/_wsframe.py",
 ]

@@ -26,7 +26,7 @@ from wamp_core.transports import (
     TransportState,
     rawsocket_length_exponent,
 )
-from wamp_core.transports.base import _earlier
+from wamp_core.transports.base import Transport, _earlier
 
 Feed = Callable[..., None]
 
@@ -70,7 +70,7 @@ def open_rs(
     return transport
 
 
-def closed_event(transport: RawSocketClientTransport) -> TransportClosed:
+def closed_event(transport: Transport) -> TransportClosed:
     events = transport.events()
     assert transport.closed
     assert isinstance(events[-1], TransportClosed)

@@ -18,6 +18,7 @@ from wamp_core.transports.base import (
     MessageReceived,
     MessageTooBig,
     MessageTooBigToSend,
+    Transport,
     TransportClosed,
     TransportEvent,
     TransportNotOpen,
@@ -25,6 +26,7 @@ from wamp_core.transports.base import (
     TransportState,
 )
 from wamp_core.transports.rawsocket import RawSocketClientTransport, rawsocket_length_exponent
+from wamp_core.transports.rawsocket_server import RawSocketServerTransport
 from wamp_core.transports.websocket import WebSocketClientTransport
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "MessageTooBig",
     "MessageTooBigToSend",
     "RawSocketClientTransport",
+    "RawSocketServerTransport",
+    "Transport",
     "TransportClosed",
     "TransportEvent",
     "TransportNotOpen",

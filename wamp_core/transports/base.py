@@ -1,4 +1,4 @@
-"""What every client transport shares: the events, the errors and the state machine skeleton.
+"""What every transport shares: the events, the errors and the state machine skeleton.
 
 A transport turns socket bytes into whole WAMP transport messages and back; it knows
 nothing about WAMP messages themselves (the serializer and the session do). It is
@@ -11,6 +11,10 @@ constructor's ``now``, 0.0 by default).
 States, in order (``state``)::
 
     IDLE --open()--> OPENING --router accepts--> OPEN --close()--> CLOSING --> CLOSED
+
+A server transport (``websocket_server``, ``rawsocket_server``) is the same machine
+seen from the other end: it starts in OPENING, waiting for the client's handshake,
+and "the router" below reads "the client" for it.
 
 ``close()`` in OPEN starts a WebSocket close handshake (CLOSING until the router's
 close frame or ``close_timeout``); RawSocket has none and goes to CLOSED at once.
@@ -31,7 +35,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Final, NoReturn, TypeAlias
 
 from wamp_core.exception import ProtocolError, TransportLost
 
@@ -52,6 +56,7 @@ __all__ = [
     "MessageReceived",
     "MessageTooBig",
     "MessageTooBigToSend",
+    "Transport",
     "TransportClosed",
     "TransportEvent",
     "TransportNotOpen",
@@ -74,7 +79,8 @@ class TransportOpened:
 
     ``serializer`` is the negotiated serializer as ``get_serializer`` accepts it
     (``"json"``, ``"msgpack.batched"``); ``subprotocol`` the WebSocket subprotocol
-    (None for RawSocket); ``headers`` the router's HTTP response headers (WebSocket).
+    (None for RawSocket); ``headers`` the router's HTTP response headers (WebSocket),
+    or on a server the client's upgrade request headers (lower-case names).
     """
 
     serializer: str
@@ -134,14 +140,20 @@ def _check_timeout(name: str, value: float | None, *, optional: bool) -> None:
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
-class ClientTransport(ABC):
-    """The interface Connection drives; subclasses supply the wire format.
+class Transport(ABC):
+    """The interface Connection drives; subclasses supply the wire format and the side.
 
     Subclasses implement the ``_``-prefixed abstract methods; everything that is the
-    same for both wire formats (states, clock, deadlines, keep-alive, queues) is here.
+    same for both wire formats and both sides (states, clock, deadlines, keep-alive,
+    queues) is here.
     """
 
     _close_timeout: float = 0.0  # only a WebSocket has a close handshake to wait for
+    # Who is at the other end, for error messages; a server transport says "client".
+    _peer: str = "router"
+    # Whether a frame is the same bytes for every receiver (servers: no masking), so
+    # that send_frame may queue one built once.
+    _shared_frames: bool = False
 
     def __init__(
         self,
@@ -170,6 +182,8 @@ class ClientTransport(ABC):
         self._close_deadline: float | None = None
         self._ping_payload: bytes | None = None
         self._pings_sent = 0
+        self._max_out = 0  # see max_outgoing; the subclass sets it
+        self._limit_text = "the outgoing limit"  # how MessageTooBigToSend names it
 
     # -- what the caller sees ---------------------------------------------------------
 
@@ -192,10 +206,9 @@ class ClientTransport(ABC):
         return self._serializer
 
     @property
-    @abstractmethod
     def max_outgoing(self) -> int:
         """The largest message ``send_message`` accepts (the router's limit where known)."""
-        raise NotImplementedError
+        return self._max_out
 
     def open(self, now: float | None = None) -> None:
         """Queue the opening handshake (only needed when built with ``auto_open=False``)."""
@@ -222,7 +235,7 @@ class ClientTransport(ABC):
             self._on_eof()
         elif state is TransportState.IDLE:
             # The router speaks first only if it is not a WAMP router at all.
-            self._abort(ProtocolError("the router sent data before our opening handshake"))
+            self._abort(ProtocolError(f"the {self._peer} sent data before our opening handshake"))
         else:
             self._receive(data)
 
@@ -255,12 +268,31 @@ class ClientTransport(ABC):
         """
         if now is not None:
             self._now = now
-        state = self._state
-        if state is not TransportState.OPEN:
-            if state is TransportState.IDLE or state is TransportState.OPENING:
-                raise TransportNotOpen(f"the transport is not open yet ({state.value})")
-            raise TransportLost(f"the transport is {state.value}: the message was not sent")
+        if self._state is not TransportState.OPEN:
+            self._not_open()
         self._send(data)
+
+    def send_frame(self, frame: bytes, length: int, now: float | None = None) -> None:
+        """Queue a message framed beforehand (a server's ``frame_message``), so that one
+        frame built once can go to many connections; ``length`` is its payload's size.
+
+        Raises as ``send_message`` does; TypeError on a client, whose frames are masked
+        afresh each time and so cannot be shared.
+        """
+        if not self._shared_frames:
+            raise TypeError("only a server transport sends frames built beforehand")
+        if now is not None:
+            self._now = now
+        if self._state is not TransportState.OPEN:
+            self._not_open()
+        self._check_outgoing(length)
+        self._out.append(frame)
+
+    def _not_open(self) -> NoReturn:
+        state = self._state
+        if state is TransportState.IDLE or state is TransportState.OPENING:
+            raise TransportNotOpen(f"the transport is not open yet ({state.value})")
+        raise TransportLost(f"the transport is {state.value}: the message was not sent")
 
     def close(self, code: int = 1000, reason: str = "", now: float | None = None) -> None:
         """Start closing; idempotent. Before open it ends the transport at once (clean)."""
@@ -288,7 +320,7 @@ class ClientTransport(ABC):
         if self._open_deadline is not None and now >= self._open_deadline:
             self._abort(self._open_timeout_error())
         elif self._close_deadline is not None and now >= self._close_deadline:
-            text = f"the router did not answer our close frame within {self._close_timeout}s"
+            text = f"the {self._peer} did not answer our close frame within {self._close_timeout}s"
             self._abort(TransportLost(text), 1006)
         elif self._pong_deadline is not None and now >= self._pong_deadline:
             text = f"no pong within {self._ping_timeout}s of our keep-alive ping"
@@ -321,6 +353,12 @@ class ClientTransport(ABC):
             # _ping_interval is set: a ping payload exists only with keep-alive on.
             self._ping_deadline = self._now + (self._ping_interval or 0.0)
 
+    def _check_outgoing(self, length: int) -> None:
+        if length > self._max_out:
+            raise MessageTooBigToSend(
+                f"message of {length} bytes is over {self._limit_text} of {self._max_out}"
+            )
+
     def _clear_deadlines(self) -> None:
         self._open_deadline = self._ping_deadline = None
         self._pong_deadline = self._close_deadline = None
@@ -333,6 +371,9 @@ class ClientTransport(ABC):
         self._events.append(TransportClosed(code, reason, error, clean))
 
     def _open_timeout_error(self) -> Exception:
+        if self._shared_frames:  # a server, waiting for the client to speak
+            text = f"the client did not complete its opening handshake within {self._open_timeout}s"
+            return TransportLost(text)
         return TransportLost(f"no answer to the opening handshake within {self._open_timeout}s")
 
     @abstractmethod
@@ -376,6 +417,10 @@ class ClientTransport(ABC):
     def _abort(self, error: Exception, code: int | None = None, reason: str = "") -> None:
         """Fail the transport: tell the router if the format can, then _finish."""
         raise NotImplementedError
+
+
+# The name the client side and Connection have always used.
+ClientTransport = Transport
 
 
 def _earlier(a: float | None, b: float | None) -> float | None:

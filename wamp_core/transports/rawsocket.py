@@ -1,4 +1,5 @@
-"""The WAMP RawSocket client transport (``advanced/transport_rawsocket.md``).
+"""The WAMP RawSocket transport (``advanced/transport_rawsocket.md``): the frames both
+ends share (``RawSocketTransport``) and the client; the server is ``rawsocket_server``.
 
 Handshake: we send ``7F (L<<4)|S 00 00`` (L: our receive limit is ``2**(9+L)``, S: the
 serializer id); the router answers the same shape echoing S with its own L (our send
@@ -18,26 +19,33 @@ lengths are refused from the header, before any payload is kept.
 from __future__ import annotations
 
 import struct
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Final
 
 from wamp_core.exception import ProtocolError, TransportLost
 from wamp_core.serializers import RAWSOCKET_IDS, get_serializer
 from wamp_core.transports.base import (
-    ClientTransport,
     HandshakeError,
     MessageReceived,
     MessageTooBig,
-    MessageTooBigToSend,
+    Transport,
 )
 
-__all__ = ["RawSocketClientTransport", "rawsocket_length_exponent"]
+__all__ = [
+    "HANDSHAKE_ERRORS",
+    "RawSocketClientTransport",
+    "RawSocketTransport",
+    "frame_header",
+    "rawsocket_length_exponent",
+    "rawsocket_serializer",
+]
 
 _MAGIC = 0x7F
 _MESSAGE, _PING, _PONG = 0, 1, 2
 _MAX_LENGTH = 1 << 24  # the largest length a frame can carry (with the X bit)
 _X_BIT = 0x08000000  # in the 32-bit header
-_HANDSHAKE_ERRORS = {
+HANDSHAKE_ERRORS: Final = {
     1: "serializer unsupported",
     2: "maximum message length unacceptable",
     3: "use of reserved bits (unsupported feature)",
@@ -60,34 +68,36 @@ def rawsocket_length_exponent(max_message_size: int) -> int:
     return max(0, (max_message_size - 1).bit_length() - 9)
 
 
-def _frame_header(kind: int, length: int) -> bytes:
+def rawsocket_serializer(spec: str) -> tuple[int, str]:
+    """The RawSocket id and the name of a serializer; ValueError for one RawSocket
+    cannot carry."""
+    codec = get_serializer(spec)
+    if codec.batched:
+        raise ValueError("RawSocket frames carry one message each: no batched serializers")
+    return codec.RAWSOCKET_ID, codec.NAME
+
+
+def frame_header(kind: int, length: int) -> bytes:
     # Only 2**24 itself needs the X bit; below it the 24 length bits suffice.
     if length < _MAX_LENGTH:
         return _pack_header((kind << 24) | length)
     return _pack_header(_X_BIT | (kind << 24))
 
 
-class RawSocketClientTransport(ClientTransport):
-    """A RawSocket client speaking one serializer (``"json"``, ``"msgpack"`` or ``"cbor"``).
+class RawSocketTransport(Transport):
+    """What both ends of a RawSocket share: the frames are the same in each direction.
 
-    ``max_message_size`` is rounded up to a power of two from 512 B to 16 MiB: the
-    limit we announce and enforce on incoming frames (``max_message_size`` property).
-    ``max_outgoing`` is the router's limit, known once open (0 before). With
-    ``ping_interval`` a PING is sent that long after opening / after the last answered
-    PING; no PONG within ``ping_timeout`` fails the transport. ``now`` is the clock
-    at construction (it starts ``open_timeout`` when ``auto_open``).
+    The subclass writes and checks the 4-byte handshake (``_check_handshake``), then
+    sets ``_max_out`` and calls ``_opened``.
     """
 
     def __init__(
         self,
-        serializer: str = "msgpack",
-        *,
-        max_message_size: int = 16 * 1024 * 1024,
-        ping_interval: float | None = None,
-        ping_timeout: float = 10.0,
-        open_timeout: float | None = None,
-        auto_open: bool = True,
-        now: float = 0.0,
+        max_message_size: int,
+        ping_interval: float | None,
+        ping_timeout: float,
+        open_timeout: float | None,
+        now: float,
     ):
         super().__init__(
             ping_interval=ping_interval,
@@ -95,11 +105,6 @@ class RawSocketClientTransport(ClientTransport):
             open_timeout=open_timeout,
             now=now,
         )
-        codec = get_serializer(serializer)
-        if codec.batched:
-            raise ValueError("RawSocket frames carry one message each: no batched serializers")
-        self._name = codec.NAME
-        self._serializer_id = codec.RAWSOCKET_ID
         self._exponent = rawsocket_length_exponent(max_message_size)
         self._max_in = 1 << (9 + self._exponent)
         # Headers at or under this go straight to the message path: a plain message
@@ -107,65 +112,54 @@ class RawSocketClientTransport(ClientTransport):
         # too long) takes the careful path; capped below 2**24 so a PING (type 1) of
         # length 0, whose header is 2**24, is never mistaken for a message.
         self._fast_limit = min(self._max_in, _MAX_LENGTH - 1)
-        self._max_out = 0
-        self._reply = bytearray()  # the router's handshake reply, until 4 bytes
+        self._handshake = bytearray()  # the peer's handshake, until 4 bytes
         self._pending = bytearray()  # the start of a frame split across chunks
-        if auto_open:
-            self.open()
 
     @property
     def max_message_size(self) -> int:
         """The incoming limit we announced (``max_message_size`` rounded up)."""
         return self._max_in
 
-    @property
-    def max_outgoing(self) -> int:
-        return self._max_out
-
-    # -- handshake --------------------------------------------------------------------
-
-    def _send_handshake(self) -> None:
-        self._out.append(bytes((_MAGIC, (self._exponent << 4) | self._serializer_id, 0, 0)))
+    @staticmethod
+    def frame_message(payload: bytes | str) -> bytes:
+        """One message frame carrying ``payload``, for ``send_frame``: the same bytes
+        for every connection, so a message sent to many is framed once."""
+        data = payload.encode() if isinstance(payload, str) else payload
+        return frame_header(_MESSAGE, len(data)) + data
 
     def _receive(self, chunk: bytes | bytearray | memoryview) -> None:
         # Payloads are slices of the data, and must be bytes.
         data = chunk if type(chunk) is bytes else bytes(chunk)
         pos = 0
         if self._max_out == 0:  # still in the handshake
-            reply = self._reply
-            pos = min(4 - len(reply), len(data))
-            reply += data[:pos]
-            if len(reply) < 4 or not self._check_reply(reply):
+            handshake = self._handshake
+            pos = min(4 - len(handshake), len(data))
+            handshake += data[:pos]
+            if len(handshake) < 4:
                 return
+            if handshake[0] != _MAGIC:
+                self._not_rawsocket(bytes(handshake))
+                return
+            if not self._check_handshake(handshake):
+                return
+            self._handshake = bytearray()
         self._receive_frames(data, pos)
 
-    def _check_reply(self, reply: bytearray) -> bool:
-        magic, answer, reserved1, reserved2 = reply
-        if magic != _MAGIC:
-            hint = " (an HTTP server: a WebSocket endpoint?)" if reply == b"HTTP" else ""
-            self._abort(HandshakeError(f"not a RawSocket handshake reply: {bytes(reply)!r}{hint}"))
-            return False
-        if answer & 0x0F == 0:
-            code = answer >> 4
-            meaning = _HANDSHAKE_ERRORS.get(code, "illegal error code")
-            self._abort(HandshakeError(f"the router refused the handshake: {code} {meaning}"))
-            return False
-        if answer & 0x0F != self._serializer_id:
-            theirs = RAWSOCKET_IDS.get(answer & 0x0F, "unknown")
-            text = (
-                f"router answered serializer {answer & 0x0F} ({theirs}), "
-                f"we asked for {self._serializer_id} ({self._name})"
-            )
-            self._abort(HandshakeError(text))
-            return False
-        if reserved1 or reserved2:
-            text = f"reserved handshake bytes are not zero: {bytes(reply).hex(' ')}"
-            self._abort(HandshakeError(text))
-            return False
-        self._max_out = 1 << (9 + (answer >> 4))
-        self._reply = bytearray()
-        self._opened(self._name, None, ())
-        return True
+    def _not_rawsocket(self, handshake: bytes) -> None:
+        # No answer: whoever sent that does not speak RawSocket.
+        what = "handshake" if self._shared_frames else "handshake reply"
+        hint = ""
+        if handshake == b"HTTP":
+            hint = " (an HTTP server: a WebSocket endpoint?)"
+        elif handshake == b"GET ":
+            hint = " (an HTTP request: for a WebSocket endpoint?)"
+        self._abort(HandshakeError(f"not a RawSocket {what}: {handshake!r}{hint}"))
+
+    @abstractmethod
+    def _check_handshake(self, handshake: bytearray) -> bool:
+        """Act on the peer's 4 handshake bytes (the first is 0x7F): True once open,
+        else the transport was closed."""
+        raise NotImplementedError
 
     # -- frames -----------------------------------------------------------------------
 
@@ -254,7 +248,7 @@ class RawSocketClientTransport(ClientTransport):
         elif kind == _PING:
             # Exactly one PONG per PING, at once, echoing the payload (even during close:
             # RawSocket has no closing state).
-            self._out += (_frame_header(_PONG, len(payload)), payload)
+            self._out += (frame_header(_PONG, len(payload)), payload)
         else:
             self._pong_received(payload)
 
@@ -263,14 +257,12 @@ class RawSocketClientTransport(ClientTransport):
     def _send(self, data: bytes | str) -> None:
         if isinstance(data, str):
             data = data.encode()
-        if len(data) > self._max_out:
-            raise MessageTooBigToSend(
-                f"message of {len(data)} bytes is over the router's limit of {self._max_out}"
-            )
-        self._out += (_frame_header(_MESSAGE, len(data)), data)
+        self._check_outgoing(len(data))
+        # Header and payload queued apart: no copy of the payload.
+        self._out += (frame_header(_MESSAGE, len(data)), data)
 
     def _send_ping(self, payload: bytes) -> None:
-        self._out += (_frame_header(_PING, len(payload)), payload)
+        self._out += (frame_header(_PING, len(payload)), payload)
 
     def _check_close(self, code: int, reason: str) -> None:
         """Anything goes: RawSocket carries neither a close code nor a reason."""
@@ -279,14 +271,72 @@ class RawSocketClientTransport(ClientTransport):
         self._finish(None, reason, None, clean=True)
 
     def _on_eof(self) -> None:
-        # close() already ended the transport, so EOF here always means the router left.
+        # close() already ended the transport, so EOF here always means the peer left.
         where = "during the RawSocket handshake" if self._max_out == 0 else "(EOF)"
-        self._finish(None, "", TransportLost(f"the router closed the connection {where}"), False)
+        text = f"the {self._peer} closed the connection {where}"
+        self._finish(None, "", TransportLost(text), False)
 
     def _abort(self, error: Exception, code: int | None = None, reason: str = "") -> None:
-        # Nothing to tell the router: RawSocket has no way to say why.
+        # Nothing to tell the peer: RawSocket has no way to say why.
         self._finish(None, reason, error, clean=False)
 
     def _release(self) -> None:
         self._pending = bytearray()
-        self._reply = bytearray()
+        self._handshake = bytearray()
+
+
+class RawSocketClientTransport(RawSocketTransport):
+    """A RawSocket client speaking one serializer (``"json"``, ``"msgpack"`` or ``"cbor"``).
+
+    ``max_message_size`` is rounded up to a power of two from 512 B to 16 MiB: the
+    limit we announce and enforce on incoming frames (``max_message_size`` property).
+    ``max_outgoing`` is the router's limit, known once open (0 before). With
+    ``ping_interval`` a PING is sent that long after opening / after the last answered
+    PING; no PONG within ``ping_timeout`` fails the transport. ``now`` is the clock
+    at construction (it starts ``open_timeout`` when ``auto_open``).
+    """
+
+    def __init__(
+        self,
+        serializer: str = "msgpack",
+        *,
+        max_message_size: int = 16 * 1024 * 1024,
+        ping_interval: float | None = None,
+        ping_timeout: float = 10.0,
+        open_timeout: float | None = None,
+        auto_open: bool = True,
+        now: float = 0.0,
+    ):
+        super().__init__(max_message_size, ping_interval, ping_timeout, open_timeout, now)
+        self._serializer_id, self._name = rawsocket_serializer(serializer)
+        self._limit_text = "the router's limit"
+        if auto_open:
+            self.open()
+
+    # -- handshake --------------------------------------------------------------------
+
+    def _send_handshake(self) -> None:
+        self._out.append(bytes((_MAGIC, (self._exponent << 4) | self._serializer_id, 0, 0)))
+
+    def _check_handshake(self, handshake: bytearray) -> bool:
+        _, answer, reserved1, reserved2 = handshake
+        if answer & 0x0F == 0:
+            code = answer >> 4
+            meaning = HANDSHAKE_ERRORS.get(code, "illegal error code")
+            self._abort(HandshakeError(f"the router refused the handshake: {code} {meaning}"))
+            return False
+        if answer & 0x0F != self._serializer_id:
+            theirs = RAWSOCKET_IDS.get(answer & 0x0F, "unknown")
+            text = (
+                f"router answered serializer {answer & 0x0F} ({theirs}), "
+                f"we asked for {self._serializer_id} ({self._name})"
+            )
+            self._abort(HandshakeError(text))
+            return False
+        if reserved1 or reserved2:
+            text = f"reserved handshake bytes are not zero: {bytes(handshake).hex(' ')}"
+            self._abort(HandshakeError(text))
+            return False
+        self._max_out = 1 << (9 + (answer >> 4))
+        self._opened(self._name, None, ())
+        return True
