@@ -1,0 +1,3 @@
+"""The Sans-IO WAMP router."""
+
+from __future__ import annotations
