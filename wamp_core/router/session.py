@@ -1,0 +1,110 @@
+"""A session joined to a realm, as the realm sees it, and the peer it writes to.
+
+The realm never touches bytes: it hands messages to the session's :class:`Peer`
+(a server connection, or the realm's own meta session). A message that goes to
+many sessions at once (an EVENT to every subscriber of one subscription) goes
+through :meth:`Peer.send_shared` with one cache for all of them, so that it is
+encoded (and framed) once per serializer, not once per receiver.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from wamp_core.messages import Message
+from wamp_core.router._ids import SequentialIds
+
+__all__ = ["EncodingCache", "Peer", "RouterSession"]
+
+EncodingCache = dict[str, Any]
+"""Per-message scratch space shared by the receivers of one message: each peer kind
+keeps its encoded form there under a key of its own (serializer and framing)."""
+
+
+class Peer(Protocol):
+    """Where a joined session's messages go."""
+
+    def send(self, message: Message) -> None:
+        """Queue one message for this peer."""
+
+    def send_shared(self, message: Message, cache: EncodingCache) -> None:
+        """Queue a message that also goes to other peers (encode it once, via ``cache``)."""
+
+    def kill(self, reason: str, message: str | None) -> None:
+        """The realm ends the session: say GOODBYE with ``reason`` (and leave)."""
+
+
+class RouterSession:
+    """One joined session: who it is, what it announced, and its peer.
+
+    ``roles`` are the client's roles from HELLO (with their features); the realm
+    reads them to decide, for instance, whether a callee can be sent INTERRUPT.
+    ``details`` is what the meta API and ``wamp.session.on_join`` publish.
+    """
+
+    __slots__ = (
+        "authextra",
+        "authid",
+        "authmethod",
+        "authprovider",
+        "authrole",
+        "id",
+        "peer",
+        "realm",
+        "request_ids",
+        "roles",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        session_id: int,
+        realm: str,
+        peer: Peer,
+        *,
+        authid: str,
+        authrole: str,
+        authmethod: str = "anonymous",
+        authprovider: str = "static",
+        authextra: dict[str, Any] | None = None,
+        roles: dict[str, Any] | None = None,
+        transport: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = session_id
+        self.realm = realm
+        self.peer = peer
+        self.authid = authid
+        self.authrole = authrole
+        self.authmethod = authmethod
+        self.authprovider = authprovider
+        self.authextra = authextra or {}
+        self.roles = roles or {}
+        self.transport = transport or {}
+        self.request_ids = SequentialIds()  # for the INVOCATIONs the router sends it
+
+    def __repr__(self) -> str:
+        return (
+            f"RouterSession(id={self.id}, realm={self.realm!r}, authid={self.authid!r}, "
+            f"authrole={self.authrole!r})"
+        )
+
+    def has_feature(self, role: str, feature: str) -> bool:
+        """Whether the client announced ``feature`` for ``role`` in HELLO."""
+        announced = self.roles.get(role)
+        if not isinstance(announced, dict):
+            return False
+        features = announced.get("features")
+        return isinstance(features, dict) and features.get(feature) is True
+
+    def details(self) -> dict[str, Any]:
+        """The session as the meta API describes it (``wamp.session.get``)."""
+        return {
+            "session": self.id,
+            "realm": self.realm,
+            "authid": self.authid,
+            "authrole": self.authrole,
+            "authmethod": self.authmethod,
+            "authprovider": self.authprovider,
+            "authextra": self.authextra,
+            "transport": self.transport,
+        }
