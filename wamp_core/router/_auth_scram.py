@@ -63,10 +63,11 @@ class ScramVerifier(VerifierBase):
 
     def _hello(self) -> Deny | None:
         """SASLprep the authid; check the client nonce and channel binding."""
-        if not self._ctx.authid:
+        authid: object = self._ctx.authid
+        if not isinstance(authid, str) or not authid:
             return Deny(NOT_AUTHORIZED, "cannot identify client: no authid requested")
         try:
-            self._username = saslprep(self._ctx.authid)
+            self._username = saslprep(authid)
         except ValueError:
             return Deny(NOT_AUTHORIZED, "authid is not a valid SASLprep string")
         nonce = self._ctx.authextra.get("nonce")
@@ -149,13 +150,29 @@ class ScramVerifier(VerifierBase):
             channel_binding=self._binding,
             cbind_data=self._ctx.channel_id if self._binding is not None else None,
         ).encode("utf-8")
-        stored_key = bytes.fromhex(self._principal["stored-key"])
-        client_key = xor_bytes(proof, hmac.digest(stored_key, message, "sha256"))
-        if not hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key):
+        server_signature = check_client_proof(
+            bytes.fromhex(self._principal["stored-key"]),
+            bytes.fromhex(self._principal["server-key"]),
+            message,
+            proof,
+        )
+        if server_signature is None:
             return Deny(NOT_AUTHORIZED, "SCRAM authentication failed")
-        server_key = bytes.fromhex(self._principal["server-key"])
-        server_signature = _b64(hmac.digest(server_key, message, "sha256"))
-        return self._accept({_SIGNATURE_FIELD[self._convention]: server_signature})
+        return self._accept({_SIGNATURE_FIELD[self._convention]: _b64(server_signature)})
+
+
+def check_client_proof(
+    stored_key: bytes, server_key: bytes, auth_message: bytes, proof: bytes
+) -> bytes | None:
+    """The ServerSignature if ``proof`` (32 bytes) is right for the AuthMessage, else None.
+
+    ClientKey = proof XOR HMAC(StoredKey, AuthMessage) must hash to StoredKey:
+    only someone who knew the password (or ClientKey) can make that proof.
+    """
+    client_key = xor_bytes(proof, hmac.digest(stored_key, auth_message, "sha256"))
+    if not hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key):
+        return None
+    return hmac.digest(server_key, auth_message, "sha256")
 
 
 def scram_principal(
