@@ -55,7 +55,7 @@ class MemoryNetwork:
         two peers that keep talking forever); the time, if given, goes to every timer
         that is due. Returns the number of rounds that moved something."""
         if now is not None:
-            self.now = now
+            self.now = self.router.now = now
             self._timers(now)
         rounds = 0
         while rounds < max_rounds:

@@ -1,0 +1,387 @@
+"""The router's dealer, seen from raw peers: every message is built by hand and every
+answer checked exactly (registrations, invocation policies, calls, progressive results
+and invocations, canceling, timeouts, sessions leaving)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.router_harness import Net, RawPeer
+from wamp_core.messages import (
+    Call,
+    Cancel,
+    Error,
+    Interrupt,
+    Invocation,
+    Register,
+    Registered,
+    Result,
+    Unregister,
+    Unregistered,
+    Yield,
+)
+from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
+
+NO_CANCELING: dict[str, Any] = {"caller": {}, "callee": {}}
+
+
+def registered(callee: RawPeer, request_id: int, uri: str, **options: Any) -> int:
+    callee.send(Register(request_id, uri, options))
+    (answer,) = callee.take()
+    assert isinstance(answer, Registered), answer
+    return answer.registration_id
+
+
+def invoked(caller: RawPeer, callee: RawPeer, call: Call) -> Invocation:
+    caller.send(call)
+    (invocation,) = callee.take()
+    assert isinstance(invocation, Invocation), invocation
+    return invocation
+
+
+@pytest.fixture
+def net() -> Net:
+    return Net()
+
+
+def test_a_call_is_routed_to_the_callee_and_its_result_back(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer("msgpack")
+    caller.join()
+    callee.join()
+    registration = registered(callee, 1, "com.add")
+    invocation = invoked(caller, callee, Call(7, "com.add", [2, 3], {"k": 1}))
+    assert invocation.registration_id == registration
+    assert (invocation.args, invocation.kwargs, invocation.details) == ([2, 3], {"k": 1}, {})
+    callee.send(Yield(invocation.request_id, [5]))
+    assert caller.take() == [Result(7, [5])]
+    assert net.router.realms["realm1"].dealer.calls_in_flight == 0
+
+
+def test_calls_to_nothing_and_unauthorized_calls_fail() -> None:
+    roles = (Role("anonymous", (Permission("com.open", "prefix", frozenset({"call"})),)),)
+    net = Net((RealmConfig("realm1", roles),))
+    caller = net.raw_peer()
+    caller.join()
+    caller.send(Call(1, "com.open.x"), Call(2, "com.closed"))
+    first, second = caller.take()
+    assert isinstance(first, Error) and first.error == "wamp.error.no_such_procedure"
+    assert isinstance(second, Error) and second.error == "wamp.error.not_authorized"
+    caller.send(Register(3, "com.open.y"))
+    (denied,) = caller.take()
+    assert isinstance(denied, Error) and denied.error == "wamp.error.not_authorized"
+
+
+def test_registration_conflicts(net: Net) -> None:
+    one, two = net.raw_peer(), net.raw_peer()
+    one.join()
+    two.join()
+    registered(one, 1, "com.single")
+    registered(one, 2, "com.shared", invoke="roundrobin")
+    two.send(
+        Register(1, "com.single"),
+        Register(2, "com.shared", {"invoke": "random"}),
+        Register(3, "com.shared"),
+        Register(4, "wamp.session.mine"),
+    )
+    errors = [m.error for m in two.take() if isinstance(m, Error)]
+    assert errors == [
+        "wamp.error.procedure_already_exists",
+        "wamp.error.procedure_exists_with_different_invocation_policy",
+        "wamp.error.procedure_already_exists",
+        "wamp.error.invalid_uri",
+    ]
+    one.send(Register(3, "com.shared", {"invoke": "roundrobin"}))  # the same callee twice
+    (again,) = one.take()
+    assert isinstance(again, Error) and again.error == "wamp.error.procedure_already_exists"
+
+
+def test_unregister(net: Net) -> None:
+    one, two = net.raw_peer(), net.raw_peer()
+    one.join()
+    two.join()
+    registration = registered(one, 1, "com.x")
+    two.send(Unregister(5, registration), Unregister(6, 12345))
+    assert [m.error for m in two.take() if isinstance(m, Error)] == [
+        "wamp.error.no_such_registration"
+    ] * 2
+    one.send(Unregister(2, registration))
+    assert one.take() == [Unregistered(2)]
+    two.send(Call(7, "com.x"))
+    (gone,) = two.take()
+    assert isinstance(gone, Error) and gone.error == "wamp.error.no_such_procedure"
+
+
+@pytest.mark.parametrize(
+    ("invoke", "expected"),
+    [
+        ("roundrobin", [0, 1, 2, 0]),
+        ("first", [0, 0, 0, 0]),
+        ("last", [2, 2, 2, 2]),
+    ],
+)
+def test_shared_registrations_pick_callees_by_policy(
+    net: Net, invoke: str, expected: list[int]
+) -> None:
+    caller = net.raw_peer()
+    caller.join()
+    callees = [net.raw_peer() for _ in range(3)]
+    for callee in callees:
+        callee.join()
+        registered(callee, 1, "com.shared", invoke=invoke)
+    picked = []
+    for request_id in range(1, 5):
+        caller.send(Call(request_id, "com.shared"))
+        got = [i for i, callee in enumerate(callees) if callee.take()]
+        picked.extend(got)
+    assert picked == expected
+
+
+def test_random_invocation_picks_among_the_callees(net: Net) -> None:
+    caller = net.raw_peer()
+    caller.join()
+    callees = [net.raw_peer() for _ in range(3)]
+    for callee in callees:
+        callee.join()
+        registered(callee, 1, "com.random", invoke="random")
+    counts = [0, 0, 0]
+    for request_id in range(1, 31):
+        caller.send(Call(request_id, "com.random"))
+        for i, callee in enumerate(callees):
+            counts[i] += len(callee.take())
+    assert sum(counts) == 30
+    assert all(counts), counts  # seeded: every callee gets some
+
+
+def test_pattern_registrations_resolve_exact_then_prefix_then_wildcard(net: Net) -> None:
+    caller, exact, prefix, wildcard = (net.raw_peer() for _ in range(4))
+    for peer in (caller, exact, prefix, wildcard):
+        peer.join()
+    registered(exact, 1, "com.a.b.c")
+    registered(prefix, 1, "com.a", match="prefix")
+    registered(wildcard, 1, "com..b.c", match="wildcard")
+    assert invoked(caller, exact, Call(1, "com.a.b.c")).details == {}
+    assert invoked(caller, prefix, Call(2, "com.a.x.c")).details == {"procedure": "com.a.x.c"}
+    assert invoked(caller, wildcard, Call(3, "com.z.b.c")).details == {"procedure": "com.z.b.c"}
+
+
+def test_caller_disclosure_by_request_and_by_role() -> None:
+    disclosing = Permission("com.told", "prefix", frozenset({"call", "register"}), True)
+    roles = (Role("anonymous", (ALLOW_ALL, disclosing)),)
+    net = Net((RealmConfig("realm1", roles),))
+    caller, callee = net.raw_peer(), net.raw_peer()
+    welcome = caller.join()
+    callee.join()
+    registered(callee, 1, "com.asked")
+    registered(callee, 2, "com.told")
+    asked = invoked(caller, callee, Call(1, "com.asked", options={"disclose_me": True}))
+    told = invoked(caller, callee, Call(2, "com.told"))
+    expected = {
+        "caller": welcome.session_id,
+        "caller_authid": welcome.details["authid"],
+        "caller_authrole": "anonymous",
+    }
+    assert asked.details == expected
+    assert told.details == expected
+
+
+def test_progressive_results_reach_a_caller_that_asked(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.slow")
+    invocation = invoked(caller, callee, Call(1, "com.slow", options={"receive_progress": True}))
+    assert invocation.details == {"receive_progress": True}
+    callee.send(Yield(invocation.request_id, [1], options={"progress": True}))
+    callee.send(Yield(invocation.request_id, [2], options={"ppt_scheme": "x"}))
+    assert caller.take() == [
+        Result(1, [1], details={"progress": True}),
+        Result(1, [2], details={"ppt_scheme": "x"}),
+    ]
+
+
+def test_progressive_results_are_dropped_for_a_caller_that_did_not_ask(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.slow")
+    invocation = invoked(caller, callee, Call(1, "com.slow"))
+    callee.send(Yield(invocation.request_id, [1], options={"progress": True}))
+    assert caller.take() == []
+    callee.send(Yield(invocation.request_id, [2]))
+    assert caller.take() == [Result(1, [2])]
+    callee.send(Yield(invocation.request_id, [3]))  # late: the call has ended
+    assert caller.take() == []
+
+
+def test_progressive_call_invocations(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registration = registered(callee, 1, "com.upload")
+    first = invoked(caller, callee, Call(1, "com.upload", ["a"], options={"progress": True}))
+    assert first.details == {"progress": True}
+    caller.send(Call(1, "com.upload", ["b"], options={"progress": True}), Call(1, "com.upload", ["c"]))
+    second, last = callee.take()
+    assert second == Invocation(first.request_id, registration, ["b"], details={"progress": True})
+    assert last == Invocation(first.request_id, registration, ["c"])
+    callee.send(Yield(first.request_id, ["abc"]))
+    assert caller.take() == [Result(1, ["abc"])]
+
+
+def test_a_second_call_with_a_request_id_in_flight_is_a_violation(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.x")
+    invoked(caller, callee, Call(1, "com.x"))
+    caller.send(Call(1, "com.x"))
+    (abort,) = caller.take()
+    assert abort.NAME == "ABORT" and abort.reason == "wamp.error.protocol_violation"  # type: ignore[attr-defined]
+    assert caller.closed
+    (interrupt,) = callee.take()  # the caller is gone: its invocation is interrupted
+    assert isinstance(interrupt, Interrupt) and interrupt.options == {"mode": "killnowait"}
+
+
+def test_errors_from_the_callee_reach_the_caller(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.fail")
+    invocation = invoked(caller, callee, Call(4, "com.fail"))
+    callee.send(Error(Invocation.CODE, invocation.request_id, "com.oops", ["no"], {"k": 1}))
+    assert caller.take() == [Error(Call.CODE, 4, "com.oops", ["no"], {"k": 1})]
+    callee.send(Error(Invocation.CODE, invocation.request_id, "com.late"))
+    assert caller.take() == []
+
+
+@pytest.mark.parametrize("mode", ["skip", "killnowait"])
+def test_cancel_answers_the_caller_at_once(net: Net, mode: str) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.slow")
+    invocation = invoked(caller, callee, Call(1, "com.slow"))
+    caller.send(Cancel(1, {"mode": mode}))
+    (error,) = caller.take()
+    assert isinstance(error, Error) and error.error == "wamp.error.canceled"
+    expected = [] if mode == "skip" else [Interrupt(invocation.request_id, {"mode": mode})]
+    assert callee.take() == expected
+    callee.send(Yield(invocation.request_id, [1]))  # too late
+    caller.send(Cancel(1))  # nothing to cancel any more
+    assert caller.take() == []
+
+
+def test_cancel_kill_waits_for_the_callee(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.slow")
+    invocation = invoked(caller, callee, Call(1, "com.slow"))
+    caller.send(Cancel(1, {"mode": "kill"}), Cancel(1, {"mode": "kill"}))
+    assert callee.take() == [Interrupt(invocation.request_id, {"mode": "kill"})]
+    assert caller.take() == []
+    callee.send(Error(Invocation.CODE, invocation.request_id, "wamp.error.canceled"))
+    assert caller.take() == [Error(Call.CODE, 1, "wamp.error.canceled")]
+
+
+def test_a_callee_that_cannot_be_interrupted_is_skipped(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join(roles=NO_CANCELING)
+    registered(callee, 1, "com.slow")
+    invoked(caller, callee, Call(1, "com.slow"))
+    caller.send(Cancel(1, {"mode": "kill"}))
+    (error,) = caller.take()
+    assert isinstance(error, Error) and error.error == "wamp.error.canceled"
+    assert callee.take() == []
+
+
+def test_call_timeouts_are_seconds_and_cancel_both_sides(net: Net) -> None:
+    caller, callee, mute = net.raw_peer(), net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    mute.join(roles=NO_CANCELING)
+    registered(callee, 1, "com.slow")
+    registered(mute, 1, "com.mute")
+    dealer = net.router.realms["realm1"].dealer
+    net.pump(now=100.0)
+    first = invoked(caller, callee, Call(1, "com.slow", options={"timeout": 3}))
+    invoked(caller, mute, Call(2, "com.mute", options={"timeout": 2}))
+    answered = invoked(caller, callee, Call(3, "com.slow", options={"timeout": 1}))
+    callee.send(Yield(answered.request_id, ["in time"]))
+    assert caller.take() == [Result(3, ["in time"])]
+    assert net.router.next_deadline() == 102.0  # the answered call's deadline is skipped
+    net.pump(now=102.5)
+    (error,) = caller.take()
+    assert error == Error(Call.CODE, 2, "wamp.error.canceled", ["timeout reached"])
+    assert mute.take() == []  # it cannot be interrupted
+    net.pump(now=103.0)
+    assert caller.take() == [Error(Call.CODE, 1, "wamp.error.canceled", ["timeout reached"])]
+    assert callee.take() == [Interrupt(first.request_id, {"mode": "killnowait"})]
+    assert net.router.next_deadline() is None
+    assert dealer.is_empty() is False  # registrations remain
+    assert dealer.calls_in_flight == 0
+
+
+def test_stale_deadlines_are_pruned(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.x")
+    dealer = net.router.realms["realm1"].dealer
+    for request_id in range(1, 41):
+        invocation = invoked(caller, callee, Call(request_id, "com.x", options={"timeout": 60}))
+        if request_id < 40:
+            callee.send(Yield(invocation.request_id))
+    assert len(dealer._deadlines) < 40  # ended calls' deadlines do not pile up
+    callee.send(Yield(invocation.request_id))
+    assert dealer._deadlines == []
+
+
+def test_a_departing_callee_fails_its_calls_and_a_departing_caller_interrupts_its_own(
+    net: Net,
+) -> None:
+    caller, callee, other = net.raw_peer(), net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    other.join()
+    registered(callee, 1, "com.a")
+    registered(other, 1, "com.b")
+    invoked(caller, callee, Call(1, "com.a"))
+    invocation = invoked(caller, other, Call(2, "com.b"))
+    callee.server.close()
+    net.pump()
+    (error,) = caller.take()
+    assert error == Error(
+        Call.CODE, 1, "wamp.error.canceled", ["callee disconnected from in-flight request"]
+    )
+    caller.server.close()
+    net.pump()
+    assert other.take() == [Interrupt(invocation.request_id, {"mode": "killnowait"})]
+    other.server.close()
+    net.pump()
+    net.assert_empty()
+
+
+def test_a_callee_calling_itself_and_leaving(net: Net) -> None:
+    peer = net.raw_peer()
+    peer.join()
+    registered(peer, 1, "com.me")
+    invoked(peer, peer, Call(2, "com.me"))
+    peer.server.close()
+    net.pump()
+    net.assert_empty()
+
+
+def test_a_departing_mute_caller_leaves_no_invocation_behind(net: Net) -> None:
+    caller, mute = net.raw_peer(), net.raw_peer()
+    caller.join()
+    mute.join(roles=NO_CANCELING)
+    registered(mute, 1, "com.mute")
+    invoked(caller, mute, Call(1, "com.mute"))
+    caller.server.close()
+    net.pump()
+    assert mute.take() == []
+    assert net.router.realms["realm1"].dealer.calls_in_flight == 0
