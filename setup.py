@@ -40,6 +40,7 @@ COMPILED_MODULES = [
     "wamp_core/transports/rawsocket.py",
     "wamp_core/transports/rawsocket_server.py",
     "wamp_core/transports/websocket.py",
+    "wamp_core/transports/websocket_server.py",
     "wamp_core/transports/_wsframe.py",
 ]
 

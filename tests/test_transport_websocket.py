@@ -35,6 +35,7 @@ from wamp_core.transports import (
     MessageReceived,
     MessageTooBig,
     MessageTooBigToSend,
+    Transport,
     TransportClosed,
     TransportEvent,
     TransportNotOpen,
@@ -89,7 +90,7 @@ def open_ws(
     return transport, router
 
 
-def closed_event(transport: WebSocketClientTransport) -> TransportClosed:
+def closed_event(transport: Transport) -> TransportClosed:
     events = transport.events()
     assert transport.closed
     assert isinstance(events[-1], TransportClosed)
@@ -679,32 +680,33 @@ def test_nothing_happens_after_close(feed: Feed) -> None:
         transport.send_message("[]")
 
 
-@pytest.mark.parametrize(
-    ("frame", "code", "text"),
-    [
-        (server_frame(0x83, b"x"), 1002, "invalid opcode 0x3"),
-        (server_frame(0x8B, b"x"), 1002, "invalid opcode 0xb"),
-        (server_frame(0x81, b"\xff\xfe"), 1007, "not valid UTF-8"),
-        (server_frame(0x01, b"\xff") + server_frame(0x80, b"\xfe"), 1007, "not valid UTF-8"),
-        (server_frame(0xC1, b"x"), 1002, "reserved bits"),
-        (server_frame(0x92, b"x"), 1002, "reserved bits"),
-        (server_frame(0x80, b"x"), 1002, "continuation frame with no fragmented message"),
-        (server_frame(0x02, b"x") + server_frame(0x82, b"y"), 1002, "a new message began"),
-        (server_frame(0x01, b"x") + server_frame(0x81, b"y"), 1002, "a new message began"),
-        (b"\x81\x81abcdx", 1002, "masked frame"),
-        (server_frame(0x09, b"p"), 1002, "fragmented control frame"),
-        (b"\x89\x7e\x00\x7e" + b"p" * 126, 1002, "control frame of 126 bytes"),
-        (b"\x82\x7e\x00\x7d" + b"p" * 125, 1002, "length 125 not in its shortest"),
-        (b"\x82\x7f" + (65535).to_bytes(8, "big"), 1002, "length 65535 not in its shortest"),
-        (b"\x82\x7f" + (1 << 63).to_bytes(8, "big"), 1002, "not in its shortest"),
-        (server_frame(0x88, b"\x03"), 1002, "1-byte payload"),
-        (server_frame(0x88, b"\x03\xed"), 1002, "close code 1005 is not allowed"),
-        (server_frame(0x88, b"\x03\xec"), 1002, "close code 1004 is not allowed"),
-        (server_frame(0x88, b"\x0b\xb7"), 1002, "close code 2999 is not allowed"),
-        (server_frame(0x88, b"\x13\x88"), 1002, "close code 5000 is not allowed"),
-        (server_frame(0x88, b"\x03\xe8\xff"), 1007, "close reason that is not valid UTF-8"),
-    ],
-)
+# Hand-made frames a peer must not send: (the frames, our close code, the error text).
+INVALID_FRAMES = [
+    (server_frame(0x83, b"x"), 1002, "invalid opcode 0x3"),
+    (server_frame(0x8B, b"x"), 1002, "invalid opcode 0xb"),
+    (server_frame(0x81, b"\xff\xfe"), 1007, "not valid UTF-8"),
+    (server_frame(0x01, b"\xff") + server_frame(0x80, b"\xfe"), 1007, "not valid UTF-8"),
+    (server_frame(0xC1, b"x"), 1002, "reserved bits"),
+    (server_frame(0x92, b"x"), 1002, "reserved bits"),
+    (server_frame(0x80, b"x"), 1002, "continuation frame with no fragmented message"),
+    (server_frame(0x02, b"x") + server_frame(0x82, b"y"), 1002, "a new message began"),
+    (server_frame(0x01, b"x") + server_frame(0x81, b"y"), 1002, "a new message began"),
+    (b"\x81\x81abcdx", 1002, "masked frame"),
+    (server_frame(0x09, b"p"), 1002, "fragmented control frame"),
+    (b"\x89\x7e\x00\x7e" + b"p" * 126, 1002, "control frame of 126 bytes"),
+    (b"\x82\x7e\x00\x7d" + b"p" * 125, 1002, "length 125 not in its shortest"),
+    (b"\x82\x7f" + (65535).to_bytes(8, "big"), 1002, "length 65535 not in its shortest"),
+    (b"\x82\x7f" + (1 << 63).to_bytes(8, "big"), 1002, "not in its shortest"),
+    (server_frame(0x88, b"\x03"), 1002, "1-byte payload"),
+    (server_frame(0x88, b"\x03\xed"), 1002, "close code 1005 is not allowed"),
+    (server_frame(0x88, b"\x03\xec"), 1002, "close code 1004 is not allowed"),
+    (server_frame(0x88, b"\x0b\xb7"), 1002, "close code 2999 is not allowed"),
+    (server_frame(0x88, b"\x13\x88"), 1002, "close code 5000 is not allowed"),
+    (server_frame(0x88, b"\x03\xe8\xff"), 1007, "close reason that is not valid UTF-8"),
+]
+
+
+@pytest.mark.parametrize(("frame", "code", "text"), INVALID_FRAMES)
 def test_invalid_frames(feed: Feed, frame: bytes, code: int, text: str) -> None:
     transport, router = open_ws(feed)
     feed(transport, frame)

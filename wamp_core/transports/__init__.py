@@ -1,6 +1,8 @@
-"""Transport framing state machines: WebSocket (RFC 6455, h11 for the upgrade) and RawSocket.
+"""Transport framing state machines: WebSocket (RFC 6455, h11 for the upgrade) and RawSocket,
+each as a client and as a server (for an embedded router).
 
-Both are driven the same way (see :class:`ClientTransport`)::
+All are driven the same way (see :class:`Transport`); a server starts by waiting for
+the client's handshake instead of sending one::
 
     transport = RawSocketClientTransport("msgpack")      # or WebSocketClientTransport(...)
     sock.sendall(transport.data_to_send())               # the opening handshake
@@ -28,6 +30,7 @@ from wamp_core.transports.base import (
 from wamp_core.transports.rawsocket import RawSocketClientTransport, rawsocket_length_exponent
 from wamp_core.transports.rawsocket_server import RawSocketServerTransport
 from wamp_core.transports.websocket import WebSocketClientTransport
+from wamp_core.transports.websocket_server import WebSocketServerTransport
 
 __all__ = [
     "ClientTransport",
@@ -45,5 +48,6 @@ __all__ = [
     "TransportOpened",
     "TransportState",
     "WebSocketClientTransport",
+    "WebSocketServerTransport",
     "rawsocket_length_exponent",
 ]

@@ -1,4 +1,5 @@
-"""RFC 6455 frames as a client writes them (masked) and what their headers may say.
+"""RFC 6455 frames as each end writes them (a client masks, a server does not) and what
+their headers may say.
 
 The reading side lives in the transport itself (its hot loop); this module holds
 the pieces both directions share and the writing side.
@@ -20,8 +21,10 @@ __all__ = [
     "RandomBytes",
     "close_payload",
     "frame",
+    "frame_header",
     "mask",
     "receivable_close_code",
+    "unmasked_frame",
 ]
 
 OP_CONTINUATION: Final = 0x0
@@ -74,17 +77,25 @@ def mask(payload: bytes, key: bytes) -> bytes:
     return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(size, "big")
 
 
-def frame(opcode: int, payload: bytes, key: bytes) -> bytes:
-    """One final (FIN), masked frame of ``opcode`` carrying ``payload``."""
-    size = len(payload)
+def frame_header(opcode: int, size: int, mask_bit: int) -> bytes:
+    """The header of one final (FIN) frame of ``opcode`` with a ``size``-byte payload;
+    ``mask_bit`` is 0x80 for a masked frame (the key follows it), else 0."""
     first = 0x80 | opcode
     if size < 126:
-        header = bytes((first, 0x80 | size))
-    elif size < 65536:
-        header = bytes((first, 0x80 | 126, size >> 8, size & 0xFF))
-    else:
-        header = bytes((first, 0x80 | 127)) + size.to_bytes(8, "big")
-    return header + key + mask(payload, key)
+        return bytes((first, mask_bit | size))
+    if size < 65536:
+        return bytes((first, mask_bit | 126, size >> 8, size & 0xFF))
+    return bytes((first, mask_bit | 127)) + size.to_bytes(8, "big")
+
+
+def frame(opcode: int, payload: bytes, key: bytes) -> bytes:
+    """One final (FIN), masked frame of ``opcode`` carrying ``payload`` (a client's)."""
+    return frame_header(opcode, len(payload), 0x80) + key + mask(payload, key)
+
+
+def unmasked_frame(opcode: int, payload: bytes) -> bytes:
+    """One final (FIN), unmasked frame of ``opcode`` carrying ``payload`` (a server's)."""
+    return frame_header(opcode, len(payload), 0) + payload
 
 
 def close_payload(code: int, reason: str) -> bytes:

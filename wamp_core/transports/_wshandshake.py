@@ -1,4 +1,5 @@
-"""The client side of the WebSocket opening handshake (RFC 6455 section 4.1), on h11.
+"""The client side of the WebSocket opening handshake (RFC 6455 section 4.1), on h11,
+and what the server side (``_wsupgrade``) shares with it.
 
 h11 writes the upgrade request and parses the router's answer (status line, headers,
 a refusal's body, with its own bound on the header size); this module decides what
@@ -14,9 +15,18 @@ from typing import Any, TypeAlias
 
 import h11
 
+from wamp_core.serializers import get_serializer
 from wamp_core.transports.errors import HandshakeError
 
-__all__ = ["HeadersArg", "accept_token", "build_request", "check_upgrade", "request_headers"]
+__all__ = [
+    "HeadersArg",
+    "accept_token",
+    "build_request",
+    "check_upgrade",
+    "request_headers",
+    "subprotocols",
+    "tokens",
+]
 
 HeadersArg: TypeAlias = Mapping[str, str] | Sequence[tuple[str, str]] | None
 
@@ -43,6 +53,20 @@ _HANDSHAKE_RESPONSE_HEADERS = frozenset(
         b"sec-websocket-extensions",
     )
 )
+
+
+def subprotocols(serializers: Sequence[str]) -> dict[str, tuple[str, bool]]:
+    """subprotocol -> (serializer name, binary?) for serializer names, in their order."""
+    if isinstance(serializers, str) or not serializers:
+        raise ValueError(f"serializers must be a non-empty list of names: {serializers!r}")
+    result: dict[str, tuple[str, bool]] = {}
+    for spec in serializers:
+        codec = get_serializer(spec)
+        subprotocol = codec.subprotocol
+        if subprotocol in result:
+            raise ValueError(f"serializer {spec!r} is listed twice")
+        result[subprotocol] = (subprotocol.removeprefix("wamp.2."), codec.BINARY)
+    return result
 
 
 def accept_token(key: bytes) -> bytes:
@@ -105,7 +129,7 @@ def check_upgrade(
             extra.append((name.decode("latin-1"), value.decode("latin-1")))
     if seen.get(b"upgrade", b"").strip().lower() != b"websocket":
         raise HandshakeError("the router's 101 answer lacks 'Upgrade: websocket'")
-    if b"upgrade" not in _tokens(seen.get(b"connection", b"")):
+    if b"upgrade" not in tokens(seen.get(b"connection", b"")):
         raise HandshakeError("the router's 101 answer lacks 'Connection: Upgrade'")
     if seen.get(b"sec-websocket-accept", b"").strip() != accept_token(key):
         raise HandshakeError("the router's Sec-WebSocket-Accept is not our key's accept token")
@@ -123,5 +147,5 @@ def check_upgrade(
     return subprotocol, tuple(extra)
 
 
-def _tokens(value: bytes) -> list[bytes]:
+def tokens(value: bytes) -> list[bytes]:
     return [token.strip().lower() for token in value.split(b",")]
