@@ -43,8 +43,17 @@ MetaPublish = Callable[[str, list[Any]], None]
 
 NOT_AUTHORIZED = "wamp.error.not_authorized"
 NO_SUCH_SUBSCRIPTION = "wamp.error.no_such_subscription"
-# The options a publisher may pass through to its subscribers untouched (payload passthru).
-_PASSTHRU = ("ppt_scheme", "ppt_serializer", "ppt_cipher", "ppt_keyid")
+# The options a publisher may pass through to its subscribers untouched (payload passthru,
+# and Autobahn's end-to-end encryption: an opaque payload is only read as one with enc_algo).
+_PASSTHRU = (
+    "ppt_scheme",
+    "ppt_serializer",
+    "ppt_cipher",
+    "ppt_keyid",
+    "enc_algo",
+    "enc_serializer",
+    "enc_key",
+)
 
 
 class Subscription:
@@ -244,7 +253,8 @@ class Broker:
         for subscription in self._matcher.matches(message.topic):
             event = _event(subscription, publication_id, message, session, disclose)
             cache: dict[str, Any] = {}
-            for subscriber in subscription.subscribers.values():
+            # A copy: a receiver cut off for not reading leaves the realm mid-loop.
+            for subscriber in list(subscription.subscribers.values()):
                 if receivers.admits(subscriber):
                     subscriber.peer.send_shared(event, cache)
 
@@ -256,7 +266,7 @@ class Broker:
         for subscription in self._matcher.matches(topic):
             event = _event(subscription, publication_id, message, None, False)
             cache: dict[str, Any] = {}
-            for subscriber in subscription.subscribers.values():
+            for subscriber in list(subscription.subscribers.values()):
                 if subscriber.id != exclude:
                     subscriber.peer.send_shared(event, cache)
 
