@@ -222,7 +222,9 @@ def test_progressive_call_invocations(net: Net) -> None:
     registration = registered(callee, 1, "com.upload")
     first = invoked(caller, callee, Call(1, "com.upload", ["a"], options={"progress": True}))
     assert first.details == {"progress": True}
-    caller.send(Call(1, "com.upload", ["b"], options={"progress": True}), Call(1, "com.upload", ["c"]))
+    caller.send(
+        Call(1, "com.upload", ["b"], options={"progress": True}), Call(1, "com.upload", ["c"])
+    )
     second, last = callee.take()
     assert second == Invocation(first.request_id, registration, ["b"], details={"progress": True})
     assert last == Invocation(first.request_id, registration, ["c"])

@@ -21,7 +21,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wamp_core.exception import ProtocolError
+from wamp_core.exception import ProtocolError, TransportLost
 from wamp_core.messages import Abort, Goodbye, Message
 from wamp_core.router.acceptor import Acceptor, Admitted, TransportAuth
 from wamp_core.router.session import EncodingCache, RouterSession
@@ -220,6 +220,8 @@ class RouterConnection:
         except MessageTooBigToSend as error:
             self._events.append(MessageDropped(message.NAME, len(payload), str(error)))
             return
+        except TransportLost:
+            return  # closing already: its session is on its way out of the realm
         self._count(len(payload))
 
     def send_shared(self, message: Message, cache: EncodingCache) -> None:
@@ -234,6 +236,8 @@ class RouterConnection:
             self.transport.send_frame(frame, length)
         except MessageTooBigToSend as error:
             self._events.append(MessageDropped(message.NAME, length, str(error)))
+            return
+        except TransportLost:
             return
         self._count(len(frame))
 

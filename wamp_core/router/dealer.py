@@ -411,14 +411,20 @@ class Dealer:
     def remove_session(self, session: RouterSession) -> None:
         """Fail the calls on a departed callee, interrupt the invocations of a departed
         caller, and drop its registrations."""
+        # Each send may cut a slow peer off, which removes its calls too: look every
+        # entry up again instead of trusting the lists taken first.
         for key in sorted(self._of_callee.get(session.id, ())):
-            record = self._invocations[key]
+            record = self._invocations.get(key)
+            if record is None:
+                continue
             self._untrack(record)
             if record.caller is not session:
                 text = "callee disconnected from in-flight request"
                 record.caller.peer.send(Error(Call.CODE, record.request_id, CANCELED, [text]))
         for key in sorted(self._of_caller.get(session.id, ())):
-            record = self._calls[key]
+            record = self._calls.get(key)
+            if record is None:
+                continue
             self._untrack(record)
             if record.callee.has_feature("callee", "call_canceling"):
                 record.callee.peer.send(Interrupt(record.invocation_id, {"mode": "killnowait"}))
