@@ -750,3 +750,46 @@ def test_router_closes_its_end() -> None:
     left = [e for e in client.events() if isinstance(e, Left)]
     assert [e.reason for e in left] == ["wamp.close.transport_lost"]
     network.assert_empty()
+
+
+# --- a principal's realm ----------------------------------------------------------------
+
+
+def test_a_static_principal_assigns_the_realm() -> None:
+    # As in Crossbar.io, the principal's "realm" overrides the one HELLO asked for.
+    network = net("other")
+    principals = {
+        "joe": {"ticket": "s", "role": "anonymous", "realm": "other"},
+        "ann": {"ticket": "s", "role": "user", "realm": "other"},  # no role user in "other"
+        "bob": {"ticket": "s", "role": "anonymous", "realm": "nowhere"},
+    }
+    auth: TransportAuth = {"ticket": {"type": "static", "principals": principals}}
+    client = join(network, auth, AuthTicket("joe", "s"))
+    event = joined(client)
+    assert event.realm == "other"
+    assert client.server.session is not None and client.server.session.realm == "other"
+    assert list(network.router.realms["other"].sessions) == [event.session_id]
+    assert not network.router.realms["realm1"].sessions
+    aborted(join(network, auth, AuthTicket("ann", "s")), "wamp.error.no_such_role")
+    aborted(join(network, auth, AuthTicket("bob", "s")), "wamp.error.no_such_realm")
+    leave(network, client)
+
+
+@pytest.mark.parametrize("method", ["ticket", "wampcra"])
+def test_a_dynamic_authenticator_assigns_the_realm(method: str) -> None:
+    network = net("auth", "other")
+    auth = Authenticator(network)
+    authenticator = AuthTicket("joe", "s") if method == "ticket" else AuthWampCra("joe", "s")
+    answer: dict[str, Any] = {"role": "anonymous", "realm": "other"}
+    if method == "wampcra":
+        answer["secret"] = "s"
+    client = join(network, dynamic(method), authenticator)
+    auth.answer(answer)
+    event = joined(client)
+    assert event.realm == "other"
+    # An unknown realm, and an empty one (the verifier refuses the principal).
+    for realm, reason in (("nowhere", "wamp.error.no_such_realm"), ("", AUTHENTICATION_FAILED)):
+        refused = join(network, dynamic(method), authenticator)
+        auth.answer({**answer, "realm": realm})
+        aborted(refused, reason)
+    leave(network, client, auth.client)

@@ -86,6 +86,7 @@ class Acceptor:
         self._realm: Realm | None = None
         self._session_id = 0
         self._verifier: Verifier | None = None
+        self._assigned_realm: object = None  # a principal's "realm" (Crossbar.io's redirect)
         self._waiting = False  # for a dynamic authenticator's answer
         self._finished = False
 
@@ -159,6 +160,7 @@ class Acceptor:
 
     def _start(self, method: str, authid: object, principal: object, provider: str) -> None:
         hello = self._checked_hello()
+        self._assigned_realm = _realm_of(principal)
         verifier = create_verifier(
             method,
             realm=hello.realm,
@@ -235,16 +237,24 @@ class Acceptor:
                 transport=self._transport,
                 ticket=step.ticket,
             )
-            self._call_authenticator(
-                config, details, lambda answer: self._resolve(step.finish(answer))
-            )
+            self._call_authenticator(config, details, lambda answer: self._looked_up(step, answer))
         elif isinstance(step, Accept):
             self._welcome(step)
         else:
             self._deny(step)
 
+    def _looked_up(self, step: Lookup, answer: object) -> None:
+        self._assigned_realm = _realm_of(answer)
+        self._resolve(step.finish(answer))
+
     def _welcome(self, accept: Accept) -> None:
         realm = self._realm
+        if isinstance(self._assigned_realm, str):  # checked by the verifier: a non-empty str
+            realm = self._router.realms.get(self._assigned_realm)
+            if realm is None:
+                text = f"the principal's realm {self._assigned_realm!r} does not exist"
+                self._deny(Deny(NO_SUCH_REALM, text))
+                return
         assert realm is not None
         if accept.authrole not in realm.roles:
             self._deny(Deny(NO_SUCH_ROLE, f"no role {accept.authrole!r} on realm {realm.name!r}"))
@@ -276,3 +286,8 @@ class Acceptor:
     def _checked_hello(self) -> Hello:
         assert self._hello is not None
         return self._hello
+
+
+def _realm_of(principal: object) -> object:
+    """The realm a principal assigns, if any: as in Crossbar.io it overrides HELLO's."""
+    return principal.get("realm") if isinstance(principal, Mapping) else None
