@@ -127,7 +127,8 @@ class Net:
         for _ in range(1000):
             self.network.pump(now)
             now = None
-            if not any([peer.move() for peer in self.raw]):
+            moved = [peer.move() for peer in self.raw]  # every peer moves, not just the first
+            if not any(moved):
                 break
         self.network.pump()
 

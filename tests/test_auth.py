@@ -10,13 +10,11 @@ import base64
 import json
 import sys
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import VECTORS
-
 from wamp_core.auth import (
     WCS_SECRET_CHARSET,
     CryptosignKey,

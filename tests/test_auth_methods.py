@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import VECTORS
-
 from wamp_core.auth import (
     AUTHMETHODS,
     AuthAnonymous,

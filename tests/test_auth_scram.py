@@ -5,13 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import VECTORS
-
 from wamp_core.auth import (
     AuthScram,
     ScramCostLimits,

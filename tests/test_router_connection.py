@@ -402,3 +402,110 @@ def test_a_callee_cut_off_while_a_departing_caller_interrupts_it() -> None:
     net.pump()
     assert callee.closed  # type: ignore[attr-defined]
     net.assert_empty()
+
+
+# -- the remaining corners --------------------------------------------------------------
+
+
+def test_the_internal_peer_answers_each_call_once() -> None:
+    from wamp_core.router.realm import _InternalPeer
+
+    answers: list[object] = []
+    waiting = {
+        1: lambda *a: answers.append(a),
+        2: lambda *a: answers.append(a),
+        3: lambda *a: answers.append(a),
+    }
+    peer = _InternalPeer(waiting)  # type: ignore[arg-type]
+    peer.send_shared(Result(1, [5]), {})
+    peer.send(Error(Call.CODE, 2, "com.err", ["text"]))
+    peer.send(Error(Call.CODE, 3, "com.err", [7]))
+    peer.send(Subscribed(4, 5))  # nothing else is expected; ignored
+    peer.kill("wamp.close.killed", None)
+    assert answers == [([5], None, ""), (None, "com.err", "text"), (None, "com.err", "com.err")]
+    assert waiting == {}
+
+
+def test_a_timer_on_an_open_connection_and_a_second_finish(net: Net) -> None:
+    peer = net.raw_peer()
+    peer.join()
+    peer.server.handle_timer(5.0)
+    assert net.router.now == 5.0
+    peer.server._finish("done", None)
+    peer.server._finish("again", None)
+    assert [type(e) for e in peer.server.events()][-1:] == [ConnectionClosed]
+    assert sum(isinstance(e, ConnectionClosed) for e in peer.server.events()) == 0
+
+
+def test_messages_after_an_abort_in_the_same_read_are_ignored(net: Net) -> None:
+    peer = net.raw_peer()
+    peer.join()
+    for message in (Abort("com.bye"), Publish(1, "com.t")):
+        peer.transport.send_message(peer.serializer.encode(message))
+    net.pump()
+    assert peer.closed
+    net.assert_empty()
+
+
+def test_garbage_from_a_killed_session_closes_without_abort(net: Net) -> None:
+    victim, killer = net.raw_peer(), net.raw_peer()
+    welcome = victim.join()
+    killer.join()
+    killer.send(Call(1, "wamp.session.kill", [welcome.session_id]))
+    assert victim.take() == [Goodbye("wamp.close.killed")]
+    victim.send_bytes(b"\x00garbage")
+    assert victim.take() == []
+    assert victim.closed
+
+
+def test_a_leaving_session_subscribed_to_its_own_meta_events(net: Net) -> None:
+    peer = net.raw_peer()
+    peer.join()
+    peer.send(Subscribe(1, "wamp.registration.on_unregister"), Register(2, "com.mine"))
+    assert len(peer.take()) == 2
+    peer.server.close()  # its own on_unregister goes to a transport already closed
+    net.pump()
+    net.assert_empty()
+
+
+def test_a_batch_is_cut_short_by_a_violation() -> None:
+    from wamp_core.serializers import get_serializer
+    from wamp_core.transports import WebSocketClientTransport
+    from wamp_core.transports.websocket_server import WebSocketServerTransport
+
+    router = Router(random_bytes=random.Random(5).randbytes)
+    server = router.connect(WebSocketServerTransport(serializers=("json.batched",)))
+    client = WebSocketClientTransport("127.0.0.1", "/", serializers=("json.batched",))
+
+    def pump() -> None:
+        server.receive_data(client.data_to_send())
+        client.receive_data(server.data_to_send())
+
+    pump()
+    serializer = get_serializer("json.batched")
+    hello = Hello("realm1", {"roles": {"caller": {}}})
+    client.send_message(
+        serializer.encode_batch([hello, Welcome(1, {"roles": {"broker": {}}}), hello])
+    )
+    pump()
+    assert server.closed
+    assert [type(e) for e in server.events()][-1:] == [ConnectionClosed]
+    assert not router.live_session_ids
+
+
+def test_an_abort_in_the_middle_of_a_batch_ends_it() -> None:
+    from wamp_core.serializers import get_serializer
+    from wamp_core.transports import WebSocketClientTransport
+    from wamp_core.transports.websocket_server import WebSocketServerTransport
+
+    router = Router(random_bytes=random.Random(5).randbytes)
+    server = router.connect(WebSocketServerTransport(serializers=("json.batched",)))
+    client = WebSocketClientTransport("127.0.0.1", "/", serializers=("json.batched",))
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    hello = Hello("realm1", {"roles": {"caller": {}}})
+    batch = get_serializer("json.batched").encode_batch([hello, Abort("com.bye"), hello])
+    client.send_message(batch)
+    server.receive_data(client.data_to_send())
+    assert server.closed
+    assert not router.live_session_ids

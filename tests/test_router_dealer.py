@@ -333,12 +333,16 @@ def test_stale_deadlines_are_pruned(net: Net) -> None:
     callee.join()
     registered(callee, 1, "com.x")
     dealer = net.router.realms["realm1"].dealer
+    pending = invoked(caller, callee, Call(100, "com.x", options={"timeout": 600}))
     for request_id in range(1, 41):
         invocation = invoked(caller, callee, Call(request_id, "com.x", options={"timeout": 60}))
         if request_id < 40:
             callee.send(Yield(invocation.request_id))
     assert len(dealer._deadlines) < 40  # ended calls' deadlines do not pile up
     callee.send(Yield(invocation.request_id))
+    net.router.handle_timer(300.0)  # stale entries before the pending call's are skipped
+    assert caller.take()[-1] == Result(40)
+    callee.send(Yield(pending.request_id))
     assert dealer._deadlines == []
 
 
@@ -387,3 +391,38 @@ def test_a_departing_mute_caller_leaves_no_invocation_behind(net: Net) -> None:
     net.pump()
     assert mute.take() == []
     assert net.router.realms["realm1"].dealer.calls_in_flight == 0
+
+
+def test_passthru_options_reach_the_callee(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.x")
+    options = {"ppt_scheme": "mqtt", "enc_algo": "cryptobox"}
+    call = Call(1, "com.x", options=options, payload=b"opaque")
+    invocation = invoked(caller, callee, call)
+    assert invocation.details == options
+    assert invocation.payload == b"opaque"
+
+
+def test_removing_a_callee_without_revocation_and_with_other_registrations(net: Net) -> None:
+    admin, callee = net.raw_peer(), net.raw_peer()
+    admin.join()
+    welcome = callee.join(roles=NO_CANCELING)
+    one = registered(callee, 1, "com.one")
+    registered(callee, 2, "com.two")
+    admin.send(Call(1, "wamp.registration.remove_callee", [one, welcome.session_id]))
+    assert admin.take() == [Result(1, [])]
+    assert callee.take() == []  # it did not announce revocation: removed silently
+    admin.send(Call(2, "com.two"))
+    assert len(callee.take()) == 1
+
+
+def test_a_revocation_without_a_reason(net: Net) -> None:
+    admin, callee = net.raw_peer(), net.raw_peer()
+    admin.join()
+    welcome = callee.join()
+    registration = registered(callee, 1, "com.one")
+    admin.send(Call(1, "wamp.registration.remove_callee", [registration, welcome.session_id]))
+    assert admin.take() == [Result(1, [])]
+    assert callee.take() == [Unregistered(0, {"registration": registration})]

@@ -45,7 +45,7 @@ NOT_AUTHORIZED = "wamp.error.not_authorized"
 NO_SUCH_SUBSCRIPTION = "wamp.error.no_such_subscription"
 # The options a publisher may pass through to its subscribers untouched (payload passthru,
 # and Autobahn's end-to-end encryption: an opaque payload is only read as one with enc_algo).
-_PASSTHRU = (
+PASSTHRU = (
     "ppt_scheme",
     "ppt_serializer",
     "ppt_cipher",
@@ -311,7 +311,7 @@ def _event(
         details["publisher_authrole"] = publisher.authrole
     options = message.options
     if message.payload is not None:
-        for key in _PASSTHRU:
+        for key in PASSTHRU:
             if key in options:
                 details[key] = options[key]
     return Event(

@@ -254,12 +254,12 @@ class RouterConnection:
 
     def _handle_transport(self) -> None:
         for event in self.transport.events():
-            if type(event) is MessageReceived:
+            if isinstance(event, MessageReceived):
                 if self.state is not ConnectionState.CLOSED:
                     self._on_payload(event.data)
             elif isinstance(event, TransportOpened):
                 self._on_open(event.serializer)
-            elif isinstance(event, TransportClosed):
+            else:  # TransportClosed, the last of the three kinds
                 self._on_closed(event)
 
     def _on_open(self, serializer: str) -> None:
@@ -401,6 +401,9 @@ class RouterConnection:
         self.transport.close()
         self._mark()
         self._handle_transport()
+        # A WebSocket closes with a handshake: the connection is over for the router
+        # at once (the host drains the close frame and then closes the socket).
+        self._finish("closed by the router", None)
 
     def _on_closed(self, event: TransportClosed) -> None:
         self._leave("wamp.close.transport_lost")

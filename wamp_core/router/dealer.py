@@ -40,6 +40,7 @@ from wamp_core.messages import (
 )
 from wamp_core.router._ids import RandomIds
 from wamp_core.router.authorization import RoleSet
+from wamp_core.router.broker import PASSTHRU as _PASSTHRU
 from wamp_core.router.broker import MetaPublish, match_policy
 from wamp_core.router.session import RouterSession
 from wamp_core.uri import MatchPolicy, UriMatcher
@@ -53,7 +54,6 @@ NO_SUCH_REGISTRATION = "wamp.error.no_such_registration"
 ALREADY_EXISTS = "wamp.error.procedure_already_exists"
 OTHER_POLICY = "wamp.error.procedure_exists_with_different_invocation_policy"
 INVALID_URI = "wamp.error.invalid_uri"
-_PASSTHRU = ("ppt_scheme", "ppt_serializer", "ppt_cipher", "ppt_keyid")
 _CallKey = tuple[int, int]
 
 
@@ -232,9 +232,8 @@ class Dealer:
         """End a callee's registration from the router's side (meta API): UNREGISTERED
         with the registration in its details, if the callee understands revocation."""
         registration = self._by_id.get(registration_id)
-        callee = None
-        if registration is not None:
-            callee = next((s for s in registration.callees if s.id == session_id), None)
+        callees = () if registration is None else registration.callees
+        callee = next((s for s in callees if s.id == session_id), None)
         if registration is None or callee is None:
             return False
         if callee.has_feature("callee", "registration_revocation"):

@@ -209,16 +209,14 @@ class _InternalPeer:
         self._answers = answers
 
     def send(self, message: Message) -> None:
+        # Only RESULT and ERROR come here (the session subscribes and registers nothing),
+        # each once per call: the dealer ends a call as it sends either.
         if type(message) is Result:
-            answered = self._answers.pop(message.request_id, None)
-            if answered is not None:
-                answered(message.args or [], None, "")
+            self._answers.pop(message.request_id)(message.args or [], None, "")
         elif type(message) is Error:
-            answered = self._answers.pop(message.request_id, None)
-            if answered is not None:
-                args = message.args or []
-                text = args[0] if args and isinstance(args[0], str) else message.error
-                answered(None, message.error, text)
+            args = message.args or []
+            text = args[0] if args and isinstance(args[0], str) else message.error
+            self._answers.pop(message.request_id)(None, message.error, text)
 
     def send_shared(self, message: Message, cache: EncodingCache) -> None:
         self.send(message)
