@@ -10,17 +10,21 @@ everything. A role the realm does not know has no permissions at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from wamp_core.uri import MatchPolicy, UriMatcher, validate_pattern
+from wamp_core.uri import MatchPolicy, UriMatcher, validate_pattern, validate_uri
+
+if TYPE_CHECKING:
+    from wamp_core.router.session import RouterSession
 
 __all__ = [
     "ACTIONS",
     "ALLOW_ALL",
     "TRUSTED",
     "Action",
+    "Authorize",
     "Permission",
     "Role",
     "RoleSet",
@@ -28,6 +32,9 @@ __all__ = [
 
 Action = Literal["call", "register", "publish", "subscribe"]
 ACTIONS: Final[tuple[Action, ...]] = ("call", "register", "publish", "subscribe")
+
+Authorize = Callable[["RouterSession", str, Action], "Permission | None"]
+"""What the broker and dealer ask before acting: the permission, or None (denied)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +64,22 @@ TRUSTED: Final = "trusted"
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """A named set of permissions; at most one permission per ``(uri, match)``."""
+    """A named set of permissions; at most one permission per ``(uri, match)``.
+
+    A role with an ``authorizer`` (a procedure URI) is dynamic, as in Crossbar.io:
+    each action is decided by calling ``authorizer(session, uri, action, options)``
+    (the realm does that; see realm.py), and ``permissions`` are not consulted."""
 
     name: str
     permissions: tuple[Permission, ...] = ()
+    authorizer: str | None = None
     _matcher: UriMatcher[Permission] = field(
         init=False, repr=False, compare=False, default_factory=UriMatcher
     )
 
     def __post_init__(self) -> None:
+        if self.authorizer is not None:
+            validate_uri(self.authorizer, what="authorizer")
         for permission in self.permissions:
             try:
                 self._matcher.add(permission.uri, permission.match, permission)

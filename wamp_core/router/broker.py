@@ -32,7 +32,7 @@ from wamp_core.messages import (
     Unsubscribed,
 )
 from wamp_core.router._ids import RandomIds
-from wamp_core.router.authorization import RoleSet
+from wamp_core.router.authorization import Authorize
 from wamp_core.router.session import RouterSession
 from wamp_core.uri import MatchPolicy, UriMatcher
 
@@ -125,14 +125,14 @@ class Broker:
 
     def __init__(
         self,
-        roles: RoleSet,
+        authorize: Authorize,
         ids: RandomIds,
         meta: MetaPublish,
         *,
         now: Callable[[], str],
         max_retained: int = 10_000,
     ) -> None:
-        self._roles = roles
+        self._authorize = authorize
         self._ids = ids
         self._meta = meta
         self._now = now  # the time as the meta API shows it (ISO 8601), from the host
@@ -162,7 +162,7 @@ class Broker:
 
     def subscribe(self, session: RouterSession, message: Subscribe) -> None:
         topic, match = message.topic, match_policy(message.match)
-        if self._roles.allows(session.authrole, topic, "subscribe") is None:
+        if self._authorize(session, topic, "subscribe") is None:
             text = f"session is not authorized to subscribe to topic {topic!r}"
             session.peer.send(_error(Subscribe.CODE, message.request_id, NOT_AUTHORIZED, text))
             return
@@ -235,7 +235,7 @@ class Broker:
     def publish(self, session: RouterSession, message: Publish) -> None:
         options = message.options
         acknowledge = options.get("acknowledge") is True
-        permission = self._roles.allows(session.authrole, message.topic, "publish")
+        permission = self._authorize(session, message.topic, "publish")
         if permission is None:
             if acknowledge:  # an unacknowledged publication gets no answer, even an error
                 text = f"session is not authorized to publish to topic {message.topic!r}"

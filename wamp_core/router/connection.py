@@ -241,6 +241,10 @@ class RouterConnection:
             return
         self._count(len(frame))
 
+    def fail(self, error: ProtocolError) -> None:
+        if self.state is ConnectionState.JOINED:
+            self._violation(error)
+
     def kill(self, reason: str, message: str | None) -> None:
         """The realm ends this session: GOODBYE, leave at once, wait for the answer."""
         if self.state is not ConnectionState.JOINED:

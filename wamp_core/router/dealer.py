@@ -39,7 +39,7 @@ from wamp_core.messages import (
     Yield,
 )
 from wamp_core.router._ids import RandomIds
-from wamp_core.router.authorization import RoleSet
+from wamp_core.router.authorization import Authorize
 from wamp_core.router.broker import PASSTHRU as _PASSTHRU
 from wamp_core.router.broker import MetaPublish, match_policy
 from wamp_core.router.session import RouterSession
@@ -131,9 +131,9 @@ class Dealer:
     """Routes calls of one realm. ``meta`` publishes the meta API's events."""
 
     def __init__(
-        self, roles: RoleSet, ids: RandomIds, meta: MetaPublish, *, now: Callable[[], str]
+        self, authorize: Authorize, ids: RandomIds, meta: MetaPublish, *, now: Callable[[], str]
     ) -> None:
-        self._roles = roles
+        self._authorize = authorize
         self._ids = ids
         self._meta = meta
         self._now = now
@@ -158,6 +158,10 @@ class Dealer:
 
     def best_match(self, uri: str) -> Registration | None:
         return self._matcher.resolve(uri)
+
+    def in_flight(self, session: RouterSession, request_id: int) -> bool:
+        """Whether ``session`` has a call with ``request_id`` in flight."""
+        return (session.id, request_id) in self._calls
 
     @property
     def calls_in_flight(self) -> int:
@@ -204,7 +208,7 @@ class Dealer:
     ) -> tuple[str, str] | None:
         if uri.startswith("wamp."):
             return INVALID_URI, f"register for restricted procedure URI {uri!r}"
-        if self._roles.allows(session.authrole, uri, "register") is None:
+        if self._authorize(session, uri, "register") is None:
             return NOT_AUTHORIZED, f"session is not authorized to register procedure {uri!r}"
         existing = self._matcher.get(uri, match)
         if existing is None:
@@ -264,7 +268,7 @@ class Dealer:
             self._continue_call(ongoing, message)
             return
         procedure = message.procedure
-        permission = self._roles.allows(session.authrole, procedure, "call")
+        permission = self._authorize(session, procedure, "call")
         if permission is None:
             text = f"session is not authorized to call procedure {procedure!r}"
             session.peer.send(Error(Call.CODE, message.request_id, NOT_AUTHORIZED, [text]))

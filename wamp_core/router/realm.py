@@ -32,6 +32,7 @@ from wamp_core.messages import (
 )
 from wamp_core.router._ids import RandomIds
 from wamp_core.router.authorization import TRUSTED, RoleSet
+from wamp_core.router.authorizer import Authorizer
 from wamp_core.router.broker import Broker
 from wamp_core.router.dealer import Dealer
 from wamp_core.router.meta import META_PROCEDURES, Testament
@@ -67,10 +68,11 @@ class Realm:
         self._by_authrole: dict[str, dict[int, RouterSession]] = {}
         self.testaments: dict[int, list[Testament]] = {}
         self.max_testaments = max_testaments
+        self.authorize = Authorizer(roles, self.internal_call, self.sessions, self._call_in_flight)
         self.broker = Broker(
-            roles, ids, self._meta_publish, now=timestamp, max_retained=max_retained
+            self.authorize, ids, self._meta_publish, now=timestamp, max_retained=max_retained
         )
-        self.dealer = Dealer(roles, ids, self._meta_publish, now=timestamp)
+        self.dealer = Dealer(self.authorize, ids, self._meta_publish, now=timestamp)
 
     def __repr__(self) -> str:
         return f"Realm({self.name!r}, sessions={len(self.sessions)})"
@@ -91,6 +93,7 @@ class Realm:
             return
         for testament in self.testaments.pop(session.id, []):
             self.broker.publish(session, testament.message)
+        self.authorize.forget(session)
         del self.sessions[session.id]
         _remove(self._by_authid, session.authid, session.id)
         _remove(self._by_authrole, session.authrole, session.id)
@@ -112,6 +115,7 @@ class Realm:
             or self._by_authid
             or self._by_authrole
             or self.testaments
+            or not self.authorize.is_empty()
             or not self.broker.is_empty()
             or not self.dealer.is_empty()
         )
@@ -119,7 +123,14 @@ class Realm:
     # -- messages ---------------------------------------------------------------------
 
     def receive(self, session: RouterSession, message: Message, now: float) -> None:
-        """One message of a joined session (not GOODBYE: the connection handles that)."""
+        """One message of a joined session (not GOODBYE: the connection handles that).
+        A session of a dynamic role may have to wait for its authorizer first."""
+        self.authorize.receive(session, message, now, self._dispatch)
+
+    def _call_in_flight(self, session: RouterSession, request_id: int) -> bool:
+        return self.dealer.in_flight(session, request_id)  # the dealer comes after the authorizer
+
+    def _dispatch(self, session: RouterSession, message: Message, now: float) -> None:
         kind = type(message)
         if kind is Publish:
             self.broker.publish(session, message)  # type: ignore[arg-type]
@@ -174,7 +185,7 @@ class Realm:
         if procedure is None:
             self.dealer.call(session, message, now)
             return
-        if self.roles.allows(session.authrole, message.procedure, "call") is None:
+        if self.authorize(session, message.procedure, "call") is None:
             text = f"session is not authorized to call procedure {message.procedure!r}"
             session.peer.send(
                 Error(Call.CODE, message.request_id, ApplicationError.NOT_AUTHORIZED, [text])
@@ -223,6 +234,9 @@ class _InternalPeer:
 
     def kill(self, reason: str, message: str | None) -> None:
         """The router's own session is never killed (it is not listed in the realm)."""
+
+    def fail(self, error: ProtocolError) -> None:
+        """Its messages are the router's own: they break no rule."""
 
 
 def _remove(index: dict[str, dict[int, RouterSession]], key: str, session_id: int) -> None:

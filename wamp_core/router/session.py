@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from wamp_core.exception import ProtocolError
 from wamp_core.messages import Message
 from wamp_core.router._ids import SequentialIds
 
@@ -32,6 +33,10 @@ class Peer(Protocol):
 
     def kill(self, reason: str, message: str | None) -> None:
         """The realm ends the session: say GOODBYE with ``reason`` (and leave)."""
+
+    def fail(self, error: ProtocolError) -> None:
+        """The session broke the protocol in a message handled late (after waiting for
+        its authorizer): ABORT it, as if the violation had been found on arrival."""
 
 
 class RouterSession:
