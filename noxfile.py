@@ -86,6 +86,7 @@ def bench(session: nox.Session) -> None:
     session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
     session.run("python", "benchmarks/codec.py")
     session.run("python", "benchmarks/core.py")
+    session.run("python", "benchmarks/router_core.py")
     session.run("python", "benchmarks/rpc.py", *session.posargs)
 
 
