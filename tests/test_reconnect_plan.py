@@ -14,7 +14,7 @@ def no_jitter() -> float:
 
 
 def test_autobahn_component_defaults() -> None:
-    assert RetrySettings() == RetrySettings(15, 1.5, 300.0, 1.5, 0.1)
+    assert RetrySettings() == RetrySettings(-1, 1.5, 300.0, 1.5, 0.1)
 
 
 def test_one_transport_backs_off_then_gives_up() -> None:

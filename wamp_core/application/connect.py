@@ -86,9 +86,13 @@ def build_connection(
     websocket_options: Mapping[str, Any] | None = None,
     max_message_size: int = 16 * 1024 * 1024,
     now: float = 0.0,
+    ping_interval: float | None = None,
+    ping_timeout: float = 10.0,
     **session_options: Any,
 ) -> Connection:
-    """A Connection for ``url`` (not yet connected: feed it the socket's bytes)."""
+    """A Connection for ``url`` (not yet connected: feed it the socket's bytes).
+    ``ping_interval``/``ping_timeout`` are the RawSocket keep-alive (a WebSocket takes
+    its own in ``websocket_options``)."""
     target = url if isinstance(url, TransportUrl) else parse_url(url)
     names = serializer_names(serializers, target)
     transport: ClientTransport
@@ -108,7 +112,13 @@ def build_connection(
         )
     else:
         # RawSocket negotiates no list: the first preference is the one asked for.
-        transport = RawSocketClientTransport(names[0], max_message_size=max_message_size, now=now)
+        transport = RawSocketClientTransport(
+            names[0],
+            max_message_size=max_message_size,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            now=now,
+        )
     session = ClientSession(
         realm, authenticators=authenticators_from(authentication), **session_options
     )

@@ -24,9 +24,9 @@ __all__ = ["Attempt", "ReconnectPlan", "RetrySettings"]
 class RetrySettings:
     """One transport's retry settings (Autobahn ``Component``'s names and defaults).
 
-    ``max_retries`` -1 retries for ever; 0 tries once."""
+    ``max_retries`` -1 (the default, as in Autobahn's code) retries for ever; 0 tries once."""
 
-    max_retries: int = 15
+    max_retries: int = -1
     initial_retry_delay: float = 1.5
     max_retry_delay: float = 300.0
     retry_delay_growth: float = 1.5
