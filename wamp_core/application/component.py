@@ -13,18 +13,22 @@ every transport has used up its retries.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random as _random
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
 from wamp_core.application.reconnect import ReconnectPlan
 from wamp_core.application.transports import TransportConfig, transport_configs
-from wamp_core.types import ComponentConfig
+from wamp_core.exception import ApplicationError, TransportLost
+from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
 
 __all__ = [
     "CLEAN_REASONS",
     "EVENTS",
     "ComponentBase",
+    "Outcome",
     "reregister_delays",
 ]
 
@@ -59,8 +63,35 @@ def reregister_delays(
         delay = min(delay * 2, cap)
 
 
+class Outcome:
+    """How one session ended, as the component's rules need to know."""
+
+    def __init__(self) -> None:
+        self.joined = False
+        self.reason: str | None = None  # the leave reason; None if it never left
+        self.main_done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        """The component is done: main returned or failed, or the session left on purpose."""
+        return self.main_done or self.error is not None or self.reason in CLEAN_REASONS
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
 class ComponentBase:
-    """The loop-independent part of ``Component`` (Autobahn's constructor)."""
+    """``Component`` apart from the event loop (Autobahn's constructor, decorators and
+    events), and its run as a coroutine the adapter drives. An adapter provides
+    ``_connect_and_run`` (open the transport and run the session until it closes;
+    raise if it cannot connect), ``_sleep`` and ``_wake`` (a wait that ``stop()``
+    cuts short), ``_pause`` (a plain wait), ``_main_loop_argument`` and ``_log``.
+    Every other rule is here, once: the order of the lifecycle events, the
+    decorated registrations and subscriptions on each join (with
+    ``procedure_already_exists`` retried), ``main``, and when to connect again."""
 
     session_factory: Any = None
 
@@ -190,3 +221,162 @@ class ComponentBase:
     def fatal(self, error: BaseException) -> bool:
         """Whether a connect failure ends the component (``is_fatal``)."""
         return self.is_fatal is not None and bool(self.is_fatal(error))
+
+    # -- the run, driven by the adapter -------------------------------------------------
+
+    _stopping: bool = False
+    _session: Any = None
+
+    async def _run(self, loop: Any) -> Any:
+        """Connect (again and again, as the transports allow) until done: ``main``
+        returned (its result), the session left on purpose, or ``stop()``. Raises
+        ConnectionError when every transport has given up, or what ``main`` raised."""
+        self._stopping = False
+        await self._fire("start", loop, self)
+        plan = self.reconnect_plan()
+        failure: BaseException | None = None
+        while not self._stopping:
+            attempt = plan.next()
+            if attempt is None:
+                error = failure or TransportLost("every transport has given up")
+                await self._fire("giveup", self, error)
+                raise ConnectionError(
+                    "Component failed: exhausted all transport connect attempts"
+                ) from error
+            if attempt.delay:
+                await self._sleep(attempt.delay)
+                if self._stopping:
+                    break
+            config = self.transports[attempt.transport]
+            outcome = Outcome()
+            try:
+                make = functools.partial(self._new_session, config, outcome)
+                await self._connect_and_run(config, make)
+            except Exception as exc:  # could not connect: OSError, TLS, proxy, ...
+                failure = exc
+                self._log("info", f"cannot connect to {config.describe()}: {exc}")
+                await self._fire("connectfailure", self, exc)
+                if self.fatal(exc):
+                    raise
+                continue
+            finally:
+                self._session = None
+            if outcome.joined:
+                plan.joined(attempt.transport)
+            if outcome.error is not None:
+                raise outcome.error
+            if outcome.done:
+                return outcome.result
+            failure = TransportLost(f"the session ended ({outcome.reason or 'connection lost'})")
+        return None
+
+    def stop(self) -> Any:
+        """Leave (if joined) and do not connect again."""
+        self._stopping = True
+        self._wake()
+        session = self._session
+        if session is not None and session.is_attached():
+            try:
+                return session.leave()
+            except Exception:  # leaving already, or the transport is gone
+                session.disconnect()
+        return None
+
+    async def _connect_and_run(self, config: TransportConfig, make: Callable[[], Any]) -> None:
+        raise NotImplementedError
+
+    async def _sleep(self, delay: float) -> None:
+        raise NotImplementedError
+
+    def _wake(self) -> None:
+        raise NotImplementedError
+
+    async def _pause(self, delay: float) -> None:
+        raise NotImplementedError
+
+    def _main_loop_argument(self) -> Any:
+        raise NotImplementedError
+
+    def _log(self, level: str, text: str) -> None:
+        raise NotImplementedError
+
+    # -- one session, with the component's listeners on its hooks --------------------
+
+    def _new_session(self, config: TransportConfig, outcome: Outcome) -> Any:
+        session = self.session_factory(self.session_config())
+        self._session = session
+        connected, joined, left = session.on_connect, session.on_join, session.on_leave
+        disconnected = session.on_disconnect
+
+        async def on_connect() -> None:
+            await self._fire("connect", session, config)
+            await _maybe_await(connected())
+
+        async def on_join(details: SessionDetails) -> None:
+            outcome.joined = True
+            await _maybe_await(joined(details))
+            await self._set_up(session)
+            await self._fire("join", session, details)
+            await self._fire("ready", session)
+            if self.main is not None:
+                await self._run_main(session, outcome)
+
+        async def on_leave(details: CloseDetails) -> None:
+            outcome.reason = details.reason
+            if not outcome.joined and details.reason not in CLEAN_REASONS:
+                self._log("warning", f"session refused: {details.reason} {details.message or ''}")
+            await self._fire("leave", session, details)
+            await _maybe_await(left(details))
+
+        async def on_disconnect() -> None:
+            await _maybe_await(disconnected())
+            await self._fire("disconnect", session, outcome.reason in CLEAN_REASONS)
+
+        session.on_connect = on_connect
+        session.on_join = on_join
+        session.on_leave = on_leave
+        session.on_disconnect = on_disconnect
+        return session
+
+    async def _run_main(self, session: Any, outcome: Outcome) -> None:
+        assert self.main is not None
+        try:
+            outcome.result = await _maybe_await(self.main(self._main_loop_argument(), session))
+        except Exception as exc:
+            outcome.error = exc
+            session.disconnect()
+            return
+        outcome.main_done = True
+        if session.is_attached():
+            session.leave()
+
+    async def _set_up(self, session: Any) -> None:
+        """The decorated procedures and handlers, on every join."""
+        for fn, uri, options in self.registrations:
+            await self._register(session, fn, uri, options)
+        for fn, topic, options in self.subscriptions:
+            await _maybe_await(session.subscribe(fn, topic, options))
+
+    async def _register(
+        self, session: Any, fn: Callable[..., Any], uri: str | None, options: Any
+    ) -> None:
+        """Register, retrying ``procedure_already_exists`` for a while: just after a
+        reconnect the router may not have noticed yet that our previous session died."""
+        delays = reregister_delays()
+        while True:
+            try:
+                await _maybe_await(session.register(fn, uri, options))
+                return
+            except ApplicationError as error:
+                delay = next(delays, None)
+                if error.error != ApplicationError.PROCEDURE_ALREADY_EXISTS or delay is None:
+                    raise
+                self._log("info", f"{uri} is still registered (our previous session?): retrying")
+                await self._pause(delay)
+
+    async def _fire(self, event: str, *args: Any) -> None:
+        for listener in self.listeners(event):
+            try:
+                await _maybe_await(listener(*args))
+            except Exception as exc:
+                self._log("error", f"the {event} listener {listener!r} raised {exc!r}")
