@@ -23,7 +23,7 @@ import anyio
 from wamp_anyio._run import Transport, run_session
 from wamp_anyio.session import Session
 from wamp_core.application.component import ComponentBase
-from wamp_core.application.transports import DEFAULT_KEEPALIVE, TransportConfig
+from wamp_core.application.transports import TransportConfig
 
 __all__ = ["Component", "run"]
 
@@ -75,17 +75,8 @@ class Component(ComponentBase):
 
 
 def _transport(config: TransportConfig, authentication: Any) -> Transport:
-    """Our Transport for one of the component's; keep-alive on unless turned off."""
-    options = dict(config.options)
-    interval, timeout = DEFAULT_KEEPALIVE
-    options.setdefault("ping_interval", interval)
-    options.setdefault("ping_timeout", timeout)
-    websocket_options: dict[str, Any] | None = None
-    session_options: dict[str, Any] = {}
-    if config.kind == "websocket":
-        websocket_options = options
-    else:
-        session_options = options  # ping_interval, ping_timeout, max_message_size
+    """Our Transport for one of the component's."""
+    options = config.keepalive_options()
     return Transport(
         config.url,
         serializers=config.serializers,
@@ -93,8 +84,8 @@ def _transport(config: TransportConfig, authentication: Any) -> Transport:
         ssl=config.tls,
         proxy=config.proxy,
         headers=config.headers,
-        websocket_options=websocket_options,
-        session_options=session_options,
+        websocket_options=options.pop("websocket_options", None),
+        session_options=options,
     )
 
 

@@ -72,6 +72,19 @@ class TransportConfig:
     def describe(self) -> str:
         return f"{self.kind} {self.url}"
 
+    def keepalive_options(self) -> dict[str, Any]:
+        """``build_connection``'s transport options for this transport, keep-alive on
+        unless the options turn it off (``ping_interval: None``): ``websocket_options``
+        for a WebSocket; ``ping_interval``/``ping_timeout`` (and ``max_message_size``)
+        for RawSocket."""
+        options = dict(self.options)
+        interval, timeout = DEFAULT_KEEPALIVE
+        options.setdefault("ping_interval", interval)
+        options.setdefault("ping_timeout", timeout)
+        if self.kind == "websocket":
+            return {"websocket_options": options}
+        return options
+
 
 def transport_configs(transports: object) -> list[TransportConfig]:
     """Autobahn's ``transports`` argument as TransportConfig objects (ValueError or
