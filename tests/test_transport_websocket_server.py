@@ -5,6 +5,7 @@ The clock is the ``now`` each call is given."""
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 from hypothesis import given
@@ -41,7 +42,7 @@ from wamp_core.transports import (
     WebSocketClientTransport,
     WebSocketServerTransport,
 )
-from wamp_core.transports._wsframe import frame, mask, unmasked_frame
+from wamp_core.transports._wsframe import _LARGE, _RUN, frame, mask, unmasked_frame
 
 feed = client_tests.feed  # the fixture: bulk and bytewise
 
@@ -568,6 +569,92 @@ def test_any_chunking_gives_the_same_result(frames: list[bytes], cuts: list[int]
     assert chunked.events() == events
     assert events[-1] == TransportClosed(1000, "", None, True)
     assert chunked.data_to_send() == whole.data_to_send()
+
+
+# -- unmasking: many frames at once, each with its own key ----------------------------
+
+
+def patterned(size: int, seed: int) -> bytes:
+    return bytes((seed + i * 7 + i // 256) % 256 for i in range(size))
+
+
+SIZES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 50, 125, 126, 127, 1000, _LARGE - 1, _LARGE, 65536]
+
+
+def keyed_frames(sizes: list[int]) -> tuple[bytes, list[bytes]]:
+    """Binary frames of ``sizes`` bytes, each masked with a key of its own."""
+    payloads = [patterned(size, n) for n, size in enumerate(sizes)]
+    keys = [bytes((n % 256, n // 256, n * 3 % 256, 0x5A)) for n in range(len(sizes))]
+    return b"".join(map(frame, [2] * len(sizes), payloads, keys)), payloads
+
+
+@given(
+    sizes=st.lists(st.sampled_from(SIZES[:13]), max_size=30),
+    large=st.lists(st.sampled_from(SIZES[13:]), max_size=2),
+    order=st.randoms(use_true_random=False),
+    cuts=st.lists(st.integers(min_value=0), max_size=30),
+)
+def test_masked_frames_in_any_chunking(
+    sizes: list[int], large: list[int], order: random.Random, cuts: list[int]
+) -> None:
+    sizes = sizes + large
+    order.shuffle(sizes)
+    frames, payloads = keyed_frames(sizes)
+    server = WebSocketServerTransport(serializers=["msgpack"])
+    server.receive_data(request(protocols="wamp.2.msgpack"))
+    server.events()
+    points = sorted({c % (len(frames) + 1) for c in cuts} | {0, len(frames)})
+    for start, stop in itertools.pairwise(points):
+        server.receive_data(frames[start:stop])
+    assert server.events() == [MessageReceived(p) for p in payloads]
+    assert server.state is TransportState.OPEN
+
+
+def test_masked_frames_of_every_length_one_by_one_and_in_one_chunk(feed: Feed) -> None:
+    frames, payloads = keyed_frames(SIZES[:13] * 3)
+    server = open_server(feed, "wamp.2.msgpack")
+    feed(server, frames)
+    assert server.events() == [MessageReceived(p) for p in payloads]
+    # The same with the large ones, in one chunk (bytewise would take a while).
+    frames, payloads = keyed_frames(SIZES * 2)
+    server.receive_data(frames)
+    assert server.events() == [MessageReceived(p) for p in payloads]
+
+
+def test_a_chunk_of_more_frames_than_one_run(feed: Feed) -> None:
+    frames, payloads = keyed_frames([60] * (2 * _RUN // 66 + 7))
+    server = open_server(feed, "wamp.2.msgpack")
+    feed(server, frames)
+    assert server.events() == [MessageReceived(p) for p in payloads]
+
+
+def test_control_and_text_frames_between_binary_ones_are_unmasked_too(feed: Feed) -> None:
+    server = open_server(feed)
+    stream = (
+        frame(1, b"[1]", b"\x01\x02\x03\x04")
+        + frame(9, b"ping!", b"\xff\xfe\xfd\xfc")
+        + client_frame(0x01, b'["frag')
+        + client_frame(0x80, b'ment"]')
+        + frame(1, "é".encode() * 70, b"\x10\x20\x30\x40")
+    )
+    feed(server, stream)
+    assert server.events() == [
+        MessageReceived("[1]"),
+        MessageReceived('["fragment"]'),
+        MessageReceived("é" * 70),
+    ]
+    assert server.data_to_send() == unmasked_frame(0xA, b"ping!")
+
+
+def test_an_unmasked_frame_after_masked_ones_in_one_chunk(feed: Feed) -> None:
+    server = open_server(feed, "wamp.2.msgpack")
+    frames, payloads = keyed_frames([3, 200, 5])
+    server.receive_data(frames + unmasked_frame(2, b"plain") + frames)
+    events = server.events()
+    assert events[:3] == [MessageReceived(p) for p in payloads]
+    closed = events[3]
+    assert isinstance(closed, TransportClosed) and closed.code == 1002
+    assert "the client sent an unmasked frame" in str(closed.error)
 
 
 @given(data=st.lists(st.binary(min_size=1, max_size=40), max_size=10), opened=st.booleans())

@@ -27,7 +27,7 @@ from wamp_core.transports import (
     TransportOpened,
     WebSocketClientTransport,
 )
-from wamp_core.transports._wsframe import MaskSource, mask
+from wamp_core.transports._wsframe import _LARGE, _RUN, MaskSource, frame, mask, unmask_run
 
 feed = websocket_tests.feed  # the fixture: bulk and bytewise
 
@@ -81,6 +81,88 @@ def test_mask_is_xor_with_the_repeated_key(payload: bytes, key: bytes) -> None:
     expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
     assert mask(payload, key) == expected
     assert mask(expected, key) == payload
+
+
+@pytest.mark.parametrize("size", [_LARGE - 1, _LARGE, _LARGE + 1, _LARGE + 2, _LARGE + 3, 70001])
+def test_large_payloads_are_masked_by_lanes_alike(size: int) -> None:
+    payload = bytes((i * 7 + i // 256) % 256 for i in range(size))
+    key = b"\x9c\x01\xff\x5a"
+    expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    assert mask(payload, key) == expected
+    assert mask(expected, key) == payload
+
+
+def unmasked_header(size: int) -> bytes:
+    """A binary frame's header without the mask bit (unmask_run stops there)."""
+    return bytes((0x82, size))
+
+
+# A frame as it sits in a run: (header length, payload size, key, masked).
+run_frames = st.lists(
+    st.tuples(
+        st.sampled_from([0, 1, 2, 3, 4, 5, 7, 8, 9, 124, 125, 126, 127, 300]),
+        st.binary(min_size=4, max_size=4),
+        st.sampled_from(["masked", "masked", "masked", "unmasked", "large"]),
+    ),
+    max_size=12,
+)
+
+
+@given(frames=run_frames, lead=st.binary(max_size=3), cut=st.integers(min_value=0))
+def test_unmask_run_unmasks_each_payload_with_its_own_key(
+    frames: list[tuple[int, bytes, str]], lead: bytes, cut: int
+) -> None:
+    data = bytearray(lead)  # what comes before pos: never read
+    pos = len(data)
+    spans = []  # (payload start, payload, kind) of each frame
+    for size, key, kind in frames:
+        payload = bytes((size + i) % 256 for i in range(size))
+        if kind == "unmasked":
+            head = unmasked_header(min(size, 125))
+            payload = payload[:125]
+            whole = head + payload
+            start = len(data) + 2
+        else:
+            if kind == "large":
+                payload = bytes(_LARGE)
+            whole = frame(2, payload, key)
+            start = len(data) + len(whole) - len(payload)
+        spans.append((start, payload, kind))
+        data += whole
+    end = pos + cut % (len(data) - pos + 1)
+    clear, stop = unmask_run(bytes(data), pos, end)
+    # The run: the frames up to the first that is not masked, small and whole.
+    expected_stop = pos
+    for start, payload, kind in spans:
+        if kind != "masked" or start + len(payload) > end:
+            break
+        assert clear[start - pos : start - pos + len(payload)] == payload
+        expected_stop = start + len(payload)
+    assert stop == expected_stop
+    assert (clear == b"") == (stop == pos)
+
+
+def test_unmask_run_stops_after_about_run_bytes() -> None:
+    payload = bytes(range(60))
+    data = b"".join(frame(2, payload, bytes((i % 256, i // 256, 1, 2))) for i in range(400))
+    clear, stop = unmask_run(data, 0, len(data))
+    assert _RUN - 3 <= stop < _RUN + 66
+    assert stop % 66 == 0  # a frame boundary
+    for i in range(stop // 66):
+        assert clear[i * 66 + 6 : i * 66 + 66] == payload
+    rest, stop = unmask_run(data, stop, len(data))
+    assert stop == len(data) and rest[-60:] == payload
+
+
+def test_unmask_run_needs_a_whole_extended_header() -> None:
+    first = frame(2, b"abc", b"\x01\x02\x03\x04")
+    long = frame(2, bytes(200), b"\x05\x06\x07\x08")
+    data = first + long
+    for end in (len(first), len(first) + 1, len(first) + 2, len(first) + 3):
+        clear, stop = unmask_run(data, 0, end)
+        assert stop == len(first) and clear[6:9] == b"abc"
+    clear, stop = unmask_run(data, 0, len(data))
+    assert stop == len(data) and clear[len(first) + 8 :][:200] == bytes(200)
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70000])

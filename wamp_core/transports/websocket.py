@@ -43,6 +43,7 @@ from wamp_core.transports._wsframe import (
     frame,
     mask,
     receivable_close_code,
+    unmask_run,
 )
 from wamp_core.transports._wshandshake import (
     HeadersArg,
@@ -178,6 +179,10 @@ class WebSocketTransport(Transport):
         """Handle every whole frame of ``data``; where the first incomplete one starts."""
         pos = 0
         key_size = 4 if self._mask_in else 0  # a client's frames carry a masking key
+        # A client's frames are unmasked a run at a time (unmask_run): ``clear`` holds
+        # the run from ``base`` to ``covered`` unmasked.
+        clear = b""
+        base = covered = 0
         while True:
             left = end - pos
             if left < 2:
@@ -210,7 +215,13 @@ class WebSocketTransport(Transport):
                 self._need = stop - pos
                 return pos
             if key_size:
-                payload = mask(data[start + 4 : stop], data[start : start + 4])
+                if stop > covered:
+                    clear, covered = unmask_run(data, pos, end)
+                    base = pos
+                if stop <= covered:
+                    payload = clear[start + 4 - base : stop - base]
+                else:  # a large payload, unmasked on its own
+                    payload = mask(data[start + 4 : stop], data[start : start + 4])
             else:
                 payload = data[start:stop]
             pos = stop
