@@ -149,7 +149,7 @@ class Connection:
     @property
     def has_data_to_send(self) -> bool:
         """Whether ``data_to_send()`` would return something (cheap: no encoding)."""
-        return bool(self.session._outgoing) or self.transport.has_data_to_send
+        return self.session.has_messages_to_send or self.transport.has_data_to_send
 
     def events(self) -> list[ConnectionEvent]:
         """What happened, oldest first (drains): transport and session events."""

@@ -27,7 +27,8 @@ from dataclasses import KW_ONLY, dataclass, fields
 from typing import Any, ClassVar
 
 from .request import Publication, Registration, Subscription
-from .uri import MATCH_POLICIES, MatchPolicy
+from .uri import MatchPolicy
+from .vocabulary import INVOKE_POLICIES, MATCH_POLICIES, MAX_ID, PPT_CIPHERS, PPT_SERIALIZERS
 
 __all__ = [
     "INVOKE_POLICIES",
@@ -47,13 +48,6 @@ __all__ = [
     "Subscription",
     "TransportDetails",
 ]
-
-INVOKE_POLICIES: frozenset[str] = frozenset(("single", "roundrobin", "random", "first", "last"))
-"""The values ``REGISTER.Options.invoke`` may take (shared registrations)."""
-
-_MAX_ID = 2**53
-_PPT_SERIALIZERS = frozenset(("native", "json", "msgpack", "cbor", "flatbuffers"))
-_PPT_CIPHERS = frozenset(("xsalsa20poly1305", "aes256gcm"))
 
 # --------------------------------------------------------------------------- checks
 # Each check names the owner and the parameter, so a bad option points at itself.
@@ -78,7 +72,7 @@ def _check_str(owner: str, name: str, value: object, *, nonempty: bool = False) 
         raise ValueError(f"{owner}: {name} must not be empty")
 
 
-def _check_choice(owner: str, name: str, value: object, choices: frozenset[str]) -> None:
+def _check_choice(owner: str, name: str, value: object, choices: tuple[str, ...]) -> None:
     _check_str(owner, name, value)
     if value is not None and value not in choices:
         allowed = ", ".join(repr(c) for c in sorted(choices))
@@ -89,7 +83,7 @@ def _check_id(owner: str, name: str, value: object) -> None:
     """A WAMP ID: an int (not a bool) in [1, 2**53]."""
     if type(value) is not int:
         raise _type_error(owner, name, "an int session ID", value)
-    if not 1 <= value <= _MAX_ID:
+    if not 1 <= value <= MAX_ID:
         raise ValueError(f"{owner}: {name} must be in [1, 2**53], got {value}")
 
 
@@ -165,8 +159,8 @@ def _check_correlation(owner: str, obj: Any) -> None:
 def _check_ppt(owner: str, obj: Any) -> None:
     """Payload passthru options: ``ppt_scheme`` is required once any ``ppt_*`` is set."""
     _check_str(owner, "ppt_scheme", obj.ppt_scheme, nonempty=True)
-    _check_choice(owner, "ppt_serializer", obj.ppt_serializer, _PPT_SERIALIZERS)
-    _check_choice(owner, "ppt_cipher", obj.ppt_cipher, _PPT_CIPHERS)
+    _check_choice(owner, "ppt_serializer", obj.ppt_serializer, PPT_SERIALIZERS)
+    _check_choice(owner, "ppt_cipher", obj.ppt_cipher, PPT_CIPHERS)
     _check_str(owner, "ppt_keyid", obj.ppt_keyid)
     others = (obj.ppt_serializer, obj.ppt_cipher, obj.ppt_keyid)
     if obj.ppt_scheme is None and any(v is not None for v in others):

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import Generic, Literal, TypeVar
 
 from .exception import InvalidUriError
+from .vocabulary import MATCH_POLICIES
 
 __all__ = [
     "MATCH_POLICIES",
@@ -57,8 +58,7 @@ _VALID: dict[tuple[bool, bool], set[str]] = {key: set() for key in _PATTERNS}
 MatchPolicy = Literal["exact", "prefix", "wildcard"]
 """How a subscription or registration URI is matched against concrete URIs."""
 
-MATCH_POLICIES: frozenset[str] = frozenset(("exact", "prefix", "wildcard"))
-"""The values ``SUBSCRIBE.Options.match`` / ``REGISTER.Options.match`` may take."""
+_MATCH_CHOICES = ", ".join(repr(policy) for policy in MATCH_POLICIES)
 
 _STRICT_COMPONENT = re.compile(r"[0-9a-z_]+")
 
@@ -131,7 +131,7 @@ def _check_match(match: object) -> MatchPolicy:
     if type(match) is not str:
         raise TypeError(f"match must be a str, not {type(match).__name__}")
     if match not in MATCH_POLICIES:
-        raise ValueError(f"match must be one of 'exact', 'prefix', 'wildcard', got {match!r}")
+        raise ValueError(f"match must be one of {_MATCH_CHOICES}, got {match!r}")
     return match  # type: ignore[return-value]  # membership in MATCH_POLICIES checked
 
 
@@ -176,7 +176,7 @@ def match_uri(pattern: str, match: str, uri: str) -> bool:
         return uri.startswith(pattern)
     if match == "wildcard":
         return _wildcard_matches(pattern.split("."), uri.split("."))
-    raise ValueError(f"match must be one of 'exact', 'prefix', 'wildcard', got {match!r}")
+    raise ValueError(f"match must be one of {_MATCH_CHOICES}, got {match!r}")
 
 
 def _wildcard_matches(pattern: list[str] | tuple[str, ...], components: list[str]) -> bool:

@@ -14,7 +14,6 @@ from typing import Any
 
 from wamp_core.exception import ProtocolError
 from wamp_core.messages._base import Message
-from wamp_core.messages._check import MAX_ID
 from wamp_core.messages._pubsub import (
     Event,
     EventReceived,
@@ -39,6 +38,7 @@ from wamp_core.messages._rpc import (
     Yield,
 )
 from wamp_core.messages._session import Abort, Authenticate, Challenge, Goodbye, Hello, Welcome
+from wamp_core.vocabulary import MAX_ID
 
 __all__ = [
     "MAX_ID",
@@ -116,7 +116,8 @@ def parse(wmsg: Any, strict_uris: bool = False) -> Message:
     code = wmsg[0]
     from_list = None
     if type(code) is int:
-        # What a client receives most, dispatched directly (a native call when compiled).
+        # What a client receives most, dispatched directly (a native call when compiled);
+        # Event.CODE, Result.CODE, Invocation.CODE as literals (see Message).
         if code == 36:
             return Event.from_list(wmsg, strict_uris)
         if code == 50:

@@ -15,6 +15,10 @@ class Message:
     ``from_list`` checks a decoded list strictly and builds the message without
     running the constructor's defaults again; ``to_list`` gives the wire list.
     Two messages are equal when they have the same type and the same wire form.
+
+    Elsewhere a code is named (``Call.CODE``); a class's own ``to_list`` (and the
+    shortcuts in ``parse``) write it as the literal beside ``CODE``: compiled, a class
+    attribute is a lookup in the type's dict (about 10 ns a message), a literal is free.
     """
 
     __slots__ = ()

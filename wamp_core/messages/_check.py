@@ -13,8 +13,7 @@ from typing import Any, NamedTuple, cast
 
 from wamp_core.exception import ProtocolError
 from wamp_core.uri import _VALID, is_valid_uri
-
-MAX_ID = 9007199254740992  # 2^53: the largest id the spec allows
+from wamp_core.vocabulary import MATCH_POLICIES, MAX_ID, PPT_CIPHERS, PPT_SERIALIZERS
 
 # The URIs already known to pass the loose rule (the uri module's bounded cache):
 # hot paths test membership inline and call check_uri only on a miss.
@@ -58,7 +57,8 @@ def id_error(message: str, field: str, value: Any) -> ProtocolError:
 
 
 def check_id(value: Any, message: str, field: str) -> int:
-    """For the rare ids; hot paths test ``type(v) is int and 0 < v <= MAX_ID`` inline."""
+    """For the rare ids; hot paths test ``type(v) is int and 0 < v <= MAX_ID`` inline:
+    mypyc does not inline a function (a call costs ~3 ns compiled, ~50 ns pure)."""
     if type(value) is not int or not 0 < value <= MAX_ID:
         raise id_error(message, field, value)
     return value
@@ -207,15 +207,13 @@ URI = Rule(str, _uri, "a valid URI")
 IDS = Rule(list, _ids, "a list of ids")
 STRS = Rule(list, _strs, "a list of strings")
 FORWARD_FOR = Rule(list, _forward_for, "a list of {session, authid, authrole} dicts")
-MATCH = one_of("exact", "prefix", "wildcard")
+MATCH = one_of(*MATCH_POLICIES)
 
 # Payload passthru (spec ``ppt_*``) and Autobahn's end-to-end encryption (``enc_*``).
 PASSTHRU: Schema = {
     "ppt_scheme": Rule(str, bool, "a non-empty string"),
-    "ppt_serializer": standard_or_custom(
-        "native", "json", "msgpack", "cbor", "flatbuffers", "ubjson"
-    ),
-    "ppt_cipher": standard_or_custom("xsalsa20poly1305", "aes256gcm"),
+    "ppt_serializer": standard_or_custom(*PPT_SERIALIZERS),
+    "ppt_cipher": standard_or_custom(*PPT_CIPHERS),
     "ppt_keyid": STR,
     "enc_algo": standard_or_custom("null", "cryptobox", "mqtt", "xbr"),
     "enc_serializer": standard_or_custom(

@@ -6,7 +6,8 @@ from typing import Any
 
 from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
-from wamp_core.messages._check import KNOWN_URIS, MAX_ID
+from wamp_core.messages._check import KNOWN_URIS
+from wamp_core.vocabulary import MAX_ID
 
 PUBLISH_OPTIONS: c.Schema = {
     **c.PASSTHRU,

@@ -6,7 +6,8 @@ from typing import Any
 
 from wamp_core.messages import _check as c
 from wamp_core.messages._base import Message, with_payload
-from wamp_core.messages._check import KNOWN_URIS, MAX_ID
+from wamp_core.messages._check import KNOWN_URIS
+from wamp_core.vocabulary import CANCEL_MODES, INVOKE_POLICIES, MAX_ID
 
 CALL_OPTIONS: c.Schema = {
     **c.PASSTHRU,
@@ -17,14 +18,14 @@ CALL_OPTIONS: c.Schema = {
     "runmode": c.STR,
     "rkey": c.STR,
 }
-CANCEL_OPTIONS: c.Schema = {"mode": c.one_of("skip", "kill", "killnowait")}
+CANCEL_OPTIONS: c.Schema = {"mode": c.one_of(*CANCEL_MODES)}
 INTERRUPT_OPTIONS: c.Schema = {**CANCEL_OPTIONS, "reason": c.STR}
 RESULT_DETAILS: c.Schema = {**c.PASSTHRU, "progress": c.BOOL}
 YIELD_OPTIONS: c.Schema = RESULT_DETAILS
 ERROR_DETAILS: c.Schema = c.PASSTHRU
 REGISTER_OPTIONS: c.Schema = {
     "match": c.MATCH,
-    "invoke": c.one_of("single", "roundrobin", "random", "first", "last"),
+    "invoke": c.one_of(*INVOKE_POLICIES),
     "disclose_caller": c.BOOL,
     "concurrency": c.POSITIVE,
     "force_reregister": c.BOOL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 
-from wamp_core.messages import MAX_ID
+from wamp_core.vocabulary import MAX_ID
 
 __all__ = ["RandomBytes", "RandomIds", "SequentialIds"]
 

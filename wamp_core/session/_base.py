@@ -5,23 +5,36 @@ from __future__ import annotations
 import enum
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from wamp_core.auth import Authenticator
 from wamp_core.events import Left, RequestFailed, SessionEvent
 from wamp_core.exception import ApplicationError, ProtocolError, SessionNotReady
-from wamp_core.messages import MAX_ID, Abort, Message
+from wamp_core.messages import (
+    Abort,
+    Call,
+    Invocation,
+    Message,
+    Publish,
+    Register,
+    Subscribe,
+    Unregister,
+    Unsubscribe,
+)
 from wamp_core.uri import validate_uri
+from wamp_core.vocabulary import MAX_ID
 
 # Request kinds are the codes of the request messages (what an ERROR's REQUEST.Type says).
-PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, REGISTER, UNREGISTER = 16, 32, 34, 48, 64, 66
+# Final: compiled, each is a C static rather than a global looked up by name.
+PUBLISH: Final = Publish.CODE
+SUBSCRIBE: Final = Subscribe.CODE
+UNSUBSCRIBE: Final = Unsubscribe.CODE
+CALL: Final = Call.CODE
+REGISTER: Final = Register.CODE
+UNREGISTER: Final = Unregister.CODE
+INVOCATION: Final = Invocation.CODE  # the kind of the ERROR that answers an invocation
 KIND_NAMES = {
-    PUBLISH: "PUBLISH",
-    SUBSCRIBE: "SUBSCRIBE",
-    UNSUBSCRIBE: "UNSUBSCRIBE",
-    CALL: "CALL",
-    REGISTER: "REGISTER",
-    UNREGISTER: "UNREGISTER",
+    cls.CODE: cls.NAME for cls in (Publish, Subscribe, Unsubscribe, Call, Register, Unregister)
 }
 
 # How many locally-ended calls still wait for the router's final answer, at most.

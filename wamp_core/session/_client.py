@@ -9,10 +9,26 @@ from typing import Any
 from wamp_core.auth import Authenticator
 from wamp_core.events import Left, RequestFailed, SessionEvent
 from wamp_core.exception import ApplicationError, ProtocolError, TransportLost
-from wamp_core.messages import Cancel, Error, Event, Interrupt, Message, Result
-from wamp_core.session._base import CALL, IN_SESSION, SessionState
+from wamp_core.messages import (
+    Abort,
+    Cancel,
+    Challenge,
+    Error,
+    Event,
+    Goodbye,
+    Interrupt,
+    Invocation,
+    Message,
+    Published,
+    Registered,
+    Result,
+    Subscribed,
+    Unregistered,
+    Unsubscribed,
+    Welcome,
+)
+from wamp_core.session._base import CALL, IN_SESSION, INVOCATION, SessionState
 from wamp_core.session._incoming import IncomingMixin
-from wamp_core.session._requests import INVOCATION
 
 Handler = Callable[[Any], None]
 
@@ -70,28 +86,31 @@ class ClientSession(IncomingMixin):
         self._leave_deadline = None
         self._authenticator = None
         opening: dict[int, Handler] = {
-            2: self._on_welcome,
-            4: self._on_challenge,
-            3: self._on_abort,
+            Welcome.CODE: self._on_welcome,
+            Challenge.CODE: self._on_challenge,
+            Abort.CODE: self._on_abort,
         }
         self._handlers: dict[SessionState, dict[int, Handler]] = {
             SessionState.JOINING: opening,
             SessionState.AUTHENTICATING: opening,
             SessionState.JOINED: {
-                3: self._on_abort,
-                6: self._on_goodbye,
-                8: self._on_error,
-                17: self._on_published,
-                33: self._on_subscribed,
-                35: self._on_unsubscribed,
-                36: self._on_event,
-                50: self._on_result,
-                65: self._on_registered,
-                67: self._on_unregistered,
-                68: self._on_invocation,
-                69: self._on_interrupt,
+                Abort.CODE: self._on_abort,
+                Goodbye.CODE: self._on_goodbye,
+                Error.CODE: self._on_error,
+                Published.CODE: self._on_published,
+                Subscribed.CODE: self._on_subscribed,
+                Unsubscribed.CODE: self._on_unsubscribed,
+                Event.CODE: self._on_event,
+                Result.CODE: self._on_result,
+                Registered.CODE: self._on_registered,
+                Unregistered.CODE: self._on_unregistered,
+                Invocation.CODE: self._on_invocation,
+                Interrupt.CODE: self._on_interrupt,
             },
-            SessionState.LEAVING: {6: self._on_goodbye_reply, 3: self._on_abort},
+            SessionState.LEAVING: {
+                Goodbye.CODE: self._on_goodbye_reply,
+                Abort.CODE: self._on_abort,
+            },
             SessionState.CLOSED: {},
             SessionState.FAILED: {},
         }
@@ -150,6 +169,11 @@ class ClientSession(IncomingMixin):
         messages, or their encoded payloads when the session has an ``encoder``."""
         out, self._outgoing = self._outgoing, []
         return out
+
+    @property
+    def has_messages_to_send(self) -> bool:
+        """Whether ``messages_to_send()`` would return something."""
+        return bool(self._outgoing)
 
     def events(self) -> list[SessionEvent]:
         """Everything that happened, oldest first (drains the queue)."""

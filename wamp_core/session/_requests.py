@@ -25,6 +25,7 @@ from wamp_core.messages import (
 from wamp_core.session._base import (
     CALL,
     IN_SESSION,
+    INVOCATION,
     PUBLISH,
     REGISTER,
     SUBSCRIBE,
@@ -37,9 +38,7 @@ from wamp_core.session._base import (
 from wamp_core.session._roles import CLIENT_ROLES
 from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 from wamp_core.uri import validate_pattern, validate_uri
-
-CANCEL_MODES = ("skip", "kill", "killnowait")
-INVOCATION = 68
+from wamp_core.vocabulary import CANCEL_MODES
 
 
 def _payload(args: Any, kwargs: Any, what: str) -> tuple[list[Any] | None, dict[str, Any] | None]:

@@ -20,7 +20,6 @@ from typing import Any
 from hypothesis import strategies as st
 
 from wamp_core.messages import (
-    MAX_ID,
     Abort,
     Authenticate,
     Call,
@@ -48,6 +47,7 @@ from wamp_core.messages import (
     Welcome,
     Yield,
 )
+from wamp_core.vocabulary import CANCEL_MODES, INVOKE_POLICIES, MAX_ID
 
 __all__ = [
     "args",
@@ -154,18 +154,20 @@ INVOCATION_DETAILS = _options(
     }
 )
 PROGRESS = _options({"progress": st.booleans()})
+# The messages an ERROR may answer (its REQUEST.Type).
+_REQUESTS = (Publish, Subscribe, Unsubscribe, Call, Register, Unregister, Invocation)
 _match = st.sampled_from(["exact", "prefix"])
 REGISTER_OPTIONS = _options(
     {
         "match": _match,
-        "invoke": st.sampled_from(["single", "roundrobin", "random", "first", "last"]),
+        "invoke": st.sampled_from(INVOKE_POLICIES),
         "disclose_caller": st.booleans(),
         "concurrency": st.integers(1, 100),
         "force_reregister": st.booleans(),
     }
 )
 SUBSCRIBE_OPTIONS = _options({"match": _match, "get_retained": st.booleans()})
-CANCEL_OPTIONS = _options({"mode": st.sampled_from(["skip", "kill", "killnowait"])})
+CANCEL_OPTIONS = _options({"mode": st.sampled_from(CANCEL_MODES)})
 CLOSE_DETAILS = _options({"message": texts})
 _ENCRYPTED = st.fixed_dictionaries(
     {"enc_algo": st.sampled_from(["cryptobox", "mqtt", "xbr", "x_custom"])},
@@ -238,7 +240,7 @@ def _rpc_messages() -> Strategy[Message]:
         st.builds(Yield, ids, args | st.none(), kwargs | st.none(), PROGRESS),
         st.builds(
             Error,
-            st.sampled_from([16, 32, 34, 48, 64, 66, 68]),
+            st.sampled_from([m.CODE for m in _REQUESTS]),
             ids,
             uris,
             args | st.none(),
