@@ -1,10 +1,14 @@
 """SessionCore: everything of the Autobahn façade that Twisted and anyio do alike.
 
 It sits on a Connection and keeps what the application waits for (one waiter per
-request), the endpoints and event handlers, and the error mapping. It never runs
-application code and never waits: a :class:`Host` (the adapter) creates and
-settles its own future type, runs endpoints and handlers the framework's way,
-and writes ``connection.data_to_send()`` to its socket when asked to ``flush``.
+request), the endpoints and event handlers, and the error mapping. It never waits.
+It runs one kind of application code itself: an event handler the adapter has
+marked with ``Handler.direct`` (wamp_anyio does so for a plain function after its
+first event) is called right here, in order, with no adapter frame per event; what
+it raises, or returns other than None, goes to that ``direct`` callback. Everything
+else goes through the :class:`Host` (the adapter): it creates and settles its own
+future type, runs endpoints (invocations) and the other handlers the framework's
+way, and writes ``connection.data_to_send()`` to its socket when asked to ``flush``.
 """
 
 from __future__ import annotations
