@@ -151,7 +151,7 @@ class WampProtocol(Protocol):
     # ---- IProtocol
 
     def connectionMade(self) -> None:
-        self.session._attach(self)
+        self.session.attach_protocol(self)
         self.pump()  # the opening handshake
 
     def handshakeCompleted(self) -> None:
@@ -203,7 +203,7 @@ class WampProtocol(Protocol):
             chain.dropped = True
             chain.queue.clear()
         self._chains.clear()
-        self.session._detach(self)
+        self.session.detach_protocol(self)
         self.lost.callback(None)
 
     # ---- the loop: events in, bytes out, the one timer
@@ -296,12 +296,12 @@ class WampProtocol(Protocol):
         self.pump()
 
     def user_error(self, error: BaseException, text: str) -> None:
-        self.session._user_error(error, text)
+        self.session.report_user_error(error, text)
 
     def session_event(self, event: Any) -> None:
         if isinstance(event, TransportOpened):
             self.opened = True
-        self.session._session_event(event)
+        self.session.handle_session_event(event)
 
     # ---- Host: invocations
 
@@ -412,7 +412,7 @@ class WampProtocol(Protocol):
         self._handler_raised(error, handler)
 
     def _handler_raised(self, error: BaseException, handler: Handler) -> None:
-        self.session._user_error(error, f"event handler for {handler.topic} raised")
+        self.session.report_user_error(error, f"event handler for {handler.topic} raised")
 
     def drop_handler(self, handler: Handler) -> None:
         chain = self._chains.pop(id(handler), None)

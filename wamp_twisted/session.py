@@ -201,16 +201,16 @@ class Session(SessionHooks):
         result: defer.Deferred[Any] | None = proto.core.publish(topic, args, kwargs, options)
         return result
 
-    # ---- what the protocol tells us
+    # ---- what the protocol tells us (WampProtocol calls these; not for applications)
 
-    def _attach(self, proto: WampProtocol) -> None:
+    def attach_protocol(self, proto: WampProtocol) -> None:
         self._proto = proto
         self.details = None
         self._leave_done = None
         for exception, error in self._pending_errors:
             proto.core.define(exception, error)
 
-    def _detach(self, proto: WampProtocol) -> None:
+    def detach_protocol(self, proto: WampProtocol) -> None:
         if self._proto is proto:
             self._leave_waiters_fire(CloseDetails("wamp.close.transport_lost", None))
             self._end_hooks()
@@ -223,13 +223,13 @@ class Session(SessionHooks):
             self._hooks[running] = True
             running.cancel()
 
-    def _user_error(self, error: BaseException, text: str) -> None:
+    def report_user_error(self, error: BaseException, text: str) -> None:
         try:
             self.on_user_error(error, text)
         except Exception:
             self.log.failure("on_user_error raised")
 
-    def _session_event(self, event: Any) -> None:
+    def handle_session_event(self, event: Any) -> None:
         """Turn the core's session events into hook calls."""
         if isinstance(event, TransportOpened):
             self._run_hook(self.on_connect, "on_connect")
@@ -276,7 +276,7 @@ class Session(SessionHooks):
     def _hook_failed(self, failure: Failure, name: str) -> None:
         error = failure.value
         assert isinstance(error, BaseException)
-        self._user_error(error, f"{name} raised")
+        self.report_user_error(error, f"{name} raised")
 
     def _answer(self, challenge: Challenge) -> None:
         proto = self._proto
@@ -293,7 +293,7 @@ class Session(SessionHooks):
         def failed(failure: Failure) -> None:
             error = failure.value
             assert isinstance(error, BaseException)
-            self._user_error(error, "on_challenge raised")
+            self.report_user_error(error, "on_challenge raised")
             if session.in_session:
                 session.abort(ApplicationError.AUTHENTICATION_FAILED, str(error))
                 proto.pump()
