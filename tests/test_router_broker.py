@@ -31,6 +31,7 @@ from wamp_core.messages import (
     Welcome,
 )
 from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
+from wamp_core.serializers import get_serializer
 from wamp_core.types import PublishOptions, SubscribeOptions
 
 ROLES = RealmConfig("realm1", (Role("anonymous", (ALLOW_ALL,)), Role("user", (ALLOW_ALL,))))
@@ -610,16 +611,21 @@ def test_revoking_a_session_that_is_not_a_subscriber(net: Net) -> None:
 # -- encoding once per serializer ------------------------------------------------------
 
 
-class CountingSerializer:
-    """Wraps a router connection's serializer and counts what it encodes."""
+class CountingTransport:
+    """Wraps a router connection's transport and keeps the payloads it frames for
+    sharing (``frame_message``): a connection frames only what it encoded itself,
+    not what it found in the message's shared cache. (The transport, not the
+    serializer, is wrapped: a compiled connection takes only a real Serializer.)"""
 
-    def __init__(self, inner: Any, encoded: list[Message]) -> None:
+    def __init__(self, inner: Any, serializer: str, framed: list[Message]) -> None:
         self._inner = inner
-        self._encoded = encoded
+        self._serializer = get_serializer(serializer)
+        self._framed = framed
 
-    def encode(self, message: Message) -> Any:
-        self._encoded.append(message)
-        return self._inner.encode(message)
+    def frame_message(self, payload: bytes | str) -> bytes:
+        self._framed.extend(self._serializer.decode(payload))
+        frame: bytes = self._inner.frame_message(payload)
+        return frame
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -629,10 +635,11 @@ def test_an_event_is_encoded_once_per_serializer(net: Net) -> None:
     encoded: list[Message] = []
     clients = [net.client(serializer="msgpack") for _ in range(5)]
     clients += [net.client(serializer="json") for _ in range(3)]
-    for client in clients:
+    for index, client in enumerate(clients):
         client.session.subscribe("com.t")
         assert len(client.only(SubscriptionCreated)) == 1
-        client.server.serializer = CountingSerializer(client.server.serializer, encoded)
+        serializer = "msgpack" if index < 5 else "json"
+        client.server.transport = CountingTransport(client.server.transport, serializer, encoded)
     publisher = net.client(serializer="cbor")
     publisher.session.publish("com.t", [1, "x"], {"k": [1.5]})
     net.pump()

@@ -306,6 +306,24 @@ def test_roles_resolve_the_best_permission() -> None:
     assert roles.allows(TRUSTED, "anything", "register") is ALLOW_ALL
     assert "user" in roles and TRUSTED in roles and "nobody" not in roles
     assert set(roles.roles) == {"user"}
+    assert roles.dynamic == frozenset()
+
+
+def test_role_answers_are_remembered_within_a_bound() -> None:
+    prefix = Permission("com.a", "prefix", frozenset({"publish"}))
+    roles = RoleSet([Role("user", (prefix,)), Role("dyn", authorizer="com.auth")])
+    assert roles.dynamic == {"dyn"}
+    # Asked again (remembered) the answers stay the same, allowed or not.
+    for _ in range(2):
+        assert roles.allows("user", "com.a.b", "publish") is prefix
+        assert roles.allows("user", "com.a.b", "call") is None
+        assert roles.allows("user", "org.x", "publish") is None
+    # More distinct questions than are remembered: the oldest are forgotten, and
+    # every answer is still right.
+    for i in range(10_001):
+        assert roles.allows("user", f"com.a.n{i}", "publish") is prefix
+    assert roles.allows("user", "com.a.b", "call") is None
+    assert roles.allows("user", "com.a.n0", "publish") is prefix
 
 
 def test_bad_roles_are_refused() -> None:

@@ -58,6 +58,8 @@ class Permission:
 ALLOW_ALL: Final = Permission("", "prefix", frozenset(ACTIONS))
 """Every action on every URI (the default realm's anonymous role)."""
 
+_MAX_REMEMBERED = 10_000
+
 TRUSTED: Final = "trusted"
 """The role of the router's own sessions (as in Crossbar.io): every action on every URI."""
 
@@ -97,7 +99,7 @@ class Role:
 class RoleSet:
     """The roles of one realm, by name."""
 
-    __slots__ = ("_roles",)
+    __slots__ = ("_allowed", "_roles", "dynamic")
 
     def __init__(self, roles: Iterable[Role] = ()) -> None:
         self._roles: dict[str, Role] = {}
@@ -105,6 +107,13 @@ class RoleSet:
             if role.name in self._roles:
                 raise ValueError(f"role {role.name!r} is defined twice")
             self._roles[role.name] = role
+        # The names of the roles whose actions their authorizer decides.
+        self.dynamic: frozenset[str] = frozenset(
+            role.name for role in self._roles.values() if role.authorizer is not None
+        )
+        # allows() remembered: roles never change once the set is built, and every
+        # PUBLISH and CALL asks (most often about the same few URIs).
+        self._allowed: dict[tuple[str, str, Action], Permission | None] = {}
 
     @property
     def roles(self) -> Mapping[str, Role]:
@@ -122,7 +131,14 @@ class RoleSet:
 
     def allows(self, authrole: str, uri: str, action: Action) -> Permission | None:
         """The permission if ``authrole`` may do ``action`` on ``uri``, else None."""
+        key = (authrole, uri, action)
+        allowed = self._allowed
+        if key in allowed:
+            return allowed[key]
         permission = self.permission(authrole, uri)
-        if permission is None or action not in permission.allow:
-            return None
+        if permission is not None and action not in permission.allow:
+            permission = None
+        if len(allowed) >= _MAX_REMEMBERED:
+            allowed.clear()  # bounded, whatever URIs the clients use
+        allowed[key] = permission
         return permission

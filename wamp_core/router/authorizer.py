@@ -44,6 +44,7 @@ class Authorizer:
         max_cached: int = 1000,
     ) -> None:
         self._roles = roles
+        self._dynamic = roles.dynamic
         self._call = call
         self._sessions = sessions
         self._in_flight = in_flight  # whether a CALL continues a progressive call
@@ -54,8 +55,7 @@ class Authorizer:
         self._current: tuple[int, _Question, Permission | None] | None = None
 
     def __call__(self, session: RouterSession, uri: str, action: Action) -> Permission | None:
-        role = self._roles.roles.get(session.authrole)
-        if role is None or role.authorizer is None:
+        if session.authrole not in self._dynamic:
             return self._roles.allows(session.authrole, uri, action)
         current = self._current
         if current is not None and current[0] == session.id and current[1] == (uri, action):
@@ -69,10 +69,16 @@ class Authorizer:
         self._cache.pop(session.id, None)
         self._waiting.pop(session.id, None)
 
+    def decides_at_once(self, session: RouterSession) -> bool:
+        """Whether every message of ``session`` may be dispatched as it comes (its role
+        is static, so nothing of it ever waits): the realm's fast path."""
+        return session.authrole not in self._dynamic
+
     def receive(
         self, session: RouterSession, message: Message, now: float, dispatch: Dispatch
     ) -> None:
-        """Dispatch ``message`` once it may be decided (at once, for most)."""
+        """Dispatch ``message`` of a session of a dynamic role once it may be decided
+        (at once, for most); a static role's session never waits (decides_at_once)."""
         waiting = self._waiting.get(session.id)
         if waiting is None:
             self._process(session, message, now, dispatch)
@@ -98,9 +104,7 @@ class Authorizer:
         return False
 
     def _question(self, session: RouterSession, message: Message) -> _Question | None:
-        role = self._roles.roles.get(session.authrole)
-        if role is None or role.authorizer is None:
-            return None
+        """What to ask about a message of a session of a dynamic role (None: nothing)."""
         kind = type(message)
         if kind is Publish:
             return message.topic, "publish"  # type: ignore[attr-defined]

@@ -56,6 +56,20 @@ PASSTHRU = (
 )
 
 
+# The options that filter a publication's receivers: without any of them (the common
+# case), the only receiver left out is the publisher itself, and no filter is built.
+_FILTERS = frozenset(
+    (
+        "eligible",
+        "eligible_authid",
+        "eligible_authrole",
+        "exclude",
+        "exclude_authid",
+        "exclude_authrole",
+    )
+)
+
+
 class Subscription:
     """One topic pattern and the sessions subscribed to it (in subscription order)."""
 
@@ -248,15 +262,21 @@ class Broker:
             self._retain(message, session, disclose)
         if acknowledge:
             session.peer.send(Published(message.request_id, publication_id))
-        excluded_me = options.get("exclude_me", True) is not False
-        receivers = _Receivers(options, session.id if excluded_me else None)
+        me = session.id if options.get("exclude_me", True) is not False else None
+        receivers = None if _FILTERS.isdisjoint(options) else _Receivers(options, me)
         for subscription in self._matcher.matches(message.topic):
             event = _event(subscription, publication_id, message, session, disclose)
             cache: dict[str, Any] = {}
             # A copy: a receiver cut off for not reading leaves the realm mid-loop.
-            for subscriber in list(subscription.subscribers.values()):
-                if receivers.admits(subscriber):
-                    subscriber.peer.send_shared(event, cache)
+            subscribers = list(subscription.subscribers.values())
+            if receivers is None:
+                for subscriber in subscribers:
+                    if subscriber.id != me:
+                        subscriber.peer.send_shared(event, cache)
+            else:
+                for subscriber in subscribers:
+                    if receivers.admits(subscriber):
+                        subscriber.peer.send_shared(event, cache)
 
     def publish_internal(self, topic: str, args: list[Any], exclude: int | None = None) -> None:
         """A publication of the realm itself (the meta API): to every subscriber but

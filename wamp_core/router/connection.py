@@ -145,6 +145,7 @@ class RouterConnection:
         self.state = ConnectionState.OPENING
         self.session: RouterSession | None = None
         self.serializer: Serializer | None = None
+        self._realm: Realm | None = None  # the session's, while joined
         self._frame_key = ""
         self._acceptor: Acceptor | None = None
         self._events: list[RouterEvent] = []
@@ -222,7 +223,11 @@ class RouterConnection:
             return
         except TransportLost:
             return  # closing already: its session is on its way out of the realm
-        self._count(len(payload))
+        # Counted and marked inline : once per message sent.
+        self._queued += len(payload)
+        self.router._writable[self] = None
+        if self._queued > self.max_queued:
+            self._cut_off()
 
     def send_shared(self, message: Message, cache: EncodingCache) -> None:
         if self.state is ConnectionState.CLOSED or self.serializer is None:
@@ -239,7 +244,10 @@ class RouterConnection:
             return
         except TransportLost:
             return
-        self._count(len(frame))
+        self._queued += len(frame)
+        self.router._writable[self] = None
+        if self._queued > self.max_queued:
+            self._cut_off()
 
     def fail(self, error: ProtocolError) -> None:
         if self.state is ConnectionState.JOINED:
@@ -307,7 +315,8 @@ class RouterConnection:
             if kind is Goodbye:
                 self._goodbye_received()
             else:
-                self.session_realm().receive(self.session, message, self.router.now)
+                assert self._realm is not None
+                self._realm.receive(self.session, message, self.router.now)
         elif self.state is ConnectionState.ESTABLISHING:
             assert self._acceptor is not None
             if not self._acceptor.receive(message):
@@ -318,10 +327,6 @@ class RouterConnection:
             else:
                 self._new_acceptor()
         # else CLOSING: what the client sent before it read our GOODBYE is ignored
-
-    def session_realm(self) -> Realm:
-        assert self.session is not None
-        return self.router.realms[self.session.realm]
 
     def _admitted(self, outcome: Admitted | Abort) -> None:
         self._acceptor = None
@@ -342,6 +347,7 @@ class RouterConnection:
             transport=self.transport_info,
         )
         self.state = ConnectionState.JOINED
+        self._realm = outcome.realm
         outcome.realm.join(self.session)
         self._events.append(
             SessionJoined(
@@ -371,12 +377,6 @@ class RouterConnection:
 
     # -- what goes out ----------------------------------------------------------------
 
-    def _count(self, size: int) -> None:
-        self._queued += size
-        self._mark()
-        if self._queued > self.max_queued:
-            self._cut_off()
-
     def _mark(self) -> None:
         self.router.mark_writable(self)
 
@@ -395,6 +395,7 @@ class RouterConnection:
             self._acceptor.cancel()
             self._acceptor = None
         session, self.session = self.session, None
+        self._realm = None
         if session is None:
             return
         self.router.realms[session.realm].leave(session)

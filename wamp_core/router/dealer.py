@@ -343,13 +343,15 @@ class Dealer:
         record = self._invocations.get((session.id, message.request_id))
         if record is None:
             return  # the call ended meanwhile (canceled, timed out, caller gone)
-        progress = message.options.get("progress") is True
+        options = message.options
+        progress = options.get("progress") is True
         if progress and not record.progress:
             return  # the caller did not ask for progressive results
         details: dict[str, Any] = {"progress": True} if progress else {}
-        for key in _PASSTHRU:
-            if key in message.options:
-                details[key] = message.options[key]
+        if options:  # most YIELDs have none: skip the look-ups
+            for key in _PASSTHRU:
+                if key in options:
+                    details[key] = options[key]
         if not progress:
             self._untrack(record)
         result = Result(record.request_id, message.args, message.kwargs, details, message.payload)
@@ -441,16 +443,20 @@ class Dealer:
         return self._calls.get(record.caller_key) is record
 
     def _track(self, record: _Call) -> None:
-        self._calls[record.caller_key] = record
-        self._invocations[record.callee_key] = record
-        self._of_caller.setdefault(record.caller.id, set()).add(record.caller_key)
-        self._of_callee.setdefault(record.callee.id, set()).add(record.callee_key)
+        caller_key = record.caller_key  # each key built once
+        callee_key = record.callee_key
+        self._calls[caller_key] = record
+        self._invocations[callee_key] = record
+        self._of_caller.setdefault(caller_key[0], set()).add(caller_key)
+        self._of_callee.setdefault(callee_key[0], set()).add(callee_key)
 
     def _untrack(self, record: _Call) -> None:
-        del self._calls[record.caller_key]
-        del self._invocations[record.callee_key]
-        _discard(self._of_caller, record.caller.id, record.caller_key)
-        _discard(self._of_callee, record.callee.id, record.callee_key)
+        caller_key = record.caller_key
+        callee_key = record.callee_key
+        del self._calls[caller_key]
+        del self._invocations[callee_key]
+        _discard(self._of_caller, caller_key[0], caller_key)
+        _discard(self._of_callee, callee_key[0], callee_key)
         if len(self._deadlines) > 2 * len(self._calls) + 16:
             # Ended calls leave their deadline behind; keep the heap in proportion.
             self._deadlines = [d for d in self._deadlines if self._in_flight(d[2])]
@@ -483,9 +489,10 @@ def _invocation_details(
     if progress:
         details["receive_progress"] = True
     options = message.options
-    if options.get("progress") is True:
-        details["progress"] = True
-    for key in _PASSTHRU:
-        if key in options:
-            details[key] = options[key]
+    if options:  # most CALLs have none: skip the look-ups
+        if options.get("progress") is True:
+            details["progress"] = True
+        for key in _PASSTHRU:
+            if key in options:
+                details[key] = options[key]
     return details

@@ -125,7 +125,10 @@ class Realm:
     def receive(self, session: RouterSession, message: Message, now: float) -> None:
         """One message of a joined session (not GOODBYE: the connection handles that).
         A session of a dynamic role may have to wait for its authorizer first."""
-        self.authorize.receive(session, message, now, self._dispatch)
+        if self.authorize.decides_at_once(session):
+            self._dispatch(session, message, now)
+        else:
+            self.authorize.receive(session, message, now, self._dispatch)
 
     def _call_in_flight(self, session: RouterSession, request_id: int) -> bool:
         return self.dealer.in_flight(session, request_id)  # the dealer comes after the authorizer
