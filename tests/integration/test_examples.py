@@ -203,7 +203,17 @@ ANYIO_EXAMPLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
+COMPONENT_EXPECT = (
+    "could not connect:",
+    "session joined: realm",
+    "add2(2, 3) = 5",
+    "heard: ['hi']",
+    "session left: wamp.close.normal",
+    "transport disconnected, clean: True",
+)
+
 AUTOBAHN_PORTS: dict[str, tuple[str, ...]] = {
+    "component_app.py": COMPONENT_EXPECT,
     "rpc_calculator.py": (
         "session joined: realm",
         "add2(2, 3) = 5",
@@ -236,6 +246,7 @@ AUTOBAHN_PORTS: dict[str, tuple[str, ...]] = {
 TWISTED_EXAMPLES: dict[str, tuple[str, ...]] = {
     # file in examples/twisted: expected output (of ours, and of Autobahn unless
     # TWISTED_AUTOBAHN_EXPECT says otherwise)
+    "component_app.py": COMPONENT_EXPECT,
     "rpc_calculator.py": (
         "session joined: realm",
         "add2(2, 3) = 5",
@@ -355,7 +366,14 @@ TWISTED_EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+AUTOBAHN_PORT_ORIGINAL_EXPECT: dict[str, tuple[str, ...]] = {
+    # Autobahn's asyncio run() stops the loop before on_disconnect is called
+    "component_app.py": COMPONENT_EXPECT[:-1],
+}
+
 TWISTED_AUTOBAHN_EXPECT: dict[str, tuple[str, ...]] = {
+    # Autobahn calls the end of a RawSocket connection after a clean leave unclean
+    "component_app.py": (*COMPONENT_EXPECT[:-1], "transport disconnected, clean: False"),
     # CallOptions(timeout=1): wamp_twisted reads seconds and fails the call itself
     # (wamp.error.timeout); Autobahn sends the number as is, Crossbar reads it in
     # milliseconds and cancels the call at once (wamp.error.canceled).
@@ -435,7 +453,7 @@ def all_runs() -> list[Run]:
             Run(
                 f"autobahn_port/{name}[original-autobahn]",
                 source=autobahn_original(EXAMPLES / "anyio" / "autobahn_port" / name),
-                expect=expect,
+                expect=AUTOBAHN_PORT_ORIGINAL_EXPECT.get(name, expect),
                 wave=1,
                 allow_traceback=True,
                 marks=(pytest.mark.skipif(not HAVE_AUTOBAHN, reason="Autobahn is not installed"),),
@@ -533,6 +551,7 @@ class _Process:
         env = dict(os.environ)
         env.update(
             WAMP_URL=node.ws_url,
+            WAMP_RS_URL=node.rs_url,
             WAMP_REALM=node.realm,
             PYTHONUNBUFFERED="1",
             PYTHONIOENCODING="utf-8",
