@@ -12,15 +12,16 @@ from anyio.streams.tls import TLSStream
 
 from wamp_anyio import _asyncio_stream
 from wamp_anyio._backend import on_asyncio
+from wamp_core.application.proxy import (
+    ProxyError,
+    ProxyHandshake,
+    authority,
+    proxy_address,
+    proxy_timeout,
+)
 from wamp_core.application.url import TransportUrl
 
 __all__ = ["ProxyError", "open_stream"]
-
-MAX_PROXY_RESPONSE = 16 * 1024
-
-
-class ProxyError(OSError):
-    """The HTTP proxy refused or botched the CONNECT."""
 
 
 def tls_context(ssl: ssl_module.SSLContext | bool | None) -> ssl_module.SSLContext:
@@ -40,8 +41,11 @@ async def open_stream(
     if url.unix_path is not None:
         return await _connect_unix(url.unix_path)
     if proxy is not None:
-        stream = await _connect_tcp(proxy["host"], int(proxy["port"]))
-        await _connect_through(stream, url.host, url.port)
+        proxy_host, proxy_port = proxy_address(proxy)
+        stream = await _connect_tcp(proxy_host, proxy_port)
+        name = authority(proxy_host, proxy_port)
+        timeout = proxy_timeout(proxy)
+        stream = await _connect_through(stream, url.host, url.port, name, timeout)
     else:
         stream = await _connect_tcp(url.host, url.port)
     if url.secure or ssl not in (None, False):
@@ -64,22 +68,50 @@ async def _connect_unix(path: str) -> ByteStream:
     return await anyio.connect_unix(path)
 
 
-async def _connect_through(stream: ByteStream, host: str, port: int) -> None:
-    """Ask an HTTP proxy for a tunnel (RFC 9110 CONNECT) and read its answer."""
-    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    request = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"
-    await stream.send(request.encode("ascii"))
-    response = b""
-    while b"\r\n\r\n" not in response:
-        if len(response) > MAX_PROXY_RESPONSE:
-            raise ProxyError("the proxy's answer to CONNECT is too long")
-        try:
-            response += await stream.receive(4096)
-        except anyio.EndOfStream:
-            raise ProxyError("the proxy closed the connection during CONNECT") from None
-    head, _, rest = response.partition(b"\r\n\r\n")
-    status = head.split(b"\r\n", 1)[0].split()
-    if len(status) < 2 or status[1] != b"200":
-        raise ProxyError(f"the proxy refused CONNECT {target}: {head.splitlines()[0]!r}")
-    if rest:
-        raise ProxyError("the proxy sent data before the tunnel was used")
+async def _connect_through(
+    stream: ByteStream, host: str, port: int, proxy: str, timeout: float
+) -> ByteStream:
+    """Ask an HTTP proxy for a tunnel (wamp_core's ProxyHandshake: one timeout, and the
+    bytes after the answer go to the tunnel); the stream to use from then on."""
+    now = anyio.current_time()
+    handshake = ProxyHandshake(host, port, now=now, timeout=timeout, proxy_name=proxy)
+    await stream.send(handshake.request())
+    with anyio.move_on_after(handshake.timeout) as waiting:
+        while True:
+            try:
+                data = await stream.receive(4096)
+            except anyio.EndOfStream:
+                data = b""
+            if handshake.receive_data(data):
+                break
+    if waiting.cancelled_caught:
+        await stream.aclose()
+        raise handshake.timed_out()
+    return _Prefixed(stream, handshake.leftover) if handshake.leftover else stream
+
+
+class _Prefixed(ByteStream):
+    """A stream whose first bytes were already read (after the proxy's answer)."""
+
+    def __init__(self, stream: ByteStream, first: bytes) -> None:
+        self._stream = stream
+        self._first = first
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        if self._first:
+            data, self._first = self._first[:max_bytes], self._first[max_bytes:]
+            return data
+        return await self._stream.receive(max_bytes)
+
+    async def send(self, item: bytes) -> None:
+        await self._stream.send(item)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    @property
+    def extra_attributes(self) -> Any:
+        return self._stream.extra_attributes

@@ -13,64 +13,32 @@ to the protocol inside (the TLS layer for a secure URL) as the first bytes recei
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer  # type: ignore[import-untyped]
 
+from wamp_core.application.proxy import (
+    CONNECT_TIMEOUT,
+    MAX_PROXY_RESPONSE,
+    ProxyError,
+    ProxyHandshake,
+    authority,
+    proxy_address,
+)
+
 __all__ = [
     "CONNECT_TIMEOUT",
     "MAX_PROXY_RESPONSE",
     "ProxyError",
     "TunnelEndpoint",
+    "authority",
     "proxy_address",
 ]
-
-MAX_PROXY_RESPONSE = 16 * 1024  # bytes of the proxy's answer header we read at most
-CONNECT_TIMEOUT = 30.0  # seconds for the proxy to answer CONNECT
-
-_END_OF_HEADER = b"\r\n\r\n"
-
-
-class ProxyError(ConnectError):
-    """The HTTP proxy refused or botched the CONNECT (a ``ConnectError``, so the
-    runner retries it like any other connection failure)."""
-
-    MESSAGE = "HTTP proxy error"
-
-    def __init__(self, message: str):
-        super().__init__(string=message)  # type: ignore[no-untyped-call]
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def proxy_address(proxy: Mapping[str, Any]) -> tuple[str, int]:
-    """``(host, port)`` of Autobahn's ``proxy`` argument, a dict with ``host`` and ``port``."""
-    if not isinstance(proxy, Mapping):
-        raise TypeError(f"proxy must be a dict with 'host' and 'port', got {proxy!r}")
-    host, port = proxy.get("host"), proxy.get("port")
-    if not isinstance(host, str) or not host:
-        raise ValueError(f"proxy needs a 'host' (a non-empty string), got {host!r}")
-    try:
-        number = int(port)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"proxy needs a 'port' (an integer), got {port!r}") from None
-    if not 0 < number < 65536:
-        raise ValueError(f"proxy port out of range: {number}")
-    return host, number
-
-
-def authority(host: str, port: int) -> str:
-    """``host:port`` as CONNECT's request target (IPv6 addresses in brackets)."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @implementer(IStreamClientEndpoint)
@@ -94,6 +62,7 @@ class TunnelEndpoint:
         proxy_name: str = "",
     ):
         self.proxy = proxy
+        self.host, self.port = host, port
         self.target = authority(host, port)
         self.clock = clock
         self.tls = tls
@@ -131,7 +100,8 @@ class _TunnelFactory(Factory):
 
 
 class _Tunnel(Protocol):
-    """The proxy connection: CONNECT, then a pipe to the protocol inside.
+    """The proxy connection: the CONNECT exchange (wamp_core's ProxyHandshake), then a
+    pipe to the protocol inside.
 
     The protocol inside writes to the TCP transport directly; this one passes it
     what it receives and the connection's end."""
@@ -141,42 +111,49 @@ class _Tunnel(Protocol):
         self.wrapped = wrapped
         self.established: defer.Deferred[Any] = defer.Deferred(self._cancel)
         self.inner: Any = None  # the protocol the tunnel carries
-        self._answer = b""
+        self._handshake: ProxyHandshake | None = None
         self._timer: Any = None
 
     # ---- the CONNECT exchange
 
     def connectionMade(self) -> None:
-        target = self.endpoint.target
-        request = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"
-        self._write(request.encode("ascii"))
-        self._timer = self.endpoint.clock.callLater(self.endpoint.timeout, self._timed_out)
+        endpoint = self.endpoint
+        self._handshake = ProxyHandshake(
+            endpoint.host,
+            endpoint.port,
+            now=endpoint.clock.seconds(),
+            timeout=endpoint.timeout,
+            proxy_name=endpoint.proxy_name,
+        )
+        self._write(self._handshake.request())
+        self._timer = endpoint.clock.callLater(endpoint.timeout, self._timed_out)
 
     def dataReceived(self, data: bytes) -> None:
         if self.inner is not None:
             self.inner.dataReceived(data)
             return
-        if self.established.called:
+        handshake = self._handshake
+        if self.established.called or handshake is None:
             return  # failed already: the connection is closing
-        self._answer += data
-        head, found, rest = self._answer.partition(_END_OF_HEADER)
-        if not found or len(head) > MAX_PROXY_RESPONSE:
-            if len(self._answer) > MAX_PROXY_RESPONSE:
-                self._fail(f"answered CONNECT with more than {MAX_PROXY_RESPONSE} bytes of header")
-            return  # else wait for the rest of the header
-        self._answer = b""
-        status = head.split(b"\r\n", 1)[0]
-        if not _is_success(status):
-            self._fail(f"refused the tunnel: {status.decode('latin-1')!r}")
+        try:
+            opened = handshake.receive_data(data)
+        except ProxyError as error:
+            self._fail(error)
             return
-        self._open(rest)
+        if opened:
+            self._open(handshake.leftover)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self._stop_timer()
         if self.inner is not None:
             self.inner.connectionLost(reason)
         elif not self.established.called:
-            self.established.errback(ProxyError(self._say("closed the connection")))
+            handshake = self._handshake
+            assert handshake is not None
+            try:
+                handshake.receive_data(b"")
+            except ProxyError as error:
+                self.established.errback(error)
 
     # ---- the tunnel is open
 
@@ -192,7 +169,10 @@ class _Tunnel(Protocol):
         transport: Any = self.transport
         inner = factory.buildProtocol(transport.getPeer())
         if inner is None:
-            self._fail("opened the tunnel, but the protocol factory declined it")
+            assert self._handshake is not None
+            self._fail(
+                self._handshake.error("opened the tunnel, but the protocol factory declined it")
+            )
             return
         self.inner = inner
         inner.makeConnection(transport)
@@ -203,16 +183,17 @@ class _Tunnel(Protocol):
 
     # ---- failures
 
-    def _fail(self, text: str) -> None:
+    def _fail(self, error: ProxyError) -> None:
         self._stop_timer()
         transport: Any = self.transport
         transport.abortConnection()
         if not self.established.called:
-            self.established.errback(ProxyError(self._say(text)))
+            self.established.errback(error)
 
     def _timed_out(self) -> None:
         self._timer = None
-        self._fail(f"did not answer within {self.endpoint.timeout:g} s")
+        assert self._handshake is not None
+        self._fail(self._handshake.timed_out())
 
     def _cancel(self, _: defer.Deferred[Any]) -> None:
         """connect() was canceled while the proxy had not answered yet."""
@@ -229,16 +210,3 @@ class _Tunnel(Protocol):
     def _write(self, data: bytes) -> None:
         transport: Any = self.transport
         transport.write(data)
-
-    def _say(self, text: str) -> str:
-        """The error text: which proxy, which tunnel, what happened."""
-        return f"HTTP proxy {self.endpoint.proxy_name} (CONNECT {self.endpoint.target}) {text}"
-
-
-def _is_success(status_line: bytes) -> bool:
-    """``HTTP/1.x 2xx ...``: the tunnel is open (RFC 9110: any 2xx to CONNECT)."""
-    parts = status_line.split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-        return False
-    code = parts[1]
-    return len(code) == 3 and code.isdigit() and code.startswith(b"2")

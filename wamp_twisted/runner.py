@@ -21,6 +21,7 @@ from twisted.logger import (
 from twisted.python.failure import Failure
 
 from wamp_core.application import Backoff
+from wamp_core.application.proxy import proxy_timeout
 from wamp_core.application.url import TransportUrl, parse_url
 from wamp_core.types import ComponentConfig
 from wamp_twisted._proxy import ProxyError, TunnelEndpoint, authority, proxy_address
@@ -54,6 +55,7 @@ def endpoint_for(
             target.port,
             reactor,
             tls,
+            timeout=proxy_timeout(proxy),
             proxy_name=authority(host, port),
         )
     endpoint: Any = HostnameEndpoint(reactor, target.host, target.port)
