@@ -19,6 +19,7 @@ from wamp_anyio._streams import open_stream
 from wamp_anyio.session import Session
 from wamp_core.application import Backoff
 from wamp_core.application.connect import build_connection
+from wamp_core.application.runner import reconnect_loop
 from wamp_core.application.url import TransportUrl, parse_url
 from wamp_core.exception import ApplicationError, TransportLost
 from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
@@ -183,35 +184,27 @@ async def reconnecting(
     rand: Callable[[], float] = random.random,
 ) -> None:
     """Run sessions one after another until ``stopped`` (or the first ends, without
-    ``backoff``); wait ``backoff.delay(n)`` between attempts. Raises the connect error
-    when no (further) attempt is allowed."""
-    attempt = 0
+    ``backoff``); wait ``backoff.delay(n)`` between attempts (wamp_core's
+    reconnect_loop). Raises the connect error when no (further) attempt is allowed."""
     realm = config.realm or "realm1"
-    while not stopped.is_set():
+
+    async def connect_once() -> bool:
+        stream = await transport.open()
+        session = make(config)
+        on_session(session)
         try:
-            stream = await transport.open()
-        except OSError as exc:
-            if backoff is None or not backoff.may_retry(attempt):
-                raise
-            log.warning("cannot connect to %s: %s", transport.url, exc)
-        else:
-            session = make(config)
-            on_session(session)
             await run_session(session, transport, stream, realm)
+        finally:
             on_session(None)
-            if backoff is None:
-                return
-            if session.details is not None:
-                attempt = 0  # it joined: start the backoff again
-            if not backoff.may_retry(attempt):
-                return
-        if stopped.is_set():
-            return
-        delay = backoff.delay(attempt, rand)
-        attempt += 1
-        log.info("reconnecting to %s in %.2f s (attempt %d)", transport.url, delay, attempt)
+        return session.details is not None
+
+    async def sleep(delay: float) -> None:
         with anyio.move_on_after(delay):
             await stopped.wait()
+
+    await reconnect_loop(
+        connect_once, sleep, log.info, backoff, stopped.is_set, rand, transport.url
+    )
 
 
 def _channel_binding(stream: Any) -> bytes | None:

@@ -8,17 +8,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import ssl as ssl_module
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import anyio
 
 from wamp_anyio._run import Transport, reconnecting
 from wamp_anyio.session import Session
-from wamp_core.application import Backoff
 from wamp_core.application.app import ApplicationDecorators
 from wamp_core.application.hooks import AutobahnHooks
+from wamp_core.application.runner import RunnerBase
 from wamp_core.types import (
     CloseDetails,
     ComponentConfig,
@@ -62,44 +61,25 @@ def _configure_logging(log_level: str | None) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-class ApplicationRunner:
-    """Connects one session to a router and runs it (reconnecting if asked)."""
+class ApplicationRunner(RunnerBase):
+    """Connects one session to a router and runs it (reconnecting if asked); the
+    settings are Autobahn's (wamp_core.application.runner.RunnerBase)."""
 
-    def __init__(
-        self,
-        url: str,
-        realm: str | None = None,
-        extra: Any = None,
-        serializers: Sequence[str] | None = None,
-        ssl: ssl_module.SSLContext | bool | None = None,
-        proxy: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        websocket_options: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-        initial_retry_delay: float | None = None,
-        max_retry_delay: float | None = None,
-        retry_delay_growth: float | None = None,
-        retry_delay_jitter: float | Callable[[], float] | None = None,
-        *,
-        authentication: Mapping[str, Any] | None = None,
-    ):
-        self.url = url
-        self.realm = realm
-        self.extra = extra if extra is not None else {}
-        self.transport = Transport(
-            url, serializers, authentication, ssl, proxy, headers, websocket_options
+    session: Session | None = None
+    _stopped: anyio.Event | None = None
+
+    @property
+    def transport(self) -> Transport:
+        """Where and how the runner connects (built from its settings)."""
+        return Transport(
+            self.url,
+            self.serializers,
+            self.authentication,
+            self.ssl,
+            self.proxy,
+            self.headers,
+            self.websocket_options,
         )
-        retry: dict[str, Any] = {
-            "max_retries": max_retries,
-            "initial_retry_delay": initial_retry_delay,
-            "max_retry_delay": max_retry_delay,
-            "retry_delay_growth": retry_delay_growth,
-            "retry_delay_jitter": retry_delay_jitter,
-        }
-        # Any one of them alone is fine (Autobahn crashes with only max_retries).
-        self.backoff = Backoff(**{k: v for k, v in retry.items() if v is not None})
-        self.session: Session | None = None
-        self._stopped: anyio.Event | None = None
 
     def run(
         self,
@@ -124,14 +104,14 @@ class ApplicationRunner:
     ) -> None:
         """The awaitable form of :meth:`run`."""
         self._stopped = anyio.Event()
-        config = ComponentConfig(realm=self.realm, extra=self.extra, runner=self)
         await reconnecting(
             make,
-            config,
+            self.session_config(),
             self.transport,
             self.backoff if auto_reconnect else None,
             self._stopped,
             on_session=self._set_session,
+            rand=self.random,
         )
 
     def _set_session(self, session: Session | None) -> None:

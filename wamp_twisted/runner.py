@@ -3,9 +3,8 @@ and reconnect with the seed's backoff if asked."""
 
 from __future__ import annotations
 
-import random
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer, task
@@ -22,7 +21,8 @@ from twisted.python.failure import Failure
 
 from wamp_core.application import Backoff
 from wamp_core.application.proxy import proxy_timeout
-from wamp_core.application.url import TransportUrl, parse_url
+from wamp_core.application.runner import RunnerBase, reconnect_loop
+from wamp_core.application.url import TransportUrl
 from wamp_core.types import ComponentConfig
 from wamp_twisted._proxy import ProxyError, TunnelEndpoint, authority, proxy_address
 from wamp_twisted.protocol import WampClientFactory, WampProtocol
@@ -97,63 +97,21 @@ def start_logging(log_level: str | None) -> None:
     _observer_started = True
 
 
-class ApplicationRunner:
-    """Runs one session at a time against a router (Autobahn's runner, Twisted flavour).
+class ApplicationRunner(RunnerBase):
+    """Runs one session at a time against a router (Autobahn's runner, Twisted flavour;
+    the settings are wamp_core.application.runner.RunnerBase's).
 
     ``proxy``: an HTTP proxy as ``{"host": ..., "port": ...}``; the runner tunnels
     through it with CONNECT for every TCP URL (ws, wss, rs, rss; TLS then runs inside
     the tunnel, checking the router's host name). A refusal is a ``ProxyError``."""
 
     log = Logger()
-
-    def __init__(
-        self,
-        url: str,
-        realm: str | None = None,
-        extra: Any = None,
-        serializers: Sequence[str] | None = None,
-        ssl: Any = None,
-        proxy: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        websocket_options: Mapping[str, Any] | None = None,
-        max_retries: int | None = None,
-        initial_retry_delay: float | None = None,
-        max_retry_delay: float | None = None,
-        retry_delay_growth: float | None = None,
-        retry_delay_jitter: float | Callable[[], float] | None = None,
-        *,
-        authentication: Mapping[str, Any] | None = None,
-    ):
-        self.url = url
-        self.target = parse_url(url)
-        self.realm = realm
-        self.extra = extra if extra is not None else {}
-        self.serializers = serializers
-        self.ssl = ssl
-        if proxy is not None:  # a wrong proxy fails here, not at the first connect
-            proxy_address(proxy)
-            if self.target.unix_path is not None:
-                raise ValueError("an HTTP proxy cannot reach a Unix socket: use proxy=None")
-        self.proxy = proxy
-        self.headers = headers
-        self.websocket_options = websocket_options
-        self.authentication = authentication
-        retry: dict[str, Any] = {
-            "max_retries": max_retries,
-            "initial_retry_delay": initial_retry_delay,
-            "max_retry_delay": max_retry_delay,
-            "retry_delay_growth": retry_delay_growth,
-            "retry_delay_jitter": retry_delay_jitter,
-        }
-        # Any one of them alone is fine (Autobahn crashes with only max_retries).
-        self.backoff = Backoff(**{k: v for k, v in retry.items() if v is not None})
-        self.random: Callable[[], float] = random.random
-        self.session: Session | None = None
-        self._proto: WampProtocol | None = None
-        self._stopping = False
-        self._waiting: defer.Deferred[None] | None = None
-        self._leaving: tuple[WampProtocol, defer.Deferred[Any]] | None = None  # by shutdown()
-        self.done: defer.Deferred[None] | None = None  # fires when run()'s loop has ended
+    session: Session | None = None
+    _proto: WampProtocol | None = None
+    _stopping = False
+    _waiting: defer.Deferred[None] | None = None
+    _leaving: tuple[WampProtocol, defer.Deferred[Any]] | None = None  # by shutdown()
+    done: defer.Deferred[None] | None = None  # fires when run()'s loop has ended
 
     def run(
         self,
@@ -227,9 +185,9 @@ class ApplicationRunner:
         backoff: Backoff | None,
         connected: defer.Deferred[WampProtocol],
     ) -> None:
-        config = ComponentConfig(realm=self.realm, extra=self.extra, runner=self)
-        attempt = 0
-        while not self._stopping:
+        config = self.session_config()
+
+        async def connect_once() -> bool:
             factory = WampClientFactory(
                 lambda: make(config),
                 self.target,
@@ -240,49 +198,37 @@ class ApplicationRunner:
                 headers=self.headers,
                 websocket_options=self.websocket_options,
             )
-            try:
-                proto: WampProtocol = await endpoint.connect(factory)
-            except Exception as exc:
-                if backoff is None or not backoff.may_retry(attempt):
-                    if not connected.called:
-                        connected.errback(exc)
-                    raise
-                self.log.warn("cannot connect to {url}: {error}", url=self.url, error=exc)
-            else:
-                self._proto, self.session = proto, proto.session
-                if not connected.called:
-                    connected.callback(proto)
-                await proto.lost
-                self._proto = self.session = self._leaving = None
-                failed = proto.open_error  # e.g. TLS: the router's certificate is not trusted
-                if failed is not None and not self._stopping:
-                    self.log.warn("cannot connect to {url}: {error}", url=self.url, error=failed)
-                    if backoff is None or not backoff.may_retry(attempt):
-                        raise failed
-                else:
-                    if backoff is None:
-                        return
-                    if proto.session.details is not None:
-                        attempt = 0  # it joined: start the backoff again
-                    if not backoff.may_retry(attempt):
-                        return
-            if self._stopping or backoff is None:
-                return
-            delay = backoff.delay(attempt, self.random)
-            attempt += 1
-            self.log.info(
-                "reconnecting to {url} in {delay:.2f} s (attempt {attempt})",
-                url=self.url,
-                delay=delay,
-                attempt=attempt,
-            )
+            proto: WampProtocol = await endpoint.connect(factory)
+            self._proto, self.session = proto, proto.session
+            if not connected.called:
+                connected.callback(proto)
+            await proto.lost
+            self._proto = self.session = self._leaving = None
+            failed = proto.open_error  # e.g. TLS: the router's certificate is not trusted
+            if failed is not None and not self._stopping:
+                raise failed
+            return proto.session.details is not None
+
+        async def sleep(delay: float) -> None:
             self._waiting = task.deferLater(reactor, delay, lambda: None)
             try:
                 await self._waiting
             except defer.CancelledError:
-                return
+                pass  # stop() or shutdown()
             finally:
                 self._waiting = None
+
+        def log(text: str) -> None:
+            self.log.info("{text}", text=text)
+
+        try:
+            await reconnect_loop(
+                connect_once, sleep, log, backoff, lambda: self._stopping, self.random, self.url
+            )
+        except Exception as exc:
+            if not connected.called:
+                connected.errback(exc)
+            raise
 
     def stop(self) -> None:
         """Stop reconnecting and close the current session's transport."""
