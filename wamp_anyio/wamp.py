@@ -6,16 +6,15 @@ signatures. ``run()`` starts asyncio by default, trio with ``backend="trio"``; w
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
 
 from wamp_anyio._run import Transport, reconnecting
 from wamp_anyio.session import Session
-from wamp_core.application.app import ApplicationDecorators
+from wamp_core.application.app import DEFAULT_URL, ApplicationDecorators
 from wamp_core.application.hooks import AutobahnHooks
 from wamp_core.application.runner import RunnerBase
 from wamp_core.types import (
@@ -154,31 +153,24 @@ class Application(ApplicationDecorators):
     collected with ``@app.register``, ``@app.subscribe``, ``@app.signal``; they are
     registered again on every session, so the application survives reconnects."""
 
-    def __init__(self, prefix: str | None = None):
-        super().__init__(prefix)
-        self.session: Session | None = None
+    session: Session | None
 
     def __call__(self, config: ComponentConfig) -> ApplicationSession:
         app = self
 
         class _AppSession(ApplicationSession):
             async def onJoin(self, details: SessionDetails) -> None:
-                app.session = self
-                for item in app._model.procedures:
-                    await self.register(item.fn, item.uri, item.options)  # type: ignore[arg-type]
-                for item in app._model.handlers:
-                    await self.subscribe(item.fn, item.uri, item.options)  # type: ignore[arg-type]
-                await _signal(app._model.signals.get("onjoined", ()))
+                await app.joined(self)
 
             async def onLeave(self, details: CloseDetails) -> None:
-                await _signal(app._model.signals.get("onleave", ()))
+                await app.left(self)
                 self.disconnect()
 
         return _AppSession(config)
 
     def run(
         self,
-        url: str = "ws://127.0.0.1:8080/ws",
+        url: str = DEFAULT_URL,
         realm: str = "realm1",
         start_loop: bool = True,
         *,
@@ -191,10 +183,3 @@ class Application(ApplicationDecorators):
         return runner.run(
             self, start_loop=start_loop, auto_reconnect=auto_reconnect, backend=backend
         )
-
-
-async def _signal(handlers: Sequence[Callable[[], Any]]) -> None:
-    for handler in handlers:
-        result = handler()
-        if inspect.isawaitable(result):
-            await result

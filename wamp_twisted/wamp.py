@@ -4,19 +4,18 @@ are in :mod:`wamp_twisted.session`, the runner in :mod:`wamp_twisted.runner`).""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from twisted.application.service import MultiService
 from twisted.internet import defer
 
-from wamp_core.application.app import ApplicationDecorators
+from wamp_core.application.app import DEFAULT_URL, ApplicationDecorators
 from wamp_core.types import (
     CloseDetails,
     ComponentConfig,
     SessionDetails,
 )
-from wamp_twisted.protocol import call_deferred
 from wamp_twisted.runner import ApplicationRunner
 from wamp_twisted.session import ApplicationSession, Session
 
@@ -35,36 +34,27 @@ class Application(ApplicationDecorators):
     collected with ``@app.register``, ``@app.subscribe``, ``@app.signal``; they are
     registered again on every session, so the application survives reconnects."""
 
-    def __init__(self, prefix: str | None = None):
-        super().__init__(prefix)
-        self.session: Session | None = None
+    session: Session | None
+
+    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return _deferred_style(fn)
 
     def __call__(self, config: ComponentConfig) -> ApplicationSession:
         app = self
-        model = self._model
 
         class _AppSession(ApplicationSession):
-            @defer.inlineCallbacks
-            def onJoin(self, details: SessionDetails) -> Any:
-                app.session = self
-                for item in model.procedures:
-                    yield self.register(_deferred_style(item.fn), item.uri, item.options)  # type: ignore[arg-type]
-                for item in model.handlers:
-                    yield self.subscribe(_deferred_style(item.fn), item.uri, item.options)  # type: ignore[arg-type]
-                yield _signal(model.signals.get("onjoined", ()))
+            async def onJoin(self, details: SessionDetails) -> None:
+                await app.joined(self)
 
-            @defer.inlineCallbacks
-            def onLeave(self, details: CloseDetails) -> Any:
-                yield _signal(model.signals.get("onleave", ()))
-                if app.session is self:
-                    app.session = None
+            async def onLeave(self, details: CloseDetails) -> None:
+                await app.left(self)
                 self.disconnect()
 
         return _AppSession(config)
 
     def run(
         self,
-        url: str = "ws://localhost:8080/ws",
+        url: str = DEFAULT_URL,
         realm: str = "realm1",
         start_reactor: bool = True,
         *,
@@ -78,12 +68,6 @@ class Application(ApplicationDecorators):
         return runner.run(
             self, start_reactor=start_reactor, auto_reconnect=auto_reconnect, reactor=reactor
         )
-
-
-@defer.inlineCallbacks
-def _signal(handlers: Sequence[Callable[..., Any]]) -> Any:
-    for handler in handlers:
-        yield call_deferred(_deferred_style(handler))
 
 
 class Service(MultiService):

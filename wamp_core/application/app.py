@@ -3,14 +3,18 @@ procedures, handlers and signals collected by decorators, replayed on every sess
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from wamp_core.types import RegisterOptions, SubscribeOptions
 from wamp_core.uri import validate_pattern, validate_uri
 
-__all__ = ["ApplicationDecorators", "ApplicationModel", "Decorated"]
+__all__ = ["DEFAULT_URL", "ApplicationDecorators", "ApplicationModel", "Decorated"]
+
+DEFAULT_URL: Final = "ws://127.0.0.1:8080/ws"
+"""Where ``Application.run()`` connects unless told otherwise (both adapters)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 SIGNALS = ("onjoined", "onleave")
@@ -79,12 +83,42 @@ class ApplicationModel:
         return decorator
 
 
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
 class ApplicationDecorators:
     """What both adapters' ``Application`` share: the prefix and the three decorators,
-    collecting into ``self._model``."""
+    collecting into ``self._model``, and what each session does with them
+    (:meth:`joined`, :meth:`left`). ``session`` is the joined session, None between
+    sessions. An adapter may wrap each decorated function first (``_wrap``:
+    Twisted runs generator functions as inlineCallbacks)."""
 
     def __init__(self, prefix: str | None = None):
         self._model = ApplicationModel(prefix)
+        self.session: Any = None
+
+    def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return fn
+
+    async def joined(self, session: Any) -> None:
+        """A session joined: register and subscribe everything, then the onjoined signals."""
+        self.session = session
+        for item in self._model.procedures:
+            await _maybe_await(session.register(self._wrap(item.fn), item.uri, item.options))
+        for item in self._model.handlers:
+            await _maybe_await(session.subscribe(self._wrap(item.fn), item.uri, item.options))
+        await self._signal(self._model.signals.get("onjoined", ()))
+
+    async def left(self, session: Any) -> None:
+        """The session left: the onleave signals; ``session`` is None until the next join."""
+        await self._signal(self._model.signals.get("onleave", ()))
+        if self.session is session:
+            self.session = None
+
+    async def _signal(self, handlers: Sequence[Callable[..., Any]]) -> None:
+        for handler in handlers:
+            await _maybe_await(self._wrap(handler)())
 
     def register(
         self, uri: str | None = None, options: RegisterOptions | None = None
