@@ -776,3 +776,37 @@ def test_session_details_from_joined() -> None:
     )
     assert details.serializer == "cbor"
     assert session_details(joined, None).serializer is None
+
+
+def test_an_application_sets_up_every_session_and_forgets_it_after() -> None:
+    import asyncio
+
+    from wamp_core.application.app import ApplicationDecorators
+
+    done: list[str] = []
+
+    class Fake:
+        async def register(self, fn: Any, uri: str, options: Any) -> None:
+            done.append(f"register {uri}")
+
+        def subscribe(self, fn: Any, uri: str, options: Any) -> None:
+            done.append(f"subscribe {uri}")
+
+    app = ApplicationDecorators("com.app")
+    app.register()(lambda: None)
+    app.subscribe("com.app.news")(lambda: None)
+
+    @app.signal("onjoined")
+    async def joined() -> None:
+        done.append("onjoined")
+
+    app.signal("onleave")(lambda: done.append("onleave"))
+    first, second = Fake(), Fake()
+    asyncio.run(app.joined(first))
+    assert app.session is first
+    assert done == ["register com.app.<lambda>", "subscribe com.app.news", "onjoined"]
+    asyncio.run(app.joined(second))
+    asyncio.run(app.left(first))  # a late leave of an earlier session changes nothing
+    assert app.session is second
+    asyncio.run(app.left(second))
+    assert app.session is None and done[-1] == "onleave"
