@@ -18,9 +18,7 @@ from wamp_core.application.app import DEFAULT_URL, ApplicationDecorators
 from wamp_core.application.hooks import AutobahnHooks
 from wamp_core.application.runner import RunnerBase
 from wamp_core.types import (
-    CloseDetails,
     ComponentConfig,
-    SessionDetails,
 )
 
 __all__ = ["Application", "ApplicationRunner", "ApplicationSession", "ApplicationSessionFactory"]
@@ -154,19 +152,7 @@ class Application(ApplicationDecorators):
     registered again on every session, so the application survives reconnects."""
 
     session: Session | None
-
-    def __call__(self, config: ComponentConfig) -> ApplicationSession:
-        app = self
-
-        class _AppSession(ApplicationSession):
-            async def onJoin(self, details: SessionDetails) -> None:
-                await app.joined(self)
-
-            async def onLeave(self, details: CloseDetails) -> None:
-                await app.left(self)
-                self.disconnect()
-
-        return _AppSession(config)
+    session_class = ApplicationSession
 
     def run(
         self,

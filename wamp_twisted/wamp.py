@@ -12,9 +12,7 @@ from twisted.internet import defer
 
 from wamp_core.application.app import DEFAULT_URL, ApplicationDecorators
 from wamp_core.types import (
-    CloseDetails,
     ComponentConfig,
-    SessionDetails,
 )
 from wamp_twisted.runner import ApplicationRunner
 from wamp_twisted.session import ApplicationSession, Session
@@ -35,22 +33,10 @@ class Application(ApplicationDecorators):
     registered again on every session, so the application survives reconnects."""
 
     session: Session | None
+    session_class = ApplicationSession
 
     def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return _deferred_style(fn)
-
-    def __call__(self, config: ComponentConfig) -> ApplicationSession:
-        app = self
-
-        class _AppSession(ApplicationSession):
-            async def onJoin(self, details: SessionDetails) -> None:
-                await app.joined(self)
-
-            async def onLeave(self, details: CloseDetails) -> None:
-                await app.left(self)
-                self.disconnect()
-
-        return _AppSession(config)
 
     def run(
         self,

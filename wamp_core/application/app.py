@@ -94,9 +94,25 @@ class ApplicationDecorators:
     sessions. An adapter may wrap each decorated function first (``_wrap``:
     Twisted runs generator functions as inlineCallbacks)."""
 
+    session_class: Any = None  # the adapter's ApplicationSession
+
     def __init__(self, prefix: str | None = None):
         self._model = ApplicationModel(prefix)
         self.session: Any = None
+
+    def __call__(self, config: Any) -> Any:
+        """A session for a runner (the application is the runner's session factory)."""
+        app = self
+
+        class _AppSession(self.session_class):  # type: ignore[misc,name-defined]
+            async def onJoin(self, details: Any) -> None:
+                await app.joined(self)
+
+            async def onLeave(self, details: Any) -> None:
+                await app.left(self)
+                self.disconnect()
+
+        return _AppSession(config)
 
     def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn
