@@ -293,12 +293,16 @@ class RouterMachine(RuleBasedStateMachine):
         still has it (an answer lost by the router would leave it pending here)."""
         if not hasattr(self, "net"):
             return
-        calls = self.net.router.realms["realm1"].dealer._calls
+        realm = self.net.router.realms["realm1"]
         by_client = {id(c): c for c in self.clients if c is not None}
         for (client_id, request_id), kind in self.pending.items():
             assert kind == "call", (kind, request_id)
             session_id = by_client[client_id].conn.session.session_id
-            assert (session_id, request_id) in calls, f"call {request_id} lost by the router"
+            assert session_id is not None
+            session = realm.sessions[session_id]
+            assert realm.dealer.in_flight(session, request_id), (
+                f"call {request_id} lost by the router"
+            )
 
     def teardown(self) -> None:
         if not hasattr(self, "net"):

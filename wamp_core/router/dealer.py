@@ -7,9 +7,10 @@ Tables, all cleaned up as calls end and sessions go:
 
 * ``_matcher``: ``(uri, match) -> Registration``; ``_by_id``: id -> Registration;
   ``_of_session``: callee session id -> its registration ids;
-* ``_invocations``: ``(callee id, INVOCATION request id) -> _Call``;
-  ``_calls``: ``(caller id, CALL request id) -> _Call``;
-  ``_of_callee`` / ``_of_caller``: session id -> the keys of its calls in flight;
+* the calls in flight, on their sessions: ``RouterSession.calls`` (the caller's, by
+  CALL request id) and ``RouterSession.invocations`` (the callee's, by INVOCATION
+  request id); a look-up is one dict look-up, and a session's calls are at hand
+  when it leaves; ``_in_flight_count`` counts them;
 * ``_deadlines``: a heap of ``(deadline, sequence, call)``; entries whose call
   has ended are dropped when they come up or when the heap holds twice the calls.
 
@@ -54,7 +55,6 @@ NO_SUCH_REGISTRATION = "wamp.error.no_such_registration"
 ALREADY_EXISTS = "wamp.error.procedure_already_exists"
 OTHER_POLICY = "wamp.error.procedure_exists_with_different_invocation_policy"
 INVALID_URI = "wamp.error.invalid_uri"
-_CallKey = tuple[int, int]
 
 
 class Registration:
@@ -118,14 +118,6 @@ class _Call:
         self.open_input = open_input  # the caller will send more CALLs (progressive input)
         self.killed = False  # canceled with mode "kill": the callee's answer ends it
 
-    @property
-    def caller_key(self) -> _CallKey:
-        return (self.caller.id, self.request_id)
-
-    @property
-    def callee_key(self) -> _CallKey:
-        return (self.callee.id, self.invocation_id)
-
 
 class Dealer:
     """Routes calls of one realm. ``meta`` publishes the meta API's events."""
@@ -140,10 +132,7 @@ class Dealer:
         self._matcher: UriMatcher[Registration] = UriMatcher()
         self._by_id: dict[int, Registration] = {}
         self._of_session: dict[int, set[int]] = {}
-        self._invocations: dict[_CallKey, _Call] = {}
-        self._calls: dict[_CallKey, _Call] = {}
-        self._of_callee: dict[int, set[_CallKey]] = {}
-        self._of_caller: dict[int, set[_CallKey]] = {}
+        self._in_flight_count = 0
         self._deadlines: list[tuple[float, int, _Call]] = []
         self._sequence = 0
 
@@ -161,21 +150,18 @@ class Dealer:
 
     def in_flight(self, session: RouterSession, request_id: int) -> bool:
         """Whether ``session`` has a call with ``request_id`` in flight."""
-        return (session.id, request_id) in self._calls
+        return request_id in session.calls
 
     @property
     def calls_in_flight(self) -> int:
-        return len(self._invocations)
+        return self._in_flight_count
 
     def is_empty(self) -> bool:
         """Whether nothing of any session is left."""
         return not (
             self._by_id
             or self._of_session
-            or self._invocations
-            or self._calls
-            or self._of_callee
-            or self._of_caller
+            or self._in_flight_count
             or self._deadlines
             or len(self._matcher)
         )
@@ -263,7 +249,7 @@ class Dealer:
     # -- CALL -------------------------------------------------------------------------
 
     def call(self, session: RouterSession, message: Call, now: float) -> None:
-        ongoing = self._calls.get((session.id, message.request_id))
+        ongoing = session.calls.get(message.request_id)
         if ongoing is not None:
             self._continue_call(ongoing, message)
             return
@@ -340,7 +326,7 @@ class Dealer:
     # -- answers from the callee ------------------------------------------------------
 
     def yield_(self, session: RouterSession, message: Yield) -> None:
-        record = self._invocations.get((session.id, message.request_id))
+        record = session.invocations.get(message.request_id)
         if record is None:
             return  # the call ended meanwhile (canceled, timed out, caller gone)
         options = message.options
@@ -358,7 +344,7 @@ class Dealer:
         record.caller.peer.send(result)
 
     def invocation_error(self, session: RouterSession, message: Error) -> None:
-        record = self._invocations.get((session.id, message.request_id))
+        record = session.invocations.get(message.request_id)
         if record is None:
             return
         self._untrack(record)
@@ -377,7 +363,7 @@ class Dealer:
     # -- canceling and timeouts -------------------------------------------------------
 
     def cancel(self, session: RouterSession, message: Cancel) -> None:
-        record = self._calls.get((session.id, message.request_id))
+        record = session.calls.get(message.request_id)
         if record is None or record.killed:
             return  # already answered, or a second CANCEL
         mode = message.options.get("mode", "killnowait")
@@ -418,16 +404,16 @@ class Dealer:
         caller, and drop its registrations."""
         # Each send may cut a slow peer off, which removes its calls too: look every
         # entry up again instead of trusting the lists taken first.
-        for key in sorted(self._of_callee.get(session.id, ())):
-            record = self._invocations.get(key)
+        for invocation_id in sorted(session.invocations):
+            record = session.invocations.get(invocation_id)
             if record is None:
                 continue
             self._untrack(record)
             if record.caller is not session:
                 text = "callee disconnected from in-flight request"
                 record.caller.peer.send(Error(Call.CODE, record.request_id, CANCELED, [text]))
-        for key in sorted(self._of_caller.get(session.id, ())):
-            record = self._calls.get(key)
+        for request_id in sorted(session.calls):
+            record = session.calls.get(request_id)
             if record is None:
                 continue
             self._untrack(record)
@@ -440,36 +426,23 @@ class Dealer:
 
     def _in_flight(self, record: _Call) -> bool:
         # By identity: a later call may reuse an ended one's request id.
-        return self._calls.get(record.caller_key) is record
+        return record.caller.calls.get(record.request_id) is record
 
     def _track(self, record: _Call) -> None:
-        caller_key = record.caller_key  # each key built once
-        callee_key = record.callee_key
-        self._calls[caller_key] = record
-        self._invocations[callee_key] = record
-        self._of_caller.setdefault(caller_key[0], set()).add(caller_key)
-        self._of_callee.setdefault(callee_key[0], set()).add(callee_key)
+        record.caller.calls[record.request_id] = record
+        record.callee.invocations[record.invocation_id] = record
+        self._in_flight_count += 1
 
     def _untrack(self, record: _Call) -> None:
-        caller_key = record.caller_key
-        callee_key = record.callee_key
-        del self._calls[caller_key]
-        del self._invocations[callee_key]
-        _discard(self._of_caller, caller_key[0], caller_key)
-        _discard(self._of_callee, callee_key[0], callee_key)
-        if len(self._deadlines) > 2 * len(self._calls) + 16:
+        del record.caller.calls[record.request_id]
+        del record.callee.invocations[record.invocation_id]
+        self._in_flight_count -= 1
+        if len(self._deadlines) > 2 * self._in_flight_count + 16:
             # Ended calls leave their deadline behind; keep the heap in proportion.
             self._deadlines = [d for d in self._deadlines if self._in_flight(d[2])]
             heapq.heapify(self._deadlines)
-        elif not self._calls:
+        elif not self._in_flight_count:
             self._deadlines.clear()
-
-
-def _discard(index: dict[int, set[_CallKey]], session_id: int, key: _CallKey) -> None:
-    keys = index[session_id]
-    keys.discard(key)
-    if not keys:
-        del index[session_id]
 
 
 def _invocation_details(

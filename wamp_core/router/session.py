@@ -9,11 +9,14 @@ encoded (and framed) once per serializer, not once per receiver.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wamp_core.exception import ProtocolError
 from wamp_core.messages import Message
 from wamp_core.router._ids import SequentialIds
+
+if TYPE_CHECKING:
+    from wamp_core.router.dealer import _Call
 
 __all__ = ["EncodingCache", "Peer", "RouterSession"]
 
@@ -53,7 +56,9 @@ class RouterSession:
         "authmethod",
         "authprovider",
         "authrole",
+        "calls",
         "id",
+        "invocations",
         "peer",
         "realm",
         "request_ids",
@@ -86,6 +91,11 @@ class RouterSession:
         self.roles = roles or {}
         self.transport = transport or {}
         self.request_ids = SequentialIds()  # for the INVOCATIONs the router sends it
+        # The dealer's calls in flight of this session, as caller (by CALL request id)
+        # and as callee (by INVOCATION request id): kept with the session, they are
+        # found without building a key and are at hand when it leaves.
+        self.calls: dict[int, _Call] = {}
+        self.invocations: dict[int, _Call] = {}
 
     def __repr__(self) -> str:
         return (
