@@ -20,12 +20,10 @@ import anyio
 from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
-from wamp_core.application.hooks import SessionHooks, session_details
+from wamp_core.application.hooks import SessionHooks
 from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
-from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.request import Registration, Subscription
-from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import (
     CallOptions,
     Challenge,
@@ -329,27 +327,14 @@ class Session(SessionHooks):
             driver.core.define(exception, error)
 
     def _session_event(self, event: Any) -> None:
-        """Turn the core's session events into hook calls (each in a task)."""
-        if isinstance(event, TransportOpened):
-            self._run_hook(self.on_connect, "on_connect")
-        elif isinstance(event, Challenged):
-            self._run_challenge(Challenge(event.method, event.extra))
-        elif isinstance(event, Joined):
-            self.details = session_details(
-                event, self._driver.connection.serializer if self._driver else None
-            )
-            self._run_hook(self.on_welcome, "on_welcome", event)
-            self._run_hook(self.on_join, "on_join", self.details)
-        elif isinstance(event, Left):
-            self._left.set()
-            self._end_event_streams()
-            self._leave_done = anyio.Event()
-            self._run_hook(self.on_leave, "on_leave", CloseDetails(event.reason, event.message))
-        elif isinstance(event, TransportClosed):
-            self._left.set()
-            self._end_event_streams()
-            # Autobahn's order: on_disconnect after on_leave has finished.
-            self._run_hook(self.on_disconnect, "on_disconnect", after=self._leave_done)
+        self.lifecycle_event(event)
+
+    def _serializer(self) -> Any:
+        return self._driver.connection.serializer if self._driver else None
+
+    def _session_over(self, details: CloseDetails | None) -> None:
+        self._left.set()
+        self._end_event_streams()
 
     def _end_event_streams(self) -> None:
         for send in self._event_streams:
@@ -357,10 +342,13 @@ class Session(SessionHooks):
         self._event_streams.clear()
 
     def _run_hook(
-        self, hook: Callable[..., Any], name: str, *args: Any, after: anyio.Event | None = None
+        self, hook: Callable[..., Any], name: str, *args: Any, after_leave: bool = False
     ) -> None:
         driver = self._driver
         assert driver is not None
+        if name == "on_leave":
+            self._leave_done = anyio.Event()
+        after = self._leave_done if after_leave else None
         driver.task_group.start_soon(self._hook_task, hook, name, args, after)
 
     async def _hook_task(

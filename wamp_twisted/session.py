@@ -16,11 +16,9 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from wamp_core.application.hooks import AutobahnHooks, SessionHooks, session_details
+from wamp_core.application.hooks import AutobahnHooks, SessionHooks
 from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
-from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
-from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import (
     CallOptions,
     Challenge,
@@ -230,28 +228,15 @@ class Session(SessionHooks):
             self.log.failure("on_user_error raised")
 
     def handle_session_event(self, event: Any) -> None:
-        """Turn the core's session events into hook calls."""
-        if isinstance(event, TransportOpened):
-            self._run_hook(self.on_connect, "on_connect")
-        elif isinstance(event, Challenged):
-            self._answer(Challenge(event.method, event.extra))
-        elif isinstance(event, Joined):
-            self.details = session_details(
-                event, self._proto.connection.serializer if self._proto else None
-            )
-            self._run_hook(self.on_welcome, "on_welcome", event)
-            self._run_hook(self.on_join, "on_join", self.details)
-        elif isinstance(event, Left):
-            details = CloseDetails(event.reason, event.message)
+        """Turn the core's session events into hook calls (wamp_core's one order)."""
+        self.lifecycle_event(event)
+
+    def _serializer(self) -> Any:
+        return self._proto.connection.serializer if self._proto else None
+
+    def _session_over(self, details: CloseDetails | None) -> None:
+        if details is not None:
             self._leave_waiters_fire(details)
-            self._leave_done = self._run_hook(self.on_leave, "on_leave", details)
-        elif isinstance(event, TransportClosed):
-            # Autobahn's order: on_disconnect after on_leave has finished.
-            after = self._leave_done
-            if after is None or after.called:
-                self._run_hook(self.on_disconnect, "on_disconnect")
-            else:
-                after.addBoth(lambda _: self._run_hook(self.on_disconnect, "on_disconnect"))
 
     def _leave_waiters_fire(self, details: CloseDetails) -> None:
         waiters, self._leave_waiters = self._leave_waiters, []
@@ -259,12 +244,23 @@ class Session(SessionHooks):
             if not waiter.called:
                 waiter.callback(details)
 
-    def _run_hook(self, hook: Callable[..., Any], name: str, *args: Any) -> defer.Deferred[None]:
+    def _run_hook(
+        self, hook: Callable[..., Any], name: str, *args: Any, after_leave: bool = False
+    ) -> defer.Deferred[None]:
+        after = self._leave_done
+        if after_leave and after is not None and not after.called:
+            # Autobahn's order: this one (on_disconnect) once on_leave has finished.
+            later: defer.Deferred[None] = defer.Deferred()
+            after.addBoth(lambda _: self._run_hook(hook, name, *args).chainDeferred(later))
+            return later
         running = call_deferred(hook, *args)
         if not running.called and name not in ("on_leave", "on_disconnect"):
             self._hooks[running] = False
             running.addBoth(self._hook_ended, running)
-        return running.addCallbacks(_nothing, self._hook_failed, errbackArgs=(name,))
+        done = running.addCallbacks(_nothing, self._hook_failed, errbackArgs=(name,))
+        if name == "on_leave":
+            self._leave_done = done
+        return done
 
     def _hook_ended(self, result: Any, running: defer.Deferred[Any]) -> Any:
         canceled = self._hooks.pop(running, False)
@@ -278,7 +274,7 @@ class Session(SessionHooks):
         assert isinstance(error, BaseException)
         self.report_user_error(error, f"{name} raised")
 
-    def _answer(self, challenge: Challenge) -> None:
+    def _run_challenge(self, challenge: Challenge) -> None:
         proto = self._proto
         assert proto is not None
         session = proto.connection.session

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wamp_core.events import Joined
+from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError
 from wamp_core.serializers import Serializer
+from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import Challenge, CloseDetails, ComponentConfig, SessionDetails
 
 __all__ = ["AutobahnHooks", "SessionHooks", "session_details"]
@@ -36,6 +37,46 @@ class SessionHooks:
     config: ComponentConfig
     join: Callable[..., Any]
     disconnect: Callable[[], Any]
+
+    details: SessionDetails | None
+
+    # What the adapter's Session provides to run the hooks: each hook runs on its own
+    # (a task, a Deferred), errors go to on_user_error; "on_leave" is remembered so
+    # that a hook run ``after_leave`` starts once it has finished.
+    def _run_hook(
+        self, hook: Callable[..., Any], name: str, *args: Any, after_leave: bool = False
+    ) -> Any:
+        raise NotImplementedError
+
+    def _run_challenge(self, challenge: Challenge) -> None:
+        raise NotImplementedError
+
+    def _session_over(self, details: CloseDetails | None) -> None:
+        """The session ended (``details``) or the transport closed (None)."""
+        raise NotImplementedError
+
+    def _serializer(self) -> Serializer | None:
+        raise NotImplementedError
+
+    def lifecycle_event(self, event: Any) -> None:
+        """Turn the core's session events into hook calls, in Autobahn's order:
+        on_connect; on_challenge; on_welcome then on_join; on_leave; on_disconnect
+        once on_leave has finished."""
+        if isinstance(event, TransportOpened):
+            self._run_hook(self.on_connect, "on_connect")
+        elif isinstance(event, Challenged):
+            self._run_challenge(Challenge(event.method, event.extra))
+        elif isinstance(event, Joined):
+            self.details = session_details(event, self._serializer())
+            self._run_hook(self.on_welcome, "on_welcome", event)
+            self._run_hook(self.on_join, "on_join", self.details)
+        elif isinstance(event, Left):
+            details = CloseDetails(event.reason, event.message)
+            self._session_over(details)
+            self._run_hook(self.on_leave, "on_leave", details)
+        elif isinstance(event, TransportClosed):
+            self._session_over(None)
+            self._run_hook(self.on_disconnect, "on_disconnect", after_leave=True)
 
     def on_connect(self) -> Any:
         """The transport is open: join (the default joins ``config.realm``)."""
