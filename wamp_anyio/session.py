@@ -21,7 +21,7 @@ from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
 from wamp_core.application.hooks import SessionHooks
-from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
+from wamp_core.application.requests import apply_join, handlers_to_subscribe, procedures_to_register
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.request import Registration, Subscription
 from wamp_core.types import (
@@ -174,15 +174,7 @@ class Session(SessionHooks):
     ) -> None:
         """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
         session = self._core.session
-        session.realm = realm
-        if authmethods is not None:
-            session.authmethods = list(authmethods)
-        if authid is not None:
-            session.authid = authid
-        if authrole is not None:
-            session.authrole = authrole
-        if authextra is not None:
-            session.authextra = authextra
+        apply_join(session, realm, authmethods, authid, authrole, authextra)
         session.join(now=self._driver.now())  # type: ignore[union-attr]
         self._driver.flush()  # type: ignore[union-attr]
 
@@ -232,16 +224,11 @@ class Session(SessionHooks):
         ``@wamp.register``-decorated method of an object. Awaiting gives the
         Registration (a list of them for an object)."""
         driver = self._attached_driver("register")
-        if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
-            futures = [
-                driver.core.register(fn, uri, opts or options)
-                for fn, uri, opts in decorated_members(endpoint, "register", prefix or procedure)
-            ]
-            return Request(driver, futures)
-        if procedure is None:
-            procedure = decorated_uri(endpoint, "register", prefix)
+        many, items = procedures_to_register(endpoint, procedure, options, prefix)
+        if many:
+            return Request(driver, [driver.core.register(*item) for item in items])
         with driver.writing_soon():
-            return Request(driver, driver.core.register(endpoint, procedure, options))
+            return Request(driver, driver.core.register(*items[0]))
 
     def subscribe(
         self,
@@ -254,16 +241,11 @@ class Session(SessionHooks):
         method of an object; each handler gets the events in publication order.
         Awaiting gives the Subscription (a list of them for an object)."""
         driver = self._attached_driver("subscribe")
-        if not callable(handler) or (topic is None and wamp_uris(handler)):
-            futures = [
-                driver.core.subscribe(fn, uri, opts or options)
-                for fn, uri, opts in decorated_members(handler, "subscribe", topic)
-            ]
-            return Request(driver, futures)
-        if topic is None:
-            topic = decorated_uri(handler, "subscribe", None)
+        many, items = handlers_to_subscribe(handler, topic, options)
+        if many:
+            return Request(driver, [driver.core.subscribe(*item) for item in items])
         with driver.writing_soon():
-            return Request(driver, driver.core.subscribe(handler, topic, options))
+            return Request(driver, driver.core.subscribe(*items[0]))
 
     def publish(
         self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any

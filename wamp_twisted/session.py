@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from wamp_core.application.hooks import AutobahnHooks, SessionHooks
-from wamp_core.decorators import decorated_members, decorated_uri, wamp_uris
+from wamp_core.application.requests import apply_join, handlers_to_subscribe, procedures_to_register
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.types import (
     CallOptions,
@@ -97,15 +97,7 @@ class Session(SessionHooks):
         """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
         proto = self._transport()
         session = proto.connection.session
-        session.realm = realm
-        if authmethods is not None:
-            session.authmethods = list(authmethods)
-        if authid is not None:
-            session.authid = authid
-        if authrole is not None:
-            session.authrole = authrole
-        if authextra is not None:
-            session.authextra = authextra
+        apply_join(session, realm, authmethods, authid, authrole, authextra)
         session.join(now=proto.reactor.seconds())
         proto.pump()
 
@@ -161,14 +153,10 @@ class Session(SessionHooks):
         """Register a function under ``procedure``, or every ``@wamp.register``-decorated
         method of an object (the Deferred then gives a list of Registrations)."""
         proto = self._joined("register")
-        if not callable(endpoint) or (procedure is None and wamp_uris(endpoint)):
-            return _all(
-                proto.core.register(fn, uri, opts or options)
-                for fn, uri, opts in decorated_members(endpoint, "register", prefix or procedure)
-            )
-        if procedure is None:
-            procedure = decorated_uri(endpoint, "register", prefix)
-        result: defer.Deferred[Any] = proto.core.register(endpoint, procedure, options)
+        many, items = procedures_to_register(endpoint, procedure, options, prefix)
+        if many:
+            return _all(proto.core.register(*item) for item in items)
+        result: defer.Deferred[Any] = proto.core.register(*items[0])
         return result
 
     def subscribe(
@@ -181,14 +169,10 @@ class Session(SessionHooks):
         """Subscribe a function to ``topic``, or every ``@wamp.subscribe``-decorated
         method of an object (the Deferred then gives a list of Subscriptions)."""
         proto = self._joined("subscribe")
-        if not callable(handler) or (topic is None and wamp_uris(handler)):
-            return _all(
-                proto.core.subscribe(fn, uri, opts or options)
-                for fn, uri, opts in decorated_members(handler, "subscribe", topic)
-            )
-        if topic is None:
-            topic = decorated_uri(handler, "subscribe", None)
-        result: defer.Deferred[Any] = proto.core.subscribe(handler, topic, options)
+        many, items = handlers_to_subscribe(handler, topic, options)
+        if many:
+            return _all(proto.core.subscribe(*item) for item in items)
+        result: defer.Deferred[Any] = proto.core.subscribe(*items[0])
         return result
 
     def publish(
