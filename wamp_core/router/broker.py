@@ -262,8 +262,11 @@ class Broker:
             self._retain(message, session, disclose)
         if acknowledge:
             session.peer.send(Published(message.request_id, publication_id))
-        me = session.id if options.get("exclude_me", True) is not False else None
-        receivers = None if _FILTERS.isdisjoint(options) else _Receivers(options, me)
+        excluded = options.get("exclude_me", True) is not False
+        me = session.id if excluded else 0  # no session's id (ids start at 1): an int compare
+        receivers = None
+        if options and not _FILTERS.isdisjoint(options):
+            receivers = _Receivers(options, session.id if excluded else None)
         for subscription in self._matcher.matches(message.topic):
             event = _event(subscription, publication_id, message, session, disclose)
             cache: dict[str, Any] = {}

@@ -60,6 +60,8 @@ class ServerTransport(Protocol):
     def serializer(self) -> str | None: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def has_data_to_send(self) -> bool: ...
     def receive_data(
         self, data: bytes | bytearray | memoryview, now: float | None = None
     ) -> None: ...
@@ -169,8 +171,13 @@ class RouterConnection:
             self.router.now = now
         if self.state is ConnectionState.CLOSED:
             return
-        self.transport.receive_data(data, now)
-        self._mark()  # the transport may answer by itself (handshake, PONG, close)
+        transport = self.transport
+        transport.receive_data(data, now)
+        # Listed for the host only if the transport answered by itself (handshake,
+        # PONG, close frame) or closed: take_writable lists the connections that have
+        # something to send, and a message's answers mark their own connections.
+        if transport.has_data_to_send or transport.closed:
+            self._mark()
         self._handle_transport()
 
     def data_to_send(self) -> bytes:

@@ -279,7 +279,8 @@ class Dealer:
         details = _invocation_details(registration, message, session, disclose, record.progress)
         self._track(record)
         timeout = options.get("timeout")
-        if isinstance(timeout, int | float) and timeout > 0:
+        # Most calls have none: skip the isinstance (`int | float` builds a union each time).
+        if timeout is not None and isinstance(timeout, int | float) and timeout > 0:
             self._sequence += 1
             heapq.heappush(self._deadlines, (now + timeout, self._sequence, record))
         callee.peer.send(
