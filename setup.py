@@ -42,6 +42,15 @@ COMPILED_MODULES = [
     "wamp_core/transports/websocket.py",
     "wamp_core/transports/websocket_server.py",
     "wamp_core/transports/_wsframe.py",
+    "wamp_core/router/_ids.py",
+    "wamp_core/router/session.py",
+    "wamp_core/router/authorization.py",
+    "wamp_core/router/authorizer.py",
+    "wamp_core/router/broker.py",
+    "wamp_core/router/dealer.py",
+    "wamp_core/router/realm.py",
+    "wamp_core/router/connection.py",
+    "wamp_core/router/router.py",
 ]
 
 
