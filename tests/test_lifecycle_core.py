@@ -42,7 +42,7 @@ class Recorder(SessionHooks):
     def _session_over(self, details: CloseDetails | None) -> None:
         self.log.append(("over", details.reason if details else None))
 
-    def _serializer(self) -> Any:
+    def _connection(self) -> Any:
         return None
 
 
@@ -59,6 +59,8 @@ def test_the_order_of_the_hooks() -> None:
     ):
         session.lifecycle_event(event)
     assert session.details is not None and session.details.authid == "joe"
+    assert not session.is_connected() and not session.is_attached()
+    assert session.session_id is None
     assert session.log == [
         ("on_connect", False),
         ("join", "realm1"),

@@ -21,7 +21,6 @@ from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
 from wamp_core.application.hooks import SessionHooks
-from wamp_core.application.requests import apply_join, handlers_to_subscribe, procedures_to_register
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.request import Registration, Subscription
 from wamp_core.types import (
@@ -31,7 +30,6 @@ from wamp_core.types import (
     ComponentConfig,
     EventDetails,
     PublishOptions,
-    RegisterOptions,
     SessionDetails,
     SubscribeOptions,
 )
@@ -145,15 +143,27 @@ class Session(SessionHooks):
 
     # ---- state
 
-    def is_connected(self) -> bool:
-        return self._driver is not None and not self._driver.connection.closed
+    def _clock(self) -> float:
+        assert self._driver is not None
+        return self._driver.now()
 
-    def is_attached(self) -> bool:
-        return self._driver is not None and self._driver.connection.session.is_joined
+    def _flush(self) -> None:
+        assert self._driver is not None
+        self._driver.flush()
 
-    @property
-    def session_id(self) -> int | None:
-        return self._driver.connection.session.session_id if self._driver else None
+    def _joined_core(self, what: str) -> Any:
+        return self._attached_driver(what).core
+
+    def _issue(self, make: Callable[[], list[Any]], many: bool) -> Request:
+        driver = self._driver
+        assert driver is not None
+        if many:
+            return Request(driver, make())
+        with driver.writing_soon():
+            return Request(driver, make()[0])
+
+    def _connection(self) -> Any:
+        return self._driver.connection if self._driver is not None else None
 
     @property
     def _core(self) -> Any:
@@ -162,21 +172,6 @@ class Session(SessionHooks):
         return self._driver.core
 
     # ---- actions
-
-    def join(
-        self,
-        realm: str,
-        authmethods: list[str] | None = None,
-        authid: str | None = None,
-        authrole: str | None = None,
-        authextra: dict[str, Any] | None = None,
-        **ignored: Any,
-    ) -> None:
-        """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
-        session = self._core.session
-        apply_join(session, realm, authmethods, authid, authrole, authextra)
-        session.join(now=self._driver.now())  # type: ignore[union-attr]
-        self._driver.flush()  # type: ignore[union-attr]
 
     def leave(self, reason: str | None = None, message: str | None = None) -> Future:
         """Send GOODBYE; the returned future resolves when the session has ended."""
@@ -211,41 +206,6 @@ class Session(SessionHooks):
                 procedure, args, kwargs, options, now=driver.now()
             )
         return Request(driver, future, request_id, self.cancel_mode)
-
-    def register(
-        self,
-        endpoint: Callable[..., Any] | object,
-        procedure: str | None = None,
-        options: RegisterOptions | None = None,
-        prefix: str | None = None,
-        check_types: bool | None = None,
-    ) -> Request:
-        """Send REGISTER now for a function under ``procedure``, or for every
-        ``@wamp.register``-decorated method of an object. Awaiting gives the
-        Registration (a list of them for an object)."""
-        driver = self._attached_driver("register")
-        many, items = procedures_to_register(endpoint, procedure, options, prefix)
-        if many:
-            return Request(driver, [driver.core.register(*item) for item in items])
-        with driver.writing_soon():
-            return Request(driver, driver.core.register(*items[0]))
-
-    def subscribe(
-        self,
-        handler: Callable[..., Any] | object,
-        topic: str | None = None,
-        options: SubscribeOptions | None = None,
-        check_types: bool | None = None,
-    ) -> Request:
-        """Send SUBSCRIBE now for a function, or for every ``@wamp.subscribe``-decorated
-        method of an object; each handler gets the events in publication order.
-        Awaiting gives the Subscription (a list of them for an object)."""
-        driver = self._attached_driver("subscribe")
-        many, items = handlers_to_subscribe(handler, topic, options)
-        if many:
-            return Request(driver, [driver.core.subscribe(*item) for item in items])
-        with driver.writing_soon():
-            return Request(driver, driver.core.subscribe(*items[0]))
 
     def publish(
         self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
@@ -310,9 +270,6 @@ class Session(SessionHooks):
 
     def _session_event(self, event: Any) -> None:
         self.lifecycle_event(event)
-
-    def _serializer(self) -> Any:
-        return self._driver.connection.serializer if self._driver else None
 
     def _session_over(self, details: CloseDetails | None) -> None:
         self._left.set()

@@ -17,7 +17,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from wamp_core.application.hooks import AutobahnHooks, SessionHooks
-from wamp_core.application.requests import apply_join, handlers_to_subscribe, procedures_to_register
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.types import (
     CallOptions,
@@ -25,9 +24,7 @@ from wamp_core.types import (
     CloseDetails,
     ComponentConfig,
     PublishOptions,
-    RegisterOptions,
     SessionDetails,
-    SubscribeOptions,
 )
 from wamp_twisted.protocol import RequestDeferred, call_deferred
 
@@ -62,15 +59,21 @@ class Session(SessionHooks):
 
     # ---- state
 
-    def is_connected(self) -> bool:
-        return self._proto is not None and not self._proto.connection.closed
+    def _clock(self) -> float:
+        return float(self._transport().reactor.seconds())
 
-    def is_attached(self) -> bool:
-        return self._proto is not None and self._proto.connection.session.is_joined
+    def _flush(self) -> None:
+        self._transport().pump()
 
-    @property
-    def session_id(self) -> int | None:
-        return self._proto.connection.session.session_id if self._proto else None
+    def _joined_core(self, what: str) -> Any:
+        return self._joined(what).core
+
+    def _issue(self, make: Callable[[], list[Any]], many: bool) -> defer.Deferred[Any]:
+        futures = make()
+        return _all(futures) if many else futures[0]
+
+    def _connection(self) -> Any:
+        return self._proto.connection if self._proto is not None else None
 
     def _transport(self) -> WampProtocol:
         if self._proto is None:
@@ -84,22 +87,6 @@ class Session(SessionHooks):
         return proto
 
     # ---- actions
-
-    def join(
-        self,
-        realm: str,
-        authmethods: list[str] | None = None,
-        authid: str | None = None,
-        authrole: str | None = None,
-        authextra: dict[str, Any] | None = None,
-        **ignored: Any,
-    ) -> None:
-        """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
-        proto = self._transport()
-        session = proto.connection.session
-        apply_join(session, realm, authmethods, authid, authrole, authextra)
-        session.join(now=proto.reactor.seconds())
-        proto.pump()
 
     def leave(
         self, reason: str | None = None, message: str | None = None
@@ -142,39 +129,6 @@ class Session(SessionHooks):
             request.cancel_mode = mode
         return request
 
-    def register(
-        self,
-        endpoint: Callable[..., Any] | object,
-        procedure: str | None = None,
-        options: RegisterOptions | None = None,
-        prefix: str | None = None,
-        check_types: bool | None = None,
-    ) -> defer.Deferred[Any]:
-        """Register a function under ``procedure``, or every ``@wamp.register``-decorated
-        method of an object (the Deferred then gives a list of Registrations)."""
-        proto = self._joined("register")
-        many, items = procedures_to_register(endpoint, procedure, options, prefix)
-        if many:
-            return _all(proto.core.register(*item) for item in items)
-        result: defer.Deferred[Any] = proto.core.register(*items[0])
-        return result
-
-    def subscribe(
-        self,
-        handler: Callable[..., Any] | object,
-        topic: str | None = None,
-        options: SubscribeOptions | None = None,
-        check_types: bool | None = None,
-    ) -> defer.Deferred[Any]:
-        """Subscribe a function to ``topic``, or every ``@wamp.subscribe``-decorated
-        method of an object (the Deferred then gives a list of Subscriptions)."""
-        proto = self._joined("subscribe")
-        many, items = handlers_to_subscribe(handler, topic, options)
-        if many:
-            return _all(proto.core.subscribe(*item) for item in items)
-        result: defer.Deferred[Any] = proto.core.subscribe(*items[0])
-        return result
-
     def publish(
         self, topic: str, *args: Any, options: PublishOptions | None = None, **kwargs: Any
     ) -> defer.Deferred[Any] | None:
@@ -214,9 +168,6 @@ class Session(SessionHooks):
     def handle_session_event(self, event: Any) -> None:
         """Turn the core's session events into hook calls (wamp_core's one order)."""
         self.lifecycle_event(event)
-
-    def _serializer(self) -> Any:
-        return self._proto.connection.serializer if self._proto else None
 
     def _session_over(self, details: CloseDetails | None) -> None:
         if details is not None:

@@ -7,11 +7,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wamp_core.application.requests import apply_join, handlers_to_subscribe, procedures_to_register
+from wamp_core.connection import Connection
 from wamp_core.events import Challenged, Joined, Left
-from wamp_core.exception import ApplicationError
+from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.serializers import Serializer
 from wamp_core.transports import TransportClosed, TransportOpened
-from wamp_core.types import Challenge, CloseDetails, ComponentConfig, SessionDetails
+from wamp_core.types import (
+    Challenge,
+    CloseDetails,
+    ComponentConfig,
+    RegisterOptions,
+    SessionDetails,
+    SubscribeOptions,
+)
 
 __all__ = ["AutobahnHooks", "SessionHooks", "session_details"]
 
@@ -35,7 +44,6 @@ class SessionHooks:
 
     # What the adapter's Session provides.
     config: ComponentConfig
-    join: Callable[..., Any]
     disconnect: Callable[[], Any]
 
     details: SessionDetails | None
@@ -55,8 +63,85 @@ class SessionHooks:
         """The session ended (``details``) or the transport closed (None)."""
         raise NotImplementedError
 
-    def _serializer(self) -> Serializer | None:
+    def _connection(self) -> Connection | None:
+        """The connection the session runs on, None when it has none."""
         raise NotImplementedError
+
+    def _clock(self) -> float:
+        """The adapter's clock (seconds), for the session's deadlines."""
+        raise NotImplementedError
+
+    def _flush(self) -> None:
+        """Write what the session queued."""
+        raise NotImplementedError
+
+    def join(
+        self,
+        realm: str,
+        authmethods: list[str] | None = None,
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+        **ignored: Any,
+    ) -> None:
+        """Send HELLO for ``realm`` (``authmethods`` the application answers in on_challenge)."""
+        connection = self._connection()
+        if connection is None:
+            raise SessionNotReady("the session has no transport")
+        apply_join(connection.session, realm, authmethods, authid, authrole, authextra)
+        connection.session.join(now=self._clock())
+        self._flush()
+
+    def _joined_core(self, what: str) -> Any:
+        """The SessionCore of a joined session (SessionNotReady naming ``what`` if not)."""
+        raise NotImplementedError
+
+    def _issue(self, make: Callable[[], list[Any]], many: bool) -> Any:
+        """What register/subscribe return, from the futures ``make()`` creates: one,
+        or (``many``) all of them together."""
+        raise NotImplementedError
+
+    def register(
+        self,
+        endpoint: Callable[..., Any] | object,
+        procedure: str | None = None,
+        options: RegisterOptions | None = None,
+        prefix: str | None = None,
+        check_types: bool | None = None,
+    ) -> Any:
+        """Send REGISTER for a function under ``procedure`` (or its ``@wamp.register``
+        URI), or for every ``@wamp.register``-decorated method of an object (under
+        ``prefix``); the result gives the Registration (a list, for an object)."""
+        core = self._joined_core("register")
+        many, items = procedures_to_register(endpoint, procedure, options, prefix)
+        return self._issue(lambda: [core.register(*item) for item in items], many)
+
+    def subscribe(
+        self,
+        handler: Callable[..., Any] | object,
+        topic: str | None = None,
+        options: SubscribeOptions | None = None,
+        check_types: bool | None = None,
+    ) -> Any:
+        """Send SUBSCRIBE for a function (or every ``@wamp.subscribe``-decorated method
+        of an object); each handler gets the events in publication order. The result
+        gives the Subscription (a list, for an object)."""
+        core = self._joined_core("subscribe")
+        many, items = handlers_to_subscribe(handler, topic, options)
+        return self._issue(lambda: [core.subscribe(*item) for item in items], many)
+
+    def is_connected(self) -> bool:
+        connection = self._connection()
+        return connection is not None and not connection.closed
+
+    def is_attached(self) -> bool:
+        connection = self._connection()
+        return connection is not None and connection.session.is_joined
+
+    @property
+    def session_id(self) -> int | None:
+        connection = self._connection()
+        return connection.session.session_id if connection is not None else None
 
     def lifecycle_event(self, event: Any) -> None:
         """Turn the core's session events into hook calls, in Autobahn's order:
@@ -67,7 +152,8 @@ class SessionHooks:
         elif isinstance(event, Challenged):
             self._run_challenge(Challenge(event.method, event.extra))
         elif isinstance(event, Joined):
-            self.details = session_details(event, self._serializer())
+            connection = self._connection()
+            self.details = session_details(event, connection.serializer if connection else None)
             self._run_hook(self.on_welcome, "on_welcome", event)
             self._run_hook(self.on_join, "on_join", self.details)
         elif isinstance(event, Left):
