@@ -31,6 +31,7 @@ from wamp_core.messages import (
     Welcome,
 )
 from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
+from wamp_core.router.broker import MAX_ROUTES
 from wamp_core.serializers import get_serializer
 from wamp_core.types import PublishOptions, SubscribeOptions
 
@@ -657,3 +658,21 @@ def test_an_event_is_encoded_once_per_serializer(net: Net) -> None:
     publisher.session.publish("com.t", [2])
     net.pump()
     assert len([m for m in encoded if isinstance(m, Event)]) == 4
+
+
+def test_routes_are_remembered_until_subscriptions_change(net: Net) -> None:
+    publisher, subscriber = net.raw_peer(), net.raw_peer()
+    publisher.join()
+    subscriber.join()
+    publisher.send(Publish(1, "com.later", [0]))  # no subscriber: remembered as such
+    subscription = subscribed(subscriber, 1, "com.later")  # created: what was remembered goes
+    publisher.send(Publish(2, "com.later", [1]))
+    assert [e.args for e in events(subscriber)] == [[1]]
+    # More topics than are remembered: the oldest are forgotten, routing stays right.
+    publisher.send(*[Publish(10 + i, f"com.none.n{i}") for i in range(MAX_ROUTES)])
+    publisher.send(Publish(3, "com.later", [2]))
+    assert [e.args for e in events(subscriber)] == [[2]]
+    subscriber.send(Unsubscribe(2, subscription))  # deleted: forgotten again
+    assert subscriber.take() == [Unsubscribed(2)]
+    publisher.send(Publish(4, "com.later", [3]))
+    assert subscriber.take() == []

@@ -23,6 +23,7 @@ from wamp_core.messages import (
     Yield,
 )
 from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
+from wamp_core.router.broker import MAX_ROUTES
 
 NO_CANCELING: dict[str, Any] = {"caller": {}, "callee": {}}
 
@@ -426,3 +427,25 @@ def test_a_revocation_without_a_reason(net: Net) -> None:
     admin.send(Call(1, "wamp.registration.remove_callee", [registration, welcome.session_id]))
     assert admin.take() == [Result(1, [])]
     assert callee.take() == [Unregistered(0, {"registration": registration})]
+
+
+def test_routes_are_remembered_until_registrations_change(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    caller.send(Call(1, "com.later"))  # no callee: remembered as such
+    (missing,) = caller.take()
+    assert isinstance(missing, Error) and missing.error == "wamp.error.no_such_procedure"
+    registration = registered(callee, 1, "com.later")  # created: what was remembered goes
+    callee.send(Yield(invoked(caller, callee, Call(2, "com.later")).request_id))
+    assert caller.take() == [Result(2)]
+    # More procedures than are remembered: the oldest are forgotten, routing stays right.
+    caller.send(*[Call(10 + i, f"com.none.n{i}") for i in range(MAX_ROUTES)])
+    assert len(caller.take()) == MAX_ROUTES
+    callee.send(Yield(invoked(caller, callee, Call(3, "com.later")).request_id))
+    assert caller.take() == [Result(3)]
+    callee.send(Unregister(2, registration))  # deleted: forgotten again
+    assert callee.take() == [Unregistered(2)]
+    caller.send(Call(4, "com.later"))
+    (missing,) = caller.take()
+    assert isinstance(missing, Error) and missing.error == "wamp.error.no_such_procedure"

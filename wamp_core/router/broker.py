@@ -6,6 +6,8 @@ events, payload passthru and subscription revocation).
 Tables, all cleaned up as sessions go:
 
 * ``_matcher``: ``(uri, match) -> Subscription`` for routing a publication;
+* ``_routes``: topic -> the subscriptions matching it, as ``_matcher`` last said
+  (a cache: emptied whenever a subscription is created or deleted, bounded);
 * ``_by_id``: subscription id -> Subscription (UNSUBSCRIBE, the meta API);
 * ``_of_session``: session id -> the ids of its subscriptions;
 * ``_retained``: topic -> the newest event published there with ``retain``,
@@ -42,6 +44,9 @@ MetaPublish = Callable[[str, list[Any]], None]
 """How the broker reports its changes to the meta API: (topic, arguments)."""
 
 NOT_AUTHORIZED = "wamp.error.not_authorized"
+# How many topics' (procedures') matches the broker (dealer) remembers: routing a
+# message is then one dict look-up, for the few URIs most traffic uses.
+MAX_ROUTES = 10_000
 NO_SUCH_SUBSCRIPTION = "wamp.error.no_such_subscription"
 # The options a publisher may pass through to its subscribers untouched (payload passthru,
 # and Autobahn's end-to-end encryption: an opaque payload is only read as one with enc_algo).
@@ -152,6 +157,7 @@ class Broker:
         self._now = now  # the time as the meta API shows it (ISO 8601), from the host
         self._max_retained = max_retained
         self._matcher: UriMatcher[Subscription] = UriMatcher()
+        self._routes: dict[str, list[Subscription]] = {}
         self._by_id: dict[int, Subscription] = {}
         self._of_session: dict[int, set[int]] = {}
         self._retained: dict[str, _Retained] = {}
@@ -185,6 +191,7 @@ class Broker:
         if subscription is None:
             subscription = Subscription(self._ids.unique(self._by_id), topic, match, self._now())
             self._matcher.add(topic, match, subscription)
+            self._routes.clear()
             self._by_id[subscription.id] = subscription
         added = session.id not in subscription.subscribers
         subscription.subscribers[session.id] = session
@@ -238,6 +245,7 @@ class Broker:
         deleted = not subscription.subscribers
         if deleted:
             self._matcher.remove(subscription.uri, subscription.match)
+            self._routes.clear()
             del self._by_id[subscription.id]
         if not subscription.uri.startswith("wamp."):
             self._meta("wamp.subscription.on_unsubscribe", [session_id, subscription.id])
@@ -267,7 +275,7 @@ class Broker:
         receivers = None
         if options and not _FILTERS.isdisjoint(options):
             receivers = _Receivers(options, session.id if excluded else None)
-        for subscription in self._matcher.matches(message.topic):
+        for subscription in self._route(message.topic):
             event = _event(subscription, publication_id, message, session, disclose)
             cache: dict[str, Any] = {}
             # A copy: a receiver cut off for not reading leaves the realm mid-loop.
@@ -286,12 +294,21 @@ class Broker:
         ``exclude``, undisclosed, unauthorized checks skipped (the realm is trusted)."""
         publication_id = self._ids.draw()
         message = Publish(0, topic, args)
-        for subscription in self._matcher.matches(topic):
+        for subscription in self._route(topic):
             event = _event(subscription, publication_id, message, None, False)
             cache: dict[str, Any] = {}
             for subscriber in list(subscription.subscribers.values()):
                 if subscriber.id != exclude:
                     subscriber.peer.send_shared(event, cache)
+
+    def _route(self, topic: str) -> list[Subscription]:
+        """The subscriptions matching ``topic`` (do not change the list: it is kept)."""
+        routes = self._routes.get(topic)
+        if routes is None:
+            if len(self._routes) >= MAX_ROUTES:
+                self._routes.clear()  # bounded, whatever topics the clients use
+            routes = self._routes[topic] = self._matcher.matches(topic)
+        return routes
 
     def _retain(self, message: Publish, session: RouterSession, disclose: bool) -> None:
         topic = message.topic

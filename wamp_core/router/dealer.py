@@ -6,6 +6,8 @@ and registration revocation).
 Tables, all cleaned up as calls end and sessions go:
 
 * ``_matcher``: ``(uri, match) -> Registration``; ``_by_id``: id -> Registration;
+  ``_routes``: procedure -> the registration ``_matcher`` resolved it to (a cache:
+  emptied whenever a registration is created or deleted, bounded);
   ``_of_session``: callee session id -> its registration ids;
 * the calls in flight, on their sessions: ``RouterSession.calls`` (the caller's, by
   CALL request id) and ``RouterSession.invocations`` (the callee's, by INVOCATION
@@ -41,8 +43,8 @@ from wamp_core.messages import (
 )
 from wamp_core.router._ids import RandomIds
 from wamp_core.router.authorization import Authorize
+from wamp_core.router.broker import MAX_ROUTES, MetaPublish, match_policy
 from wamp_core.router.broker import PASSTHRU as _PASSTHRU
-from wamp_core.router.broker import MetaPublish, match_policy
 from wamp_core.router.session import RouterSession
 from wamp_core.uri import MatchPolicy, UriMatcher
 
@@ -130,6 +132,7 @@ class Dealer:
         self._meta = meta
         self._now = now
         self._matcher: UriMatcher[Registration] = UriMatcher()
+        self._routes: dict[str, Registration | None] = {}
         self._by_id: dict[int, Registration] = {}
         self._of_session: dict[int, set[int]] = {}
         self._in_flight_count = 0
@@ -181,6 +184,7 @@ class Dealer:
             registration_id = self._ids.unique(self._by_id)
             registration = Registration(registration_id, uri, match, invoke, self._now())
             self._matcher.add(uri, match, registration)
+            self._routes.clear()
             self._by_id[registration.id] = registration
         registration.callees.append(session)
         self._of_session.setdefault(session.id, set()).add(registration.id)
@@ -243,6 +247,7 @@ class Dealer:
         self._meta("wamp.registration.on_unregister", [session.id, registration.id])
         if not registration.callees:
             self._matcher.remove(registration.uri, registration.match)
+            self._routes.clear()
             del self._by_id[registration.id]
             self._meta("wamp.registration.on_delete", [session.id, registration.id])
 
@@ -259,7 +264,7 @@ class Dealer:
             text = f"session is not authorized to call procedure {procedure!r}"
             session.peer.send(Error(Call.CODE, message.request_id, NOT_AUTHORIZED, [text]))
             return
-        registration = self._matcher.resolve(procedure)
+        registration = self._route(procedure)
         if registration is None:
             text = f"no callee registered for procedure {procedure!r}"
             session.peer.send(Error(Call.CODE, message.request_id, NO_SUCH_PROCEDURE, [text]))
@@ -293,6 +298,15 @@ class Dealer:
                 message.payload,
             )
         )
+
+    def _route(self, procedure: str) -> Registration | None:
+        routes = self._routes
+        if procedure in routes:
+            return routes[procedure]
+        if len(routes) >= MAX_ROUTES:
+            routes.clear()  # bounded, whatever procedures the clients call
+        registration = routes[procedure] = self._matcher.resolve(procedure)
+        return registration
 
     def _continue_call(self, record: _Call, message: Call) -> None:
         """Another CALL with the request id of a call in flight: the next chunk of a
