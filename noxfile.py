@@ -16,7 +16,7 @@ nox.options.sessions = ["lint", "typecheck", "tests", "compiled"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEV = nox.project.dependency_groups(PYPROJECT, "dev")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
-EXTRAS = ".[crypto,twisted,trio,testing]"
+EXTRAS = ".[crypto,twisted,trio,testing,yaml]"
 
 # The router of the integration tests, in a virtualenv of its own: its many pins must
 # not mix with ours. Change the pin here; the next run reinstalls it.
@@ -60,7 +60,7 @@ def install_compiled(session: nox.Session, *requirements: str) -> None:
         session.run_install("python", "-m", "build", "--outdir", str(out))
     (wheel,) = out.glob("*.whl")
     reinstall = "--reinstall" if session.venv_backend == "uv" else "--force-reinstall"
-    session.install(reinstall, f"{wheel}[crypto,twisted,trio,testing]", *requirements)
+    session.install(reinstall, f"{wheel}[crypto,twisted,trio,testing,yaml]", *requirements)
 
 
 @nox.session
