@@ -9,6 +9,17 @@ what :meth:`Router.take_writable` lists. :class:`MemoryNetwork` joins client
 from __future__ import annotations
 
 from wamp_core.router.authorization import ALLOW_ALL, TRUSTED, Permission, Role, RoleSet
+from wamp_core.router.config import (
+    ConfigError,
+    ListenerConfig,
+    NodeConfig,
+    TcpEndpoint,
+    TlsConfig,
+    UnixEndpoint,
+    default_config,
+    load_config,
+    parse_config,
+)
 from wamp_core.router.connection import (
     ConnectionClosed,
     ConnectionState,
@@ -28,10 +39,13 @@ __all__ = [
     "ALLOW_ALL",
     "ANONYMOUS_AUTH",
     "TRUSTED",
+    "ConfigError",
     "ConnectionClosed",
     "ConnectionState",
+    "ListenerConfig",
     "MemoryNetwork",
     "MessageDropped",
+    "NodeConfig",
     "Peer",
     "Permission",
     "Realm",
@@ -45,4 +59,10 @@ __all__ = [
     "ServerTransport",
     "SessionJoined",
     "SessionLeft",
+    "TcpEndpoint",
+    "TlsConfig",
+    "UnixEndpoint",
+    "default_config",
+    "load_config",
+    "parse_config",
 ]
