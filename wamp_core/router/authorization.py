@@ -10,21 +10,17 @@ everything. A role the realm does not know has no permissions at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 from wamp_core.uri import MatchPolicy, UriMatcher, validate_pattern, validate_uri
-
-if TYPE_CHECKING:
-    from wamp_core.router.session import RouterSession
 
 __all__ = [
     "ACTIONS",
     "ALLOW_ALL",
     "TRUSTED",
     "Action",
-    "Authorize",
     "Permission",
     "Role",
     "RoleSet",
@@ -32,9 +28,6 @@ __all__ = [
 
 Action = Literal["call", "register", "publish", "subscribe"]
 ACTIONS: Final[tuple[Action, ...]] = ("call", "register", "publish", "subscribe")
-
-Authorize = Callable[["RouterSession", str, Action], "Permission | None"]
-"""What the broker and dealer ask before acting: the permission, or None (denied)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ _Question = tuple[str, Action]
 
 
 class Authorizer:
-    """The realm's ``Authorize`` callable, and the queue of messages waiting for one."""
+    """What the realm's broker and dealer ask before acting (:meth:`decide`), and the
+    queue of messages waiting for a dynamic role's authorizer."""
 
     def __init__(
         self,
@@ -54,7 +55,10 @@ class Authorizer:
         self._waiting: dict[int, list[tuple[Message, float]]] = {}
         self._current: tuple[int, _Question, Permission | None] | None = None
 
-    def __call__(self, session: RouterSession, uri: str, action: Action) -> Permission | None:
+    def decide(self, session: RouterSession, uri: str, action: Action) -> Permission | None:
+        """The permission for ``session`` to do ``action`` on ``uri``, or None (denied).
+        A method, not a callable object: compiled, the broker and dealer call it
+        directly."""
         if session.authrole not in self._dynamic:
             return self._roles.allows(session.authrole, uri, action)
         current = self._current

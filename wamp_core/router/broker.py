@@ -34,7 +34,7 @@ from wamp_core.messages import (
     Unsubscribed,
 )
 from wamp_core.router._ids import RandomIds
-from wamp_core.router.authorization import Authorize
+from wamp_core.router.authorizer import Authorizer
 from wamp_core.router.session import RouterSession
 from wamp_core.uri import MatchPolicy, UriMatcher
 
@@ -144,7 +144,7 @@ class Broker:
 
     def __init__(
         self,
-        authorize: Authorize,
+        authorize: Authorizer,
         ids: RandomIds,
         meta: MetaPublish,
         *,
@@ -182,7 +182,7 @@ class Broker:
 
     def subscribe(self, session: RouterSession, message: Subscribe) -> None:
         topic, match = message.topic, match_policy(message.match)
-        if self._authorize(session, topic, "subscribe") is None:
+        if self._authorize.decide(session, topic, "subscribe") is None:
             text = f"session is not authorized to subscribe to topic {topic!r}"
             session.peer.send(_error(Subscribe.CODE, message.request_id, NOT_AUTHORIZED, text))
             return
@@ -257,7 +257,7 @@ class Broker:
     def publish(self, session: RouterSession, message: Publish) -> None:
         options = message.options
         acknowledge = options.get("acknowledge") is True
-        permission = self._authorize(session, message.topic, "publish")
+        permission = self._authorize.decide(session, message.topic, "publish")
         if permission is None:
             if acknowledge:  # an unacknowledged publication gets no answer, even an error
                 text = f"session is not authorized to publish to topic {message.topic!r}"

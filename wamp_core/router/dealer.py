@@ -42,7 +42,7 @@ from wamp_core.messages import (
     Yield,
 )
 from wamp_core.router._ids import RandomIds
-from wamp_core.router.authorization import Authorize
+from wamp_core.router.authorizer import Authorizer
 from wamp_core.router.broker import MAX_ROUTES, MetaPublish, match_policy
 from wamp_core.router.broker import PASSTHRU as _PASSTHRU
 from wamp_core.router.session import RouterSession
@@ -125,7 +125,7 @@ class Dealer:
     """Routes calls of one realm. ``meta`` publishes the meta API's events."""
 
     def __init__(
-        self, authorize: Authorize, ids: RandomIds, meta: MetaPublish, *, now: Callable[[], str]
+        self, authorize: Authorizer, ids: RandomIds, meta: MetaPublish, *, now: Callable[[], str]
     ) -> None:
         self._authorize = authorize
         self._ids = ids
@@ -198,7 +198,7 @@ class Dealer:
     ) -> tuple[str, str] | None:
         if uri.startswith("wamp."):
             return INVALID_URI, f"register for restricted procedure URI {uri!r}"
-        if self._authorize(session, uri, "register") is None:
+        if self._authorize.decide(session, uri, "register") is None:
             return NOT_AUTHORIZED, f"session is not authorized to register procedure {uri!r}"
         existing = self._matcher.get(uri, match)
         if existing is None:
@@ -259,7 +259,7 @@ class Dealer:
             self._continue_call(ongoing, message)
             return
         procedure = message.procedure
-        permission = self._authorize(session, procedure, "call")
+        permission = self._authorize.decide(session, procedure, "call")
         if permission is None:
             text = f"session is not authorized to call procedure {procedure!r}"
             session.peer.send(Error(Call.CODE, message.request_id, NOT_AUTHORIZED, [text]))

@@ -188,7 +188,7 @@ class Realm:
         if procedure is None:
             self.dealer.call(session, message, now)
             return
-        if self.authorize(session, message.procedure, "call") is None:
+        if self.authorize.decide(session, message.procedure, "call") is None:
             text = f"session is not authorized to call procedure {message.procedure!r}"
             session.peer.send(
                 Error(Call.CODE, message.request_id, ApplicationError.NOT_AUTHORIZED, [text])
