@@ -525,8 +525,9 @@ class _Parser:
                     _fail(at, f"is in milliseconds; {milliseconds} is too small")
                 if milliseconds:
                     out[_MILLISECOND_OPTIONS[key]] = milliseconds / 1000
-            elif key == "allowed_origins" and value != ["*"]:
-                _fail(at, "this router does not check the Origin of WebSocket requests")
+            elif key == "allowed_origins":
+                if value != ["*"]:  # every origin: what this router does anyway
+                    _fail(at, "this router does not check the Origin of WebSocket requests")
             else:
                 self.warn(at, _OPTION_NOTES.get(key, "not supported by this router, ignored"))
         return out
@@ -673,7 +674,8 @@ def _at(where: str, key: object) -> str:
     """The key path of ``key`` in the mapping at ``where``."""
     if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
         return f"{where}.{key}" if where else key
-    return f"{where}[{json.dumps(key) if isinstance(key, str) else key!r}]"
+    text = json.dumps(key) if isinstance(key, str) else repr(key)
+    return f"{where}[{text}]"
 
 
 def _kind(value: object) -> str:
