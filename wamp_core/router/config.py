@@ -33,8 +33,10 @@ router ``options``, ``manhole``,             warned     ignored
 ``realms[].name``, ``roles[].name``          supported
 ``roles[].permissions[]``: ``uri``,          supported  no ``match``: Crossbar.io's
 ``match``, ``allow``, ``disclose``,                     starred URIs (``a.b.*`` is
-``cache``                                               prefix ``a.b.``); ``cache``
-                                                        defaults to false, as there
+``cache``                                               prefix ``a.b.``); ``allow``,
+                                                        ``disclose`` and ``cache``
+                                                        default to false, as in
+                                                        Crossbar.io
 ``roles[].authorizer``                       supported  dynamic role
 permission ``validate``                      warned     payloads are not validated
 realm ``store``, ``options``, unknown keys   warned     ignored (the meta API is on;
@@ -42,6 +44,9 @@ realm ``store``, ``options``, unknown keys   warned     ignored (the meta API is
 transport ``websocket``, ``rawsocket``       supported
 transport ``web``: ``paths`` of type         supported  served at ``/<key>`` (``/``
 ``websocket``                                           for the key ``/``)
+``web`` WebSocket paths that differ in       error      one server transport
+serializers or options                                  negotiates before the path
+                                                        is known (auth may differ)
 ``web`` paths of other types (static, wsgi,  warned     not served; a ``web``
 nodeinfo, ...); ``web`` ``options``                     transport with no WebSocket
                                                         path is not served at all
@@ -50,7 +55,9 @@ other transport types (universal, mqtt,      warned     not served
 endpoint ``tcp``: ``port``, ``interface``,   supported  interface defaults to every
 ``version``, ``backlog``, ``shared``,                   interface (``0.0.0.0``, or
 ``tls``                                                 ``::`` for version 6), as
-                                                        Crossbar.io; port 0 allowed
+                                                        Crossbar.io (the host binds
+                                                        what is configured); port 0
+                                                        allowed; ``"$VAR"`` port
 endpoint ``unix``: ``path``, ``backlog``     supported  ``$VAR`` expanded
 endpoint ``portrange``, ``user_timeout``     warned     ignored
 other endpoint types (twisted, onion)        warned     the transport is not served
@@ -67,8 +74,8 @@ options ``max_message_size``,                supported  milliseconds -> seconds;
 ``auto_ping_timeout``,                                  timeout) or the host's
 ``open_handshake_timeout``,                             default (size, ping
 ``close_handshake_timeout``                             timeout, close timeout)
-other options (``max_frame_size``,           warned     ignored
-``compression``, ...)
+other options (``max_frame_size``,           warned     ignored; RawSocket takes
+``compression``, ...)                                   ``max_message_size`` only
 ``allowed_origins`` other than ``["*"]``     refused    Origin is not checked
 transport ``max_connections``, ``id``        supported
 transport ``url``, ``debug``, ``cookie``     warned     ignored
