@@ -3,12 +3,14 @@
 Two styles on one Session class:
 
 - structured: ``async with wamp_anyio.connect(url, realm) as session: ...``
+- the router, served: ``async with wamp_anyio.serve() as server: ...``
 - Autobahn's façade: ``ApplicationSession``, ``ApplicationRunner``, ``Application``,
   ``ApplicationSessionFactory`` (an ``autobahn.asyncio.wamp`` program ports by
   changing its imports)
 """
 
 from wamp_anyio._run import connect
+from wamp_anyio.serve import Listen, Server, serve
 from wamp_anyio.session import ReceivedEvent, Session
 from wamp_anyio.wamp import (
     Application,
@@ -22,7 +24,10 @@ __all__ = [
     "ApplicationRunner",
     "ApplicationSession",
     "ApplicationSessionFactory",
+    "Listen",
     "ReceivedEvent",
+    "Server",
     "Session",
     "connect",
+    "serve",
 ]

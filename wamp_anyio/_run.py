@@ -24,7 +24,7 @@ from wamp_core.application.url import TransportUrl, parse_url
 from wamp_core.exception import ApplicationError, TransportLost
 from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
 
-__all__ = ["Transport", "connect", "reconnecting", "run_session"]
+__all__ = ["Transport", "connect", "connect_over", "reconnecting", "run_session"]
 
 log = logging.getLogger("wamp_anyio")
 
@@ -140,6 +140,15 @@ async def connect(
         session_options,
     )
     stream = await transport.open()
+    async with connect_over(transport, stream, realm, extra=extra) as session:
+        yield session
+
+
+@asynccontextmanager
+async def connect_over(
+    transport: Transport, stream: ByteStream, realm: str, *, extra: Any = None
+) -> AsyncIterator[Session]:
+    """``connect()`` over a stream already open (a socket, or an in-memory pipe)."""
     session = _Joining(ComponentConfig(realm=realm, extra=extra))
     # The task group is entered by hand so that neither a refused join nor an exception
     # of the caller's block comes out wrapped in an ExceptionGroup.

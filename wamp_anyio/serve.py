@@ -1,0 +1,396 @@
+"""Serving wamp_core's router on asyncio or trio: listeners, one task pair per
+connection, the router's timer, in-memory client sessions, graceful shutdown.
+
+::
+
+    async with wamp_anyio.serve() as server:            # ws://127.0.0.1:8080/ws, rs://...:8081
+        async with server.connect("realm1") as session:  # joined, over memory: no socket
+            ...
+
+Each connection has a reader task (bytes in, the connection's own timer: handshake
+timeout, keep-alive) and a writer task (what the router queued for it, out). A
+connection whose peer stops reading blocks only its own writer; what is queued for it
+meanwhile is bounded (``max_queued``): past it the router cuts the connection off and
+says why in the log. Bad input on one connection ends that connection only.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import ssl as ssl_module
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import ByteStream, Listener, TaskGroup
+from anyio.streams.tls import TLSAttribute, TLSListener
+
+from wamp_anyio._run import Transport, connect_over
+from wamp_anyio.session import Session
+from wamp_core.connection import DISPATCH_CHUNK
+from wamp_core.router import (
+    ANONYMOUS_AUTH,
+    ConnectionClosed,
+    MessageDropped,
+    RealmConfig,
+    Router,
+    RouterConnection,
+    SessionJoined,
+    SessionLeft,
+)
+from wamp_core.router.acceptor import TransportAuth
+from wamp_core.transports.rawsocket_server import RawSocketServerTransport
+from wamp_core.transports.websocket_server import WebSocketServerTransport
+
+__all__ = ["Listen", "Server", "serve"]
+
+log = logging.getLogger("wamp_anyio.router")
+
+SHUTDOWN_GRACE = 3.0  # seconds for sessions to answer GOODBYE at shutdown
+# What a stream raises when the other side has gone (or we closed it meanwhile).
+_GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+
+
+@dataclass(frozen=True)
+class Listen:
+    """One listener: ``kind`` websocket or rawsocket, on TCP ``host:port`` (0: any free
+    port) or on the Unix socket ``unix``; ``tls`` a server SSLContext for wss/rss."""
+
+    kind: str = "websocket"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    path: str = "/ws"
+    unix: str | None = None
+    tls: ssl_module.SSLContext | None = None
+    serializers: Sequence[str] | None = None
+    auth: TransportAuth = field(default_factory=lambda: dict(ANONYMOUS_AUTH))
+    max_message_size: int = 16 * 1024 * 1024
+    ping_interval: float | None = None
+    ping_timeout: float = 10.0
+    open_timeout: float | None = 10.0
+
+    def transport(self, now: float) -> Any:
+        """A fresh server transport for one accepted connection."""
+        if self.kind == "websocket":
+            options: dict[str, Any] = {}
+            if self.serializers is not None:
+                options["serializers"] = tuple(self.serializers)
+            return WebSocketServerTransport(
+                paths=(self.path,),
+                max_message_size=self.max_message_size,
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                open_timeout=self.open_timeout,
+                now=now,
+                **options,
+            )
+        return RawSocketServerTransport(
+            tuple(self.serializers or ("json", "msgpack", "cbor")),
+            max_message_size=self.max_message_size,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            open_timeout=self.open_timeout,
+            now=now,
+        )
+
+    def url(self, port: int) -> str:
+        scheme = (
+            ("wss" if self.tls else "ws")
+            if self.kind == "websocket"
+            else ("rss" if self.tls else "rs")
+        )
+        if self.unix is not None:
+            return f"{scheme}+unix://{self.unix}" + (
+                f":{self.path}" if self.kind == "websocket" else ""
+            )
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{port}" + (self.path if self.kind == "websocket" else "")
+
+
+def _timestamp() -> str:
+    """The wall-clock time the meta API shows (ISO 8601, UTC, milliseconds)."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+class _Peer:
+    """The tasks' shared state for one connection."""
+
+    def __init__(self, connection: RouterConnection, stream: ByteStream) -> None:
+        self.connection = connection
+        self.stream = stream
+        self.wake = anyio.Event()  # something to write, or the connection closed
+
+
+class Server:
+    """A running router: its listeners' URLs, in-memory sessions, shutdown."""
+
+    def __init__(self, router: Router, group: TaskGroup, *, max_queued: int) -> None:
+        self.router = router
+        self.urls: list[str] = []
+        self._group = group
+        self._max_queued = max_queued
+        self._peers: dict[RouterConnection, _Peer] = {}
+        self._timer_changed = anyio.Event()
+        self._closing = False
+        self._all_closed = anyio.Event()
+
+    @property
+    def url(self) -> str:
+        """The first listener's URL."""
+        return self.urls[0]
+
+    # -- connections ------------------------------------------------------------------
+
+    async def handle(self, stream: ByteStream, listen: Listen) -> None:
+        """Serve one accepted stream until it closes."""
+        now = anyio.current_time()
+        channel_id = _channel_id(stream)
+        transport_info = {"type": listen.kind, "protocol": listen.url(0).split(":", 1)[0]}
+        connection = self.router.connect(
+            listen.transport(now),
+            auth=listen.auth,
+            channel_id=channel_id,
+            transport_info=transport_info,
+            max_queued=self._max_queued,
+            now=now,
+        )
+        peer = _Peer(connection, stream)
+        self._peers[connection] = peer
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._write, peer)
+                await self._read(peer)
+                peer.wake.set()
+        finally:
+            del self._peers[connection]
+            self._after(connection)
+            await _close(stream)
+            if self._closing and not self._peers:
+                self._all_closed.set()
+
+    async def _read(self, peer: _Peer) -> None:
+        connection, stream = peer.connection, peer.stream
+        while not connection.closed:
+            deadline = connection.next_deadline()
+            data: bytes | None = None
+            with anyio.move_on_after(
+                max(0.0, deadline - anyio.current_time()) if deadline else None
+            ):
+                try:
+                    data = await stream.receive(65536)
+                except (
+                    anyio.EndOfStream,
+                    anyio.BrokenResourceError,
+                    anyio.ClosedResourceError,
+                    OSError,
+                ):
+                    data = b""
+            now = anyio.current_time()
+            if data is None:
+                connection.handle_timer(now)
+            elif not data:
+                connection.receive_data(b"", now)
+            else:
+                for start in range(0, len(data), DISPATCH_CHUNK):
+                    connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
+            self._after(connection)
+
+    async def _write(self, peer: _Peer) -> None:
+        connection, stream = peer.connection, peer.stream
+        while True:
+            await peer.wake.wait()
+            peer.wake = anyio.Event()
+            data = connection.data_to_send()
+            if data:
+                try:
+                    await stream.send(data)
+                except _GONE:
+                    connection.close()
+                    self._after(connection)
+                    return
+            if connection.closed:
+                await _close(stream)
+                return
+
+    def _after(self, source: RouterConnection) -> None:
+        """After input (or a timer): wake the writers the router gave work, log what
+        happened, and move the router's timer if it changed."""
+        touched = self.router.take_writable()
+        for connection in [source, *touched]:
+            for event in connection.events():
+                _log_event(event)
+            peer = self._peers.get(connection)
+            if peer is not None:
+                peer.wake.set()
+        self._timer_changed.set()
+
+    async def run_timer(self) -> None:
+        """The router's own timer (call timeouts), re-armed after every input."""
+        while True:
+            self._timer_changed = anyio.Event()
+            deadline = self.router.next_deadline()
+            delay = None if deadline is None else max(0.0, deadline - anyio.current_time())
+            with anyio.move_on_after(delay):
+                await self._timer_changed.wait()
+                continue
+            self.router.handle_timer(anyio.current_time())
+            for connection in self.router.take_writable():
+                peer = self._peers.get(connection)
+                if peer is not None:
+                    peer.wake.set()
+
+    # -- in memory --------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def connect(
+        self,
+        realm: str = "realm1",
+        *,
+        serializer: str = "msgpack",
+        authentication: Mapping[str, Any] | None = None,
+        auth: TransportAuth = ANONYMOUS_AUTH,
+        extra: Any = None,
+    ) -> AsyncIterator[Session]:
+        """A session joined to ``realm`` over an in-memory RawSocket connection (no
+        socket); it leaves when the block ends."""
+        client_end, server_end = _memory_pipe()
+        listen = Listen("rawsocket", auth=dict(auth), open_timeout=None)
+        self._group.start_soon(self.handle, server_end, listen)
+        transport = Transport("rs://127.0.0.1:1", [serializer], authentication)
+        async with connect_over(transport, client_end, realm, extra=extra) as session:
+            yield session
+
+    # -- the end ----------------------------------------------------------------------
+
+    async def shutdown(self, reason: str = "wamp.close.system_shutdown") -> None:
+        """GOODBYE to every session, a little time for the answers, then close all."""
+        if self._closing:
+            return
+        self._closing = True
+        log.info("shutting down: %d connections", len(self._peers))
+        self.router.shutdown(reason)
+        for peer in list(self._peers.values()):
+            peer.wake.set()
+        if self._peers:
+            with anyio.move_on_after(SHUTDOWN_GRACE):
+                await self._all_closed.wait()
+        for peer in list(self._peers.values()):
+            peer.connection.close()
+            await _close(peer.stream)
+
+
+def _log_event(event: Any) -> None:
+    if isinstance(event, SessionJoined):
+        log.info(
+            "session %d joined realm %s: authid=%s authrole=%s authmethod=%s",
+            event.session_id,
+            event.realm,
+            event.authid,
+            event.authrole,
+            event.authmethod,
+        )
+    elif isinstance(event, SessionLeft):
+        log.info("session %d left realm %s: %s", event.session_id, event.realm, event.reason)
+    elif isinstance(event, MessageDropped):
+        log.warning("dropped a %s of %d bytes: %s", event.message, event.size, event.limit)
+    elif isinstance(event, ConnectionClosed) and event.error is not None:
+        log.info("connection closed: %s", event.error)
+
+
+def _channel_id(stream: ByteStream) -> bytes | None:
+    try:
+        value = stream.extra(TLSAttribute.channel_binding_tls_unique, None)
+    except Exception:  # not TLS
+        return None
+    return value if isinstance(value, bytes) else None
+
+
+async def _close(stream: ByteStream) -> None:
+    with anyio.CancelScope(shield=True), suppress(*_GONE):
+        await stream.aclose()
+
+
+class _MemoryEnd(ByteStream):
+    """One end of an in-memory byte pipe."""
+
+    def __init__(self, send: Any, receive: Any) -> None:
+        self._send = send
+        self._receive = receive
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        try:
+            return bytes(await self._receive.receive())
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise anyio.EndOfStream from None
+
+    async def send(self, item: bytes) -> None:
+        try:
+            await self._send.send(bytes(item))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            raise anyio.BrokenResourceError from None
+
+    async def send_eof(self) -> None:
+        await self._send.aclose()
+
+    async def aclose(self) -> None:
+        await self._send.aclose()
+        await self._receive.aclose()
+
+
+def _memory_pipe() -> tuple[_MemoryEnd, _MemoryEnd]:
+    a_send, b_receive = anyio.create_memory_object_stream[bytes](1024)
+    b_send, a_receive = anyio.create_memory_object_stream[bytes](1024)
+    return _MemoryEnd(a_send, a_receive), _MemoryEnd(b_send, b_receive)
+
+
+async def _listen(listen: Listen) -> tuple[Listener[Any], int]:
+    listener: Listener[Any]
+    if listen.unix is not None:
+        listener = await anyio.create_unix_listener(listen.unix)
+        port = 0
+    else:
+        tcp = await anyio.create_tcp_listener(local_host=listen.host, local_port=listen.port)
+        port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+        listener = tcp
+    if listen.tls is not None:
+        listener = TLSListener(listener, listen.tls, standard_compatible=False)
+    return listener, port
+
+
+@asynccontextmanager
+async def serve(
+    listeners: Sequence[Listen] | None = None,
+    realms: Sequence[RealmConfig] = (RealmConfig("realm1"),),
+    *,
+    max_queued: int = 4 * 1024 * 1024,
+) -> AsyncIterator[Server]:
+    """Run the router with ``listeners`` (default: WebSocket on 127.0.0.1:8080/ws and
+    RawSocket on 127.0.0.1:8081; port 0 picks a free one: see ``server.urls``) while the
+    block runs; on the way out, GOODBYE to every session and close."""
+    if listeners is None:
+        listeners = (Listen("websocket", port=8080), Listen("rawsocket", port=8081))
+    router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
+    # The task group is entered by hand, so that what the caller's block raises comes
+    # out as it is, not wrapped in an ExceptionGroup.
+    tg = anyio.create_task_group()
+    await tg.__aenter__()
+    server = Server(router, tg, max_queued=max_queued)
+    try:
+        for listen in listeners:
+            listener, port = await _listen(listen)
+            server.urls.append(listen.url(port))
+            tg.start_soon(listener.serve, functools.partial(server.handle, listen=listen))
+            log.info("listening on %s", server.urls[-1])
+        tg.start_soon(server.run_timer)
+        yield server
+    finally:
+        with anyio.CancelScope(shield=True):
+            await server.shutdown()
+        tg.cancel_scope.cancel()
+        await tg.__aexit__(None, None, None)
