@@ -6,6 +6,7 @@ connection stands on (roles and permissions, ids, the session record)."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -527,3 +528,33 @@ def test_an_abort_in_the_middle_of_a_batch_ends_it() -> None:
     server.receive_data(client.data_to_send())
     assert server.closed
     assert not router.live_session_ids
+
+
+def test_authentication_chosen_by_the_websocket_path() -> None:
+    from wamp_core.transports import WebSocketClientTransport
+    from wamp_core.transports.websocket_server import WebSocketServerTransport
+
+    router = Router(
+        [RealmConfig("realm1", (Role("anonymous", (ALLOW_ALL,)), Role("guest", (ALLOW_ALL,))))],
+        random_bytes=random.Random(9).randbytes,
+    )
+    paths = {
+        "/ws": {"anonymous": {"type": "static", "role": "anonymous"}},
+        "/guest": {"anonymous": {"type": "static", "role": "guest"}},
+    }
+    asked: list[str] = []
+
+    def auth_for(path: str) -> Any:
+        asked.append(path)
+        return paths[path]
+
+    server = router.connect(WebSocketServerTransport(paths=tuple(paths)), auth=auth_for)
+    client = WebSocketClientTransport("127.0.0.1", "/guest", serializers=("json",))
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    client.send_message(b'[1,"realm1",{"roles":{"caller":{}}}]')
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    (welcome,) = [e for e in client.events() if getattr(e, "data", None)]
+    assert '"authrole":"guest"' in str(welcome.data)
+    assert asked == ["/guest"]

@@ -18,6 +18,7 @@ bounded (``max_queued``): a peer that stops reading is cut off, not buffered for
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -133,14 +134,15 @@ class RouterConnection:
         router: Router,
         transport: ServerTransport,
         *,
-        auth: TransportAuth,
+        auth: TransportAuth | Callable[[str], TransportAuth],
         channel_id: bytes | None,
         transport_info: dict[str, Any] | None,
         max_queued: int,
     ) -> None:
         self.router = router
         self.transport = transport
-        self.auth = auth
+        self._auth_choice = auth
+        self.auth: TransportAuth = auth if isinstance(auth, Mapping) else {}
         self.channel_id = channel_id
         self.transport_info = dict(transport_info or {})
         self.max_queued = max_queued
@@ -282,6 +284,10 @@ class RouterConnection:
                 self._on_closed(event)
 
     def _on_open(self, serializer: str) -> None:
+        choice = self._auth_choice
+        if not isinstance(choice, Mapping):
+            # Per WebSocket path (a Crossbar.io "web" transport): known now.
+            self.auth = choice(getattr(self.transport, "path", ""))
         self.serializer = get_serializer(serializer)
         self._frame_key = f"{type(self.transport).__name__}/{serializer}"
         self._new_acceptor()

@@ -84,13 +84,16 @@ class Router:
         self,
         transport: ServerTransport,
         *,
-        auth: TransportAuth = ANONYMOUS_AUTH,
+        auth: TransportAuth | Callable[[str], TransportAuth] = ANONYMOUS_AUTH,
         channel_id: bytes | None = None,
         transport_info: dict[str, Any] | None = None,
         max_queued: int = 4 * 1024 * 1024,
         now: float | None = None,
     ) -> RouterConnection:
         """Serve one accepted connection over ``transport`` (a server transport).
+
+        ``auth`` is the transport's authentication, or a function of the WebSocket
+        path that gives it (called once the handshake has named the path).
 
         ``max_queued`` bounds the bytes queued for it between two ``data_to_send()``:
         a peer that stops reading (the host stops draining) is cut off when it is
