@@ -59,16 +59,19 @@ _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError
 @dataclass(frozen=True)
 class Listen:
     """One listener: ``kind`` websocket or rawsocket, on TCP ``host:port`` (0: any free
-    port) or on the Unix socket ``unix``; ``tls`` a server SSLContext for wss/rss."""
+    port) or on the Unix socket ``unix``; ``tls`` a server SSLContext for wss/rss.
+    A WebSocket serves ``path`` (None: any path) with ``auth``, or each path of
+    ``paths`` with its own authentication."""
 
     kind: str = "websocket"
     host: str = "127.0.0.1"
     port: int = 8080
-    path: str = "/ws"
+    path: str | None = "/ws"
     unix: str | None = None
     tls: ssl_module.SSLContext | None = None
     serializers: Sequence[str] | None = None
     auth: TransportAuth = field(default_factory=lambda: dict(ANONYMOUS_AUTH))
+    paths: Mapping[str, TransportAuth] | None = None
     max_message_size: int = 16 * 1024 * 1024
     ping_interval: float | None = None
     ping_timeout: float = 10.0
@@ -80,8 +83,11 @@ class Listen:
             options: dict[str, Any] = {}
             if self.serializers is not None:
                 options["serializers"] = tuple(self.serializers)
+            served = (
+                tuple(self.paths) if self.paths else None if self.path is None else (self.path,)
+            )
             return WebSocketServerTransport(
-                paths=(self.path,),
+                paths=served,
                 max_message_size=self.max_message_size,
                 ping_interval=self.ping_interval,
                 ping_timeout=self.ping_timeout,
@@ -99,17 +105,21 @@ class Listen:
         )
 
     def url(self, port: int) -> str:
-        scheme = (
-            ("wss" if self.tls else "ws")
-            if self.kind == "websocket"
-            else ("rss" if self.tls else "rs")
-        )
+        secure = self.tls is not None
+        websocket = self.kind == "websocket"
+        scheme = ("wss" if secure else "ws") if websocket else ("rss" if secure else "rs")
+        path = next(iter(self.paths), "/") if self.paths else self.path or "/"
         if self.unix is not None:
-            return f"{scheme}+unix://{self.unix}" + (
-                f":{self.path}" if self.kind == "websocket" else ""
-            )
+            return f"{scheme}+unix://{self.unix}" + (f":{path}" if websocket else "")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{port}" + (self.path if self.kind == "websocket" else "")
+        return f"{scheme}://{host}:{port}" + (path if websocket else "")
+
+    def auth_choice(self) -> Any:
+        """The router's ``auth`` argument: the mapping, or a function of the path."""
+        paths = self.paths
+        if paths is None:
+            return self.auth
+        return lambda path: paths.get(path, {})
 
 
 def _timestamp() -> str:
@@ -154,7 +164,7 @@ class Server:
         transport_info = {"type": listen.kind, "protocol": listen.url(0).split(":", 1)[0]}
         connection = self.router.connect(
             listen.transport(now),
-            auth=listen.auth,
+            auth=listen.auth_choice(),
             channel_id=channel_id,
             transport_info=transport_info,
             max_queued=self._max_queued,
