@@ -1,7 +1,8 @@
-"""The demo behind ``./dev demo``: an asyncio app and a trio app talk WAMP through Crossbar.io.
+"""The demo behind ``./dev demo``: an asyncio app and a trio app talk WAMP through a router.
 
-1. It starts a Crossbar.io router on loopback (the ``crossbar`` executable from
-   ``$WAMP_CROSSBAR``, else from PATH), or uses the one given with ``--router URL``.
+1. It starts our embedded router (``wamp_anyio.serve``) on loopback ports of its own;
+   with ``--crossbar`` a Crossbar.io router instead (the ``crossbar`` executable from
+   ``$WAMP_CROSSBAR``, else from PATH); or it uses the one given with ``--router URL``.
 2. A backend written Autobahn-style (``ApplicationSession`` + ``ApplicationRunner``)
    runs on asyncio in a thread, over WebSocket with JSON: it registers procedures
    and publishes news.
@@ -11,7 +12,8 @@
    ``session.events()``, then asks the backend to leave.
 4. It stops the router and exits 0 if every check passed, 1 otherwise.
 
-    python examples/demo.py                      # starts its own router
+    python examples/demo.py                      # starts the embedded router
+    python examples/demo.py --crossbar           # starts Crossbar.io
     python examples/demo.py --router ws://127.0.0.1:8080/ws   # uses a running one
 """
 
@@ -243,6 +245,45 @@ async def frontend(url: str, checks: Checks) -> None:
 # ------------------------------------------------------------------ the router
 
 
+class EmbeddedRouter:
+    """wamp_anyio's router on free loopback ports, in a thread with a loop of its own."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._urls: list[str] = []
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="router", daemon=True)
+
+    def start(self) -> EmbeddedRouter:
+        started = time.monotonic()
+        self._thread.start()
+        if not self._ready.wait(TIMEOUT) or len(self._urls) != 2:
+            raise RuntimeError("the embedded router did not start")
+        self.ws_url, self.rs_url = self._urls
+        say(
+            "router",
+            f"listening after {time.monotonic() - started:.2f} s: {self.ws_url}, {self.rs_url}",
+        )
+        return self
+
+    def _main(self) -> None:
+        anyio.run(self._serve)
+
+    async def _serve(self) -> None:
+        listeners = [wamp_anyio.Listen("websocket", port=0), wamp_anyio.Listen("rawsocket", port=0)]
+        try:
+            async with wamp_anyio.serve(listeners) as server:
+                self._urls.extend(server.urls)
+                self._ready.set()
+                await anyio.to_thread.run_sync(self._stop.wait)
+        finally:
+            self._ready.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(TIMEOUT)
+
+
 def start_router() -> Any:
     """A Crossbar.io node (the test suite's fixture class), started."""
     sys.path.insert(0, str(ROOT))  # the node comes from the test suite, beside this file
@@ -272,10 +313,14 @@ def start_router() -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--router", metavar="URL", help="use this router instead of starting one")
+    parser.add_argument("--crossbar", action="store_true", help="start Crossbar.io, not ours")
     args = parser.parse_args(argv)
 
-    print("wamp-sansio demo: an asyncio backend and a trio frontend, through Crossbar.io\n")
-    node = None if args.router else start_router()
+    which = "Crossbar.io" if args.crossbar else "the router" if args.router else "our router"
+    print(f"wamp-sansio demo: an asyncio backend and a trio frontend, through {which}\n")
+    node: Any = None
+    if not args.router:
+        node = start_router() if args.crossbar else EmbeddedRouter().start()
     ws_url = args.router or node.ws_url
     rs_url = node.rs_url if node is not None else args.router
     checks = Checks()

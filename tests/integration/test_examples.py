@@ -487,6 +487,13 @@ def all_runs() -> list[Run]:
             ),
         )
     )
+    runs.append(  # what ./dev demo runs: our embedded router, no Crossbar.io
+        Run(
+            "demo.py",
+            argv=("examples/demo.py",),
+            expect=("through our router", "[trio   ] add2(2, 3) -> 5", "All 9 checks passed."),
+        )
+    )
     runs.append(
         Run(
             "demo.py --router",
