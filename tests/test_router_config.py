@@ -166,7 +166,7 @@ def test_load_json_with_tls_files_relative_to_its_folder(tmp_path: Path) -> None
                     "port": 443,
                     "tls": {
                         "key": "keys/server.key",
-                        "certificate": "../shared/server.pem",
+                        "certificate": "../common/server.pem",
                         "chain_certificates": ["chain.pem"],
                         "ca_certificates": ["/etc/ca.pem", "ca.pem"],
                     },
@@ -180,7 +180,7 @@ def test_load_json_with_tls_files_relative_to_its_folder(tmp_path: Path) -> None
     assert isinstance(endpoint, TcpEndpoint)
     assert endpoint.tls == TlsConfig(
         str(folder / "keys/server.key"),
-        str(tmp_path / "shared/server.pem"),
+        str(tmp_path / "common/server.pem"),
         (str(folder / "chain.pem"),),
         ("/etc/ca.pem", str(folder / "ca.pem")),
     )
