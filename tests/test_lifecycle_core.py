@@ -15,6 +15,7 @@ from wamp_core.application.requests import (
     procedures_to_register,
 )
 from wamp_core.events import Challenged, Joined, Left
+from wamp_core.exception import SessionNotReady
 from wamp_core.session import ClientSession
 from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import CloseDetails, ComponentConfig
@@ -112,3 +113,12 @@ def test_one_function_or_an_objects_decorated_methods() -> None:
     assert handlers_to_subscribe(plain, "com.t", None) == (False, [(plain, "com.t", None)])
     with pytest.raises(ValueError, match="no URI"):
         procedures_to_register(plain, None, None)  # a plain function needs a URI
+
+
+def test_join_needs_a_transport() -> None:
+    class Detached(SessionHooks):
+        def _connection(self) -> Any:
+            return None
+
+    with pytest.raises(SessionNotReady, match="no transport"):
+        Detached().join("realm1")
