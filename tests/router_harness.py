@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from wamp_core.connection import Connection
-from wamp_core.messages import Hello, Message, Welcome
+from wamp_core.messages import Authenticate, Challenge, Hello, Message, Welcome
 from wamp_core.router import ANONYMOUS_AUTH, MemoryNetwork, RealmConfig, Router, RouterConnection
 from wamp_core.router.acceptor import TransportAuth
 from wamp_core.serializers import get_serializer
@@ -157,3 +157,28 @@ class Net:
         for realm in self.router.realms.values():
             assert realm.is_empty(), realm
         assert not self.router.live_session_ids
+
+
+def joined(net: Net, authid: str | None = None, role: str = "anonymous", **kw: Any) -> RawPeer:
+    """A raw peer joined with ``role``: anonymously, or with ``authid`` by ticket (an
+    anonymous client cannot choose its authid)."""
+    if authid is None:
+        peer = net.raw_peer(auth={"anonymous": {"type": "static", "role": role}})
+        peer.join(**kw)
+        return peer
+    principal = {"ticket": "secret", "role": role}
+    peer = net.raw_peer(auth={"ticket": {"type": "static", "principals": {authid: principal}}})
+    kw.setdefault("roles", CLIENT_ROLES)
+    peer.send(Hello("realm1", {"authmethods": ["ticket"], "authid": authid, **kw}))
+    (challenge,) = peer.take()
+    assert isinstance(challenge, Challenge), challenge
+    peer.send(Authenticate("secret", {}))
+    (welcome,) = peer.take()
+    assert isinstance(welcome, Welcome), welcome
+    return peer
+
+
+def session_id(peer: RawPeer) -> int:
+    """The id of the session a raw peer has joined."""
+    assert peer.server.session is not None
+    return peer.server.session.id

@@ -9,17 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.router_harness import CLIENT_ROLES, Net, RawPeer
+from tests.router_harness import Net, RawPeer, joined, session_id
 from wamp_core.events import PublishAcknowledged, RequestFailed, SubscriptionCreated
 from wamp_core.exception import ApplicationError
 from wamp_core.messages import (
-    Authenticate,
     Call,
-    Challenge,
     Error,
     Event,
     Goodbye,
-    Hello,
     Message,
     Publish,
     Published,
@@ -28,7 +25,6 @@ from wamp_core.messages import (
     Subscribed,
     Unsubscribe,
     Unsubscribed,
-    Welcome,
 )
 from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
 from wamp_core.router.broker import MAX_ROUTES
@@ -60,30 +56,6 @@ def events(peer: RawPeer) -> list[Event]:
     received = peer.take()
     assert all(isinstance(m, Event) for m in received), received
     return received  # type: ignore[return-value]
-
-
-def session_id(peer: RawPeer) -> int:
-    assert peer.server.session is not None
-    return peer.server.session.id
-
-
-def joined(net: Net, authid: str | None = None, role: str = "anonymous", **kw: Any) -> RawPeer:
-    """A raw peer joined with ``role``: anonymously, or with ``authid`` by ticket (an
-    anonymous client cannot choose its authid)."""
-    if authid is None:
-        peer = net.raw_peer(auth={"anonymous": {"type": "static", "role": role}})
-        peer.join(**kw)
-        return peer
-    principal = {"ticket": "secret", "role": role}
-    peer = net.raw_peer(auth={"ticket": {"type": "static", "principals": {authid: principal}}})
-    kw.setdefault("roles", CLIENT_ROLES)
-    peer.send(Hello("realm1", {"authmethods": ["ticket"], "authid": authid, **kw}))
-    (challenge,) = peer.take()
-    assert isinstance(challenge, Challenge), challenge
-    peer.send(Authenticate("secret", {}))
-    (welcome,) = peer.take()
-    assert isinstance(welcome, Welcome), welcome
-    return peer
 
 
 @pytest.fixture

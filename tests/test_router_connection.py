@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.router_harness import Net
+from tests.router_harness import Net, RawPeer
 from wamp_core.events import Left
 from wamp_core.exception import InvalidUriError
 from wamp_core.messages import (
@@ -386,11 +386,9 @@ def test_an_unknown_message_type_for_the_realm_is_a_violation(net: Net) -> None:
     realm.leave(RouterSession(99, "realm1", peer.server, authid="x", authrole="y"))  # not there
     assert len(realm.sessions) == 1
     assert realm.sessions_by_authrole("anonymous") == [session]
-    assert ALLOW_ALL.allow and Yield and Published  # imported for the tables above
 
 
-def _flooded_pair(net: Net) -> tuple[object, object]:
-    """A callee and a caller whose connection is cut off at its next message."""
+def _callee_and_caller(net: Net) -> tuple[RawPeer, RawPeer]:
     callee, caller = net.raw_peer(), net.raw_peer()
     callee.join()
     caller.join()
@@ -399,27 +397,19 @@ def _flooded_pair(net: Net) -> tuple[object, object]:
     return callee, caller
 
 
-def test_a_caller_cut_off_while_its_failed_calls_are_reported() -> None:
+@pytest.mark.parametrize("leaving", ["callee", "caller"])
+def test_a_peer_cut_off_while_a_departure_is_reported_to_it(leaving: str) -> None:
+    """The callee leaves and its two failed calls cut the caller off (or the caller
+    leaves and the two interrupts cut the callee off): the departure goes on."""
     net = Net()
-    callee, caller = _flooded_pair(net)
-    caller.send(Call(1, "com.slow"), Call(2, "com.slow"))  # type: ignore[attr-defined]
-    assert len(callee.take()) == 2  # type: ignore[attr-defined]
-    caller.server.max_queued = 1  # type: ignore[attr-defined]
-    callee.server.close()  # type: ignore[attr-defined]
+    callee, caller = _callee_and_caller(net)
+    caller.send(Call(1, "com.slow"), Call(2, "com.slow"))
+    assert len(callee.take()) == 2
+    gone, told = (callee, caller) if leaving == "callee" else (caller, callee)
+    told.server.max_queued = 1
+    gone.server.close()
     net.pump()
-    assert caller.closed  # type: ignore[attr-defined]
-    net.assert_empty()
-
-
-def test_a_callee_cut_off_while_a_departing_caller_interrupts_it() -> None:
-    net = Net()
-    callee, caller = _flooded_pair(net)
-    caller.send(Call(1, "com.slow"), Call(2, "com.slow"))  # type: ignore[attr-defined]
-    assert len(callee.take()) == 2  # type: ignore[attr-defined]
-    callee.server.max_queued = 1  # type: ignore[attr-defined]
-    caller.server.close()  # type: ignore[attr-defined]
-    net.pump()
-    assert callee.closed  # type: ignore[attr-defined]
+    assert told.closed
     net.assert_empty()
 
 

@@ -9,18 +9,15 @@ from typing import Any
 
 import pytest
 
-from tests.router_harness import CLIENT_ROLES, Net, RawPeer
+from tests.router_harness import Net, RawPeer, joined, session_id
 from wamp_core.events import Left, RequestFailed
 from wamp_core.exception import ApplicationError
 from wamp_core.messages import (
     Abort,
-    Authenticate,
     Call,
-    Challenge,
     Error,
     Event,
     Goodbye,
-    Hello,
     Message,
     Publish,
     Register,
@@ -30,7 +27,6 @@ from wamp_core.messages import (
     Subscribed,
     Unregistered,
     Unsubscribed,
-    Welcome,
 )
 from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
 from wamp_core.router.meta import META_PROCEDURES
@@ -43,29 +39,6 @@ NO_SUCH_REGISTRATION = ApplicationError.NO_SUCH_REGISTRATION
 NO_SUCH_SUBSCRIPTION = ApplicationError.NO_SUCH_SUBSCRIPTION
 INVALID_URI = ApplicationError.INVALID_URI
 TESTAMENT_ERROR = "wamp.error.testament_error"
-
-
-def joined(net: Net, authid: str | None = None, role: str = "anonymous", **kw: Any) -> RawPeer:
-    """A raw peer joined with ``role``: anonymously, or with ``authid`` by ticket."""
-    if authid is None:
-        peer = net.raw_peer(auth={"anonymous": {"type": "static", "role": role}})
-        peer.join(**kw)
-        return peer
-    principal = {"ticket": "secret", "role": role}
-    peer = net.raw_peer(auth={"ticket": {"type": "static", "principals": {authid: principal}}})
-    kw.setdefault("roles", CLIENT_ROLES)
-    peer.send(Hello("realm1", {"authmethods": ["ticket"], "authid": authid, **kw}))
-    (challenge,) = peer.take()
-    assert isinstance(challenge, Challenge), challenge
-    peer.send(Authenticate("secret", {}))
-    (welcome,) = peer.take()
-    assert isinstance(welcome, Welcome), welcome
-    return peer
-
-
-def sid(peer: RawPeer) -> int:
-    assert peer.server.session is not None
-    return peer.server.session.id
 
 
 class Caller:
@@ -119,9 +92,9 @@ def test_session_count_list_and_filter(net: Net) -> None:
     assert call("wamp.session.count", filter_authroles=["anonymous", "user"]) == 3
     assert call("wamp.session.count", ["nobody"]) == 0
     assert call("wamp.session.count", []) == 0
-    assert call("wamp.session.list") == [sid(a), sid(b), sid(u)]
-    assert call("wamp.session.list", ["anonymous"]) == [sid(a), sid(b)]
-    assert call("wamp.session.list", ["user"]) == [sid(u)]
+    assert call("wamp.session.list") == [session_id(a), session_id(b), session_id(u)]
+    assert call("wamp.session.list", ["anonymous"]) == [session_id(a), session_id(b)]
+    assert call("wamp.session.list", ["user"]) == [session_id(u)]
     for bad in ("user", [1], {"user": 1}, ["user", None]):
         assert call.error("wamp.session.count", bad) == INVALID_ARGUMENT
         assert call.error("wamp.session.list", bad) == INVALID_ARGUMENT
@@ -131,9 +104,9 @@ def test_session_get(net: Net) -> None:
     a = joined(net)
     b = joined(net, "bob", role="user")
     call = Caller(a)
-    details = call("wamp.session.get", sid(b))
+    details = call("wamp.session.get", session_id(b))
     assert details == {
-        "session": sid(b),
+        "session": session_id(b),
         "realm": "realm1",
         "authid": "bob",
         "authrole": "user",
@@ -142,7 +115,7 @@ def test_session_get(net: Net) -> None:
         "authextra": details["authextra"],
         "transport": {},
     }
-    assert call("wamp.session.get", sid(a))["session"] == sid(a)  # its own: allowed
+    assert call("wamp.session.get", session_id(a))["session"] == session_id(a)  # its own: allowed
     assert call.error("wamp.session.get", 1) == NO_SUCH_SESSION
     for bad in ("1", 1.0, None, True):
         assert call.error("wamp.session.get", bad) == INVALID_ARGUMENT
@@ -151,7 +124,7 @@ def test_session_get(net: Net) -> None:
 def test_kill_says_goodbye_and_the_session_may_rejoin(net: Net) -> None:
     admin, victim = joined(net), joined(net)
     call = Caller(admin)
-    gone = sid(victim)
+    gone = session_id(victim)
     assert call("wamp.session.kill", gone) is None
     assert victim.take() == [Goodbye("wamp.close.killed", {})]
     realm = net.router.realms["realm1"]
@@ -163,7 +136,7 @@ def test_kill_says_goodbye_and_the_session_may_rejoin(net: Net) -> None:
     assert not victim.closed
     victim.join()
     assert call("wamp.session.count") == 2
-    call("wamp.session.kill", sid(victim), "com.example.bye", "go away")
+    call("wamp.session.kill", session_id(victim), "com.example.bye", "go away")
     assert victim.take() == [Goodbye("com.example.bye", {"message": "go away"})]
 
 
@@ -187,12 +160,12 @@ def test_kill_our_client(net: Net) -> None:
 def test_kill_refuses_bad_arguments(net: Net) -> None:
     admin, victim = joined(net), joined(net)
     call = Caller(admin)
-    assert call.error("wamp.session.kill", sid(admin)) == NO_SUCH_SESSION  # not itself
+    assert call.error("wamp.session.kill", session_id(admin)) == NO_SUCH_SESSION  # not itself
     assert call.error("wamp.session.kill", 12345) == NO_SUCH_SESSION
     assert call.error("wamp.session.kill", "x") == INVALID_ARGUMENT
-    assert call.error("wamp.session.kill", sid(victim), "not a uri!") == INVALID_URI
-    assert call.error("wamp.session.kill", sid(victim), 7) == INVALID_ARGUMENT
-    assert call.error("wamp.session.kill", sid(victim), None, 7) == INVALID_ARGUMENT
+    assert call.error("wamp.session.kill", session_id(victim), "not a uri!") == INVALID_URI
+    assert call.error("wamp.session.kill", session_id(victim), 7) == INVALID_ARGUMENT
+    assert call.error("wamp.session.kill", session_id(victim), None, 7) == INVALID_ARGUMENT
     assert victim.take() == []
     assert call("wamp.session.count") == 2
 
@@ -203,7 +176,7 @@ def test_kill_by_authid_and_authrole(net: Net) -> None:
     bob = joined(net, "bob", role="user")
     other = joined(net)
     call = Caller(admin)
-    alices, bob_id = sorted([sid(alice1), sid(alice2)]), sid(bob)
+    alices, bob_id = sorted([session_id(alice1), session_id(alice2)]), session_id(bob)
     assert call("wamp.session.kill_by_authid", "nobody") == []
     assert call.error("wamp.session.kill_by_authid", "alice", "bad reason") == INVALID_URI
     assert call.error("wamp.session.kill_by_authid", 1) == INVALID_ARGUMENT
@@ -214,7 +187,7 @@ def test_kill_by_authid_and_authrole(net: Net) -> None:
     assert call.error("wamp.session.kill_by_authrole", ["user"]) == INVALID_ARGUMENT
     assert call("wamp.session.kill_by_authrole", "user", "com.example.roles") == [bob_id]
     assert bob.take() == [Goodbye("com.example.roles", {})]
-    assert call("wamp.session.list") == [sid(admin), sid(other)]
+    assert call("wamp.session.list") == [session_id(admin), session_id(other)]
     assert call("wamp.session.kill_by_authrole", "user") == []  # only the caller is left
     assert other.take() == []
 
@@ -232,7 +205,7 @@ def test_session_join_and_leave_events(net: Net) -> None:
     assert (event.subscription_id, event.args) == (on_join, [peer.server.session.details()])
     assert event.args is not None and event.args[0]["authid"] == "carl"
     assert peer.take() == []  # the joining session is not told about itself
-    gone = sid(peer)
+    gone = session_id(peer)
     peer.send(Goodbye("wamp.close.normal"))
     (event,) = observer.take()
     assert isinstance(event, Event)
@@ -257,11 +230,11 @@ def test_a_testament_is_published_when_the_session_ends(net: Net, how: str) -> N
     options = {"acknowledge": True, "exclude_me": False, "disclose_me": True}
     publication = call("wamp.session.add_testament", "com.will", [1], {"k": 2}, options)
     assert isinstance(publication, int)
-    (testament,) = net.router.realms["realm1"].testaments[sid(dying)]
+    (testament,) = net.router.realms["realm1"].testaments[session_id(dying)]
     assert testament.scope == "destroyed"
     assert testament.message.options == {"disclose_me": True}  # acknowledge, exclude_me gone
     assert watcher.take() == []
-    me = sid(dying)
+    me = session_id(dying)
     if how == "goodbye":
         dying.send(Goodbye("wamp.close.normal"))
         assert dying.take() == [Goodbye("wamp.close.goodbye_and_out")]  # no PUBLISHED
@@ -291,14 +264,18 @@ def test_testament_scopes_and_flush(net: Net) -> None:
     call("wamp.session.add_testament", "com.b", scope="destroyed")
     call("wamp.session.add_testament", "com.c", None, None, None, "detached")
     realm = net.router.realms["realm1"]
-    assert [t.scope for t in realm.testaments[sid(peer)]] == ["destroyed", "destroyed", "detached"]
+    assert [t.scope for t in realm.testaments[session_id(peer)]] == [
+        "destroyed",
+        "destroyed",
+        "detached",
+    ]
     assert call("wamp.session.flush_testaments", "detached") == 1
     assert call("wamp.session.flush_testaments", "detached") == 0
     call("wamp.session.add_testament", "com.d", scope="detached")
     assert call("wamp.session.flush_testaments") == 2
-    assert [t.message.topic for t in realm.testaments[sid(peer)]] == ["com.d"]
+    assert [t.message.topic for t in realm.testaments[session_id(peer)]] == ["com.d"]
     assert call("wamp.session.flush_testaments", "detached") == 1
-    assert sid(peer) not in realm.testaments
+    assert session_id(peer) not in realm.testaments
     assert call("wamp.session.flush_testaments") == 0
     call("wamp.session.add_testament", "com.e", ["last"])
     peer.send(Goodbye("wamp.close.normal"))
@@ -319,12 +296,12 @@ def test_testament_bad_arguments_and_limit(net: Net) -> None:
     assert call.error(add, "com.t", None, ["x"]) == INVALID_ARGUMENT
     assert call.error(add, "com.t", None, None, ["x"]) == INVALID_ARGUMENT
     realm = net.router.realms["realm1"]
-    assert realm.testaments.get(sid(peer), []) == []
+    assert realm.testaments.get(session_id(peer), []) == []
     realm.max_testaments = 2
     call(add, "com.t")
     call(add, "com.t", scope="detached")
     assert call.error(add, "com.t") == TESTAMENT_ERROR
-    assert len(realm.testaments[sid(peer)]) == 2
+    assert len(realm.testaments[session_id(peer)]) == 2
     assert call("wamp.session.flush_testaments") == 1
     call(add, "com.t")
     peer.send(Goodbye("wamp.close.normal"))
@@ -379,7 +356,10 @@ def test_registration_introspection(net: Net) -> None:
         "match": "prefix",
     }
     assert details["created"] == "1970-01-01T00:00:00.000Z"
-    assert call("wamp.registration.list_callees", shared) == [sid(callee), sid(callee2)]
+    assert call("wamp.registration.list_callees", shared) == [
+        session_id(callee),
+        session_id(callee2),
+    ]
     assert call("wamp.registration.count_callees", shared) == 2
     assert call("wamp.registration.count_callees", exact) == 1
     for name in ("get", "list_callees", "count_callees"):
@@ -393,14 +373,14 @@ def test_registration_remove_callee(net: Net) -> None:
     reg = _registered(callee, 1, "com.shared", invoke="first")
     _registered(callee2, 1, "com.shared", invoke="first")
     remove = "wamp.registration.remove_callee"
-    assert call(remove, reg, sid(callee), "com.example.moved") is None
+    assert call(remove, reg, session_id(callee), "com.example.moved") is None
     assert callee.take() == [Unregistered(0, {"registration": reg, "reason": "com.example.moved"})]
-    assert call("wamp.registration.list_callees", reg) == [sid(callee2)]
-    assert call.error(remove, reg, sid(callee)) == NO_SUCH_REGISTRATION  # no callee any more
-    assert call.error(remove, 999, sid(callee)) == NO_SUCH_REGISTRATION
+    assert call("wamp.registration.list_callees", reg) == [session_id(callee2)]
+    assert call.error(remove, reg, session_id(callee)) == NO_SUCH_REGISTRATION  # no callee any more
+    assert call.error(remove, 999, session_id(callee)) == NO_SUCH_REGISTRATION
     assert call.error(remove, reg, "x") == INVALID_ARGUMENT
-    assert call.error(remove, reg, sid(callee2), 5) == INVALID_ARGUMENT
-    assert call(remove, reg, sid(callee2)) is None
+    assert call.error(remove, reg, session_id(callee2), 5) == INVALID_ARGUMENT
+    assert call(remove, reg, session_id(callee2)) is None
     assert callee2.take() == [Unregistered(0, {"registration": reg})]
     assert call.error("wamp.registration.get", reg) == NO_SUCH_REGISTRATION
 
@@ -446,7 +426,7 @@ def test_subscription_introspection(net: Net) -> None:
         "uri": "com..b",
         "match": "wildcard",
     }
-    assert call("wamp.subscription.list_subscribers", exact) == [sid(sub), sid(sub2)]
+    assert call("wamp.subscription.list_subscribers", exact) == [session_id(sub), session_id(sub2)]
     assert call("wamp.subscription.count_subscribers", exact) == 2
     assert call("wamp.subscription.count_subscribers", prefix) == 1
     for name in ("get", "list_subscribers", "count_subscribers"):
@@ -460,14 +440,14 @@ def test_subscription_remove_subscriber(net: Net) -> None:
     topic = _subscribed(sub, 1, "com.t")
     _subscribed(sub2, 1, "com.t")
     remove = "wamp.subscription.remove_subscriber"
-    assert call(remove, topic, sid(sub), "com.example.out") is None
+    assert call(remove, topic, session_id(sub), "com.example.out") is None
     assert sub.take() == [Unsubscribed(0, {"subscription": topic, "reason": "com.example.out"})]
-    assert call("wamp.subscription.list_subscribers", topic) == [sid(sub2)]
-    assert call.error(remove, topic, sid(sub)) == NO_SUCH_SUBSCRIPTION
-    assert call.error(remove, 999, sid(sub2)) == NO_SUCH_SUBSCRIPTION
+    assert call("wamp.subscription.list_subscribers", topic) == [session_id(sub2)]
+    assert call.error(remove, topic, session_id(sub)) == NO_SUCH_SUBSCRIPTION
+    assert call.error(remove, 999, session_id(sub2)) == NO_SUCH_SUBSCRIPTION
     assert call.error(remove, topic, "x") == INVALID_ARGUMENT
-    assert call.error(remove, topic, sid(sub2), 1) == INVALID_ARGUMENT
-    assert call(remove, topic, sid(sub2)) is None
+    assert call.error(remove, topic, session_id(sub2), 1) == INVALID_ARGUMENT
+    assert call(remove, topic, session_id(sub2)) is None
     assert sub2.take() == [Unsubscribed(0, {"subscription": topic})]
     assert call.error("wamp.subscription.get", topic) == NO_SUCH_SUBSCRIPTION
 
