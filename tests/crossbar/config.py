@@ -4,12 +4,21 @@ A builder rather than a static ``config.json`` because the ports, the Unix socke
 paths and the TLS files change with every node. :func:`prepare_node_dir` makes the
 node directory once (TLS files + ``config.json``); restarting the node reuses it.
 
-One realm, ``realm1``; every transport (WebSocket and RawSocket, each on TCP, on a
-Unix socket and on TLS) offers every authentication method at once: Crossbar picks
-the first method in the client's ``HELLO.Details.authmethods`` that the transport
-has. The principals and their credentials are in :func:`principals` (what a client
-needs) and :func:`auth_config` (what Crossbar stores); :data:`WRONG_CREDENTIALS`
-holds one rejected credential per method.
+Two realms. ``realm1`` (roles ``anonymous`` and ``user``: everything allowed) is
+where most tests work. ``realm2`` (:data:`REALM2`) has its own roles: ``anonymous``
+(everything allowed) and ``guest`` (may call and subscribe, may not register or
+publish), and its own principal: ``mary`` (principal name ``realm2``, a cryptosign
+key), whose ``realm`` puts her in realm2 whatever realm her HELLO names.
+
+Every transport (WebSocket and RawSocket, each on TCP, on a Unix socket and on TLS)
+offers every authentication method at once: the router picks the first method in
+the client's ``HELLO.Details.authmethods`` that the transport has. The principals
+and their credentials are in :func:`principals` (what a client needs) and
+:func:`auth_config` (what the router stores); :data:`WRONG_CREDENTIALS` holds one
+rejected credential per method.
+
+The same file starts Crossbar.io and our router (``python -m wamp_anyio serve
+--config``): see ``tests/integration/our_node.py``.
 
 Crossbar's conventions, read from its source (``crossbar/router/auth/*.py``):
 
@@ -37,6 +46,7 @@ from typing import Any
 __all__ = [
     "MAX_MESSAGE_SIZE",
     "REALM",
+    "REALM2",
     "SERIALIZERS",
     "WRONG_CREDENTIALS",
     "Endpoints",
@@ -47,16 +57,19 @@ __all__ = [
     "make_tls_files",
     "prepare_node_dir",
     "principals",
+    "realm2_config",
     "realm_config",
 ]
 
 REALM = "realm1"
+REALM2 = "realm2"
 SERIALIZERS = ["json", "msgpack", "cbor"]
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024  # RawSocket's protocol maximum
 
 # Fixed Ed25519 seeds (sha256 of a label), so the node config is reproducible.
 ALICE_SEED = "8d50c4ee2414a2a05a575cdb08094957dd4693d7a51be75cd4da3f3348617872"
 INTRUDER_SEED = "1b813df4726a8ad2e67fc5c09567d5456d491c6c5f8d481f08be44bfe440c643"
+MARY_SEED = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec"
 
 # The "crossbar" SCRAM vector of shared/vectors/auth.json (kept here so that the node
 # does not depend on the vectors being beside the checkout).
@@ -93,6 +106,15 @@ _PRINCIPALS: dict[str, dict[str, Any]] = {
         "memory": 512,
         "salt": SCRAM_SALT_B64,
         "role": "user",
+    },
+    # The principal of realm2: her "realm" assigns the realm (Crossbar.io accepts a
+    # "realm" in static cryptosign principals, not in ticket ones).
+    "realm2": {
+        "authmethod": "cryptosign",
+        "authid": "mary",
+        "private_seed_hex": MARY_SEED,
+        "role": "guest",
+        "realm": REALM2,
     },
 }
 
@@ -134,7 +156,7 @@ def auth_config() -> dict[str, Any]:
     """The ``auth`` item of every transport: all five methods, static principals."""
     p = _PRINCIPALS
     ticket, cra, salted = p["ticket"], p["wampcra"], p["wampcra_salted"]
-    cs, scram = p["cryptosign"], p["scram"]
+    cs, scram, mary = p["cryptosign"], p["scram"], p["realm2"]
     return {
         "anonymous": {"type": "static", "role": "anonymous"},
         "ticket": {
@@ -162,6 +184,11 @@ def auth_config() -> dict[str, Any]:
                     "authorized_keys": [cryptosign_public_key(cs["private_seed_hex"])],
                     "role": cs["role"],
                 },
+                mary["authid"]: {
+                    "authorized_keys": [cryptosign_public_key(mary["private_seed_hex"])],
+                    "role": mary["role"],
+                    "realm": mary["realm"],
+                },
             },
         },
         "scram": {
@@ -181,6 +208,22 @@ def auth_config() -> dict[str, Any]:
     }
 
 
+def _permission(*actions: str) -> dict[str, Any]:
+    """Every URI (prefix ""), the given actions allowed, identities disclosed."""
+    return {
+        "uri": "",
+        "match": "prefix",
+        "allow": {
+            action: action in actions for action in ("call", "register", "publish", "subscribe")
+        },
+        "disclose": {"caller": True, "publisher": True},
+        "cache": True,
+    }
+
+
+EVERY_ACTION = ("call", "register", "publish", "subscribe")
+
+
 def realm_config() -> dict[str, Any]:
     """realm1 with roles ``anonymous`` and ``user``: everything allowed, identities disclosed.
 
@@ -189,17 +232,22 @@ def realm_config() -> dict[str, Any]:
     API, progressive results, canceling, call timeouts, shared and pattern-based
     registrations need nothing more: Crossbar's router has them on by default.
     """
-    permission = {
-        "uri": "",
-        "match": "prefix",
-        "allow": {"call": True, "register": True, "publish": True, "subscribe": True},
-        "disclose": {"caller": True, "publisher": True},
-        "cache": True,
-    }
     return {
         "name": REALM,
         "roles": [
-            {"name": name, "permissions": [dict(permission)]} for name in ("anonymous", "user")
+            {"name": name, "permissions": [_permission(*EVERY_ACTION)]}
+            for name in ("anonymous", "user")
+        ],
+    }
+
+
+def realm2_config() -> dict[str, Any]:
+    """realm2: ``anonymous`` may do everything, ``guest`` (mary) only call and subscribe."""
+    return {
+        "name": REALM2,
+        "roles": [
+            {"name": "anonymous", "permissions": [_permission(*EVERY_ACTION)]},
+            {"name": "guest", "permissions": [_permission("call", "subscribe")]},
         ],
     }
 
@@ -342,7 +390,8 @@ def _endpoint(where: int | Path, tls: TlsFiles | None) -> dict[str, Any]:
 
 
 def build_config(endpoints: Endpoints, tls: TlsFiles) -> dict[str, Any]:
-    """The node configuration (``config.json``): one router worker, six transports."""
+    """The node configuration (``config.json``): one router worker, two realms, six
+    transports."""
     return {
         "$schema": "https://raw.githubusercontent.com/crossbario/crossbar/master/crossbar.json",
         "version": 2,
@@ -350,7 +399,7 @@ def build_config(endpoints: Endpoints, tls: TlsFiles) -> dict[str, Any]:
         "workers": [
             {
                 "type": "router",
-                "realms": [realm_config()],
+                "realms": [realm_config(), realm2_config()],
                 "transports": [
                     _websocket(endpoints.ws_port, None),
                     _rawsocket(endpoints.rs_port, None),
