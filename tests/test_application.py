@@ -709,10 +709,11 @@ def test_session_abort() -> None:
 
 
 def test_session_hooks_defaults_and_autobahn_names() -> None:
+    from tests.test_lifecycle_core import Detached
     from wamp_core.application.hooks import AutobahnHooks, SessionHooks
     from wamp_core.types import Challenge, CloseDetails, ComponentConfig, SessionDetails
 
-    class Base(SessionHooks):
+    class Base(Detached):
         def __init__(self) -> None:
             self.config = ComponentConfig(realm="r1")
             self.calls: list[Any] = []
@@ -722,7 +723,7 @@ def test_session_hooks_defaults_and_autobahn_names() -> None:
         def on_user_error(self, fail: BaseException, msg: str) -> None:
             self.calls.append(("error", msg))
 
-    class Camel(AutobahnHooks, Base):
+    class Camel(AutobahnHooks[object, object], Base):
         pass
 
     for session in (Base(), Camel()):

@@ -21,13 +21,45 @@ from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import CloseDetails, ComponentConfig
 
 
-class Recorder(SessionHooks):
+class Detached(SessionHooks[object, object]):
+    """A stand-in adapter session with no transport: every SessionHost method, each
+    doing nothing or refusing (subclasses record what the tests look at)."""
+
+    def _run_hook(self, hook: Any, name: str, *args: Any, after_leave: bool = False) -> None:
+        raise AssertionError("no hooks run without a transport")
+
+    def _run_challenge(self, challenge: Any) -> None:
+        raise AssertionError("no challenge comes without a transport")
+
+    def _session_over(self, details: CloseDetails | None) -> None:
+        pass
+
+    def _connection(self) -> Any:
+        return None
+
+    def _clock(self) -> float:
+        return 0.0
+
+    def _flush(self) -> None:
+        pass
+
+    def disconnect(self) -> None:
+        pass
+
+    def _joined_core(self, what: str) -> Any:
+        raise SessionNotReady(f"cannot {what}: the session is not joined")
+
+    def _issue(self, make: Any, many: bool) -> object:
+        return make() if many else make()[0]
+
+
+class Recorder(Detached):
     def __init__(self) -> None:
         self.config = ComponentConfig(realm="realm1")
         self.details = None
         self.log: list[Any] = []
 
-    def join(self, realm: str) -> None:
+    def join(self, realm: str) -> None:  # type: ignore[override]
         self.log.append(("join", realm))
 
     def disconnect(self) -> None:
@@ -42,9 +74,6 @@ class Recorder(SessionHooks):
 
     def _session_over(self, details: CloseDetails | None) -> None:
         self.log.append(("over", details.reason if details else None))
-
-    def _connection(self) -> Any:
-        return None
 
 
 def test_the_order_of_the_hooks() -> None:
@@ -116,9 +145,23 @@ def test_one_function_or_an_objects_decorated_methods() -> None:
 
 
 def test_join_needs_a_transport() -> None:
-    class Detached(SessionHooks):
+    with pytest.raises(SessionNotReady, match="no transport"):
+        Detached().join("realm1")
+    with pytest.raises(SessionNotReady, match="cannot register"):
+        Detached().register(lambda: None, "com.p")
+    with pytest.raises(SessionNotReady, match="cannot subscribe"):
+        Detached().subscribe(lambda: None, "com.t")
+
+
+def test_an_adapter_session_must_implement_the_whole_host() -> None:
+    """SessionHost is abstract: a session that lacks one of its methods cannot be made
+    (mypy reports it too, where the class is instantiated)."""
+
+    class Partial(SessionHooks[object, object]):
         def _connection(self) -> Any:
             return None
 
-    with pytest.raises(SessionNotReady, match="no transport"):
-        Detached().join("realm1")
+    with pytest.raises(TypeError, match="abstract") as raised:
+        Partial()  # type: ignore[abstract]
+    for name in ("_run_hook", "_clock", "_flush", "_issue", "_joined_core", "disconnect"):
+        assert name in str(raised.value)

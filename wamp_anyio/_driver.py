@@ -28,7 +28,14 @@ from wamp_anyio._asyncio_stream import AsyncioStream
 from wamp_anyio._backend import clock, on_asyncio, on_trio
 from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
 from wamp_anyio._trio_reader import trio_receiver
-from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore, run_direct
+from wamp_core.application import (
+    Endpoint,
+    ErrorMapper,
+    Handler,
+    SessionCore,
+    SessionEvent,
+    run_direct,
+)
 from wamp_core.connection import DISPATCH_CHUNK, Connection
 from wamp_core.exception import ApplicationError, TransportLost
 from wamp_core.session import SessionState
@@ -53,7 +60,7 @@ class Driver:
         connection: Connection,
         stream: ByteStream,
         task_group: TaskGroup,
-        on_session_event: Callable[[Any], None],
+        on_session_event: Callable[[SessionEvent], None],
         *,
         errors: ErrorMapper | None = None,
         max_buffer: int = DEFAULT_MAX_BUFFER,
@@ -63,7 +70,7 @@ class Driver:
         self.task_group = task_group
         self.on_session_event = on_session_event
         self.max_buffer = max_buffer
-        self.core = SessionCore(connection, self, errors)
+        self.core: SessionCore[Future] = SessionCore(connection, self, errors)
         self.closed = anyio.Event()
         self.now = clock()  # the backend's clock, looked up once
         # The lightest future the backend allows (anyio's Event costs a backend lookup).
@@ -273,7 +280,7 @@ class Driver:
     def user_error(self, error: BaseException, text: str) -> None:
         log.error("%s: %s", text, error, exc_info=error)
 
-    def session_event(self, event: Any) -> None:
+    def session_event(self, event: SessionEvent) -> None:
         self.on_session_event(event)
 
     # ---- Host: invocations

@@ -16,11 +16,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 
 from wamp_anyio._driver import Driver
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
+from wamp_core.application import SessionCore
 from wamp_core.application.hooks import SessionHooks
+from wamp_core.application.host import HookName, SessionEvent
+from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.request import Registration, Subscription
 from wamp_core.types import (
@@ -120,7 +124,7 @@ class Request:
             raise
 
 
-class Session(SessionHooks):
+class Session(SessionHooks[Future, "Request"]):
     """A WAMP session on wamp_anyio. See the module docstring."""
 
     def __init__(self, config: ComponentConfig | None = None):
@@ -133,7 +137,7 @@ class Session(SessionHooks):
         self._pending_errors: list[tuple[type[BaseException], str | None]] = []
         self._hooks: dict[anyio.CancelScope, str] = {}
         self._leave_done: anyio.Event | None = None
-        self._event_streams: set[Any] = set()
+        self._event_streams: set[MemoryObjectSendStream[ReceivedEvent]] = set()
 
     # ---- hooks (override; plain or async)
 
@@ -151,10 +155,10 @@ class Session(SessionHooks):
         assert self._driver is not None
         self._driver.flush()
 
-    def _joined_core(self, what: str) -> Any:
+    def _joined_core(self, what: str) -> SessionCore[Future]:
         return self._attached_driver(what).core
 
-    def _issue(self, make: Callable[[], list[Any]], many: bool) -> Request:
+    def _issue(self, make: Callable[[], list[Future]], many: bool) -> Request:
         driver = self._driver
         assert driver is not None
         if many:
@@ -162,11 +166,11 @@ class Session(SessionHooks):
         with driver.writing_soon():
             return Request(driver, make()[0])
 
-    def _connection(self) -> Any:
+    def _connection(self) -> Connection | None:
         return self._driver.connection if self._driver is not None else None
 
     @property
-    def _core(self) -> Any:
+    def _core(self) -> SessionCore[Future]:
         if self._driver is None:
             raise SessionNotReady("the session has no transport")
         return self._driver.core
@@ -268,7 +272,7 @@ class Session(SessionHooks):
         for exception, error in self._pending_errors:
             driver.core.define(exception, error)
 
-    def _session_event(self, event: Any) -> None:
+    def _session_event(self, event: SessionEvent) -> None:
         self.lifecycle_event(event)
 
     def _session_over(self, details: CloseDetails | None) -> None:
@@ -281,7 +285,7 @@ class Session(SessionHooks):
         self._event_streams.clear()
 
     def _run_hook(
-        self, hook: Callable[..., Any], name: str, *args: Any, after_leave: bool = False
+        self, hook: Callable[..., object], name: HookName, *args: object, after_leave: bool = False
     ) -> None:
         driver = self._driver
         assert driver is not None
@@ -292,9 +296,9 @@ class Session(SessionHooks):
 
     async def _hook_task(
         self,
-        hook: Callable[..., Any],
+        hook: Callable[..., object],
         name: str,
-        args: tuple[Any, ...],
+        args: tuple[object, ...],
         after: anyio.Event | None = None,
     ) -> None:
         if after is not None:

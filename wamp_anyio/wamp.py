@@ -12,8 +12,9 @@ from typing import Any
 
 import anyio
 
+from wamp_anyio._future import Future
 from wamp_anyio._run import Transport, reconnecting
-from wamp_anyio.session import Session
+from wamp_anyio.session import Request, Session
 from wamp_core.application.app import DEFAULT_URL, ApplicationDecorators
 from wamp_core.application.hooks import AutobahnHooks
 from wamp_core.application.runner import RunnerBase
@@ -26,7 +27,7 @@ __all__ = ["Application", "ApplicationRunner", "ApplicationSession", "Applicatio
 log = logging.getLogger("wamp_anyio")
 
 
-class ApplicationSession(AutobahnHooks, Session):
+class ApplicationSession(AutobahnHooks[Future, Request], Session):
     """A WAMP session with Autobahn's camelCase callbacks (override ``onJoin`` & co.;
     plain functions or coroutines)."""
 

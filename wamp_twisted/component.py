@@ -59,7 +59,7 @@ class Component(ComponentBase):
             headers=config.headers,
             **config.keepalive_options(),
         )
-        proto: WampProtocol = await endpoint.connect(factory)
+        proto: WampProtocol[Session] = await endpoint.connect(factory)
         await proto.lost
         if proto.open_error is not None:  # e.g. TLS: the router's certificate is not trusted
             raise proto.open_error

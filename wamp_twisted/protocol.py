@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from typing import Protocol as TypingProtocol
 
 from twisted.internet import defer
@@ -27,7 +27,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer  # type: ignore[import-untyped]
 
-from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore
+from wamp_core.application import Endpoint, ErrorMapper, Handler, SessionCore, SessionEvent
 from wamp_core.application.connect import build_connection
 from wamp_core.application.url import TransportUrl
 from wamp_core.connection import DISPATCH_CHUNK, Connection
@@ -35,9 +35,16 @@ from wamp_core.exception import ApplicationError, TransportLost
 from wamp_core.transports import TransportOpened
 
 if TYPE_CHECKING:
-    from wamp_twisted.session import Session
+    from typing_extensions import Self
 
-__all__ = ["WampClientFactory", "WampProtocol", "call_deferred", "tls_unique"]
+__all__ = [
+    "ProtocolSession",
+    "RequestDeferred",
+    "WampClientFactory",
+    "WampProtocol",
+    "call_deferred",
+    "tls_unique",
+]
 
 log = Logger(namespace="wamp_twisted")
 
@@ -96,6 +103,20 @@ def tls_unique(transport: Any) -> bytes | None:
     return finished if isinstance(finished, bytes) else None
 
 
+class ProtocolSession(TypingProtocol):
+    """What the protocol needs of the session it runs (``wamp_twisted.session.Session``).
+    A Protocol, so that the dependency goes one way: the session module uses this
+    one, this one never imports the session module."""
+
+    def attach_protocol(self, proto: WampProtocol[Self]) -> None: ...
+    def detach_protocol(self, proto: WampProtocol[Self]) -> None: ...
+    def report_user_error(self, error: BaseException, text: str) -> None: ...
+    def handle_session_event(self, event: SessionEvent) -> None: ...
+
+
+SessionT = TypeVar("SessionT", bound=ProtocolSession)
+
+
 class RequestDeferred(defer.Deferred[Any]):
     """The Deferred of one request. For a call, ``Session.call`` sets ``call_id`` and
     ``cancel_mode`` and ``cancel()`` sends CANCEL: the application gets the very
@@ -117,13 +138,13 @@ class _Chain:
 
 
 @implementer(IHandshakeListener)
-class WampProtocol(Protocol):
+class WampProtocol(Protocol, Generic[SessionT]):
     """One WAMP transport: see the module docstring. Over TLS, the handshake gives
     the session its channel binding (for cryptosign/SCRAM channel binding)."""
 
     def __init__(
         self,
-        session: Session,
+        session: SessionT,
         connection: Connection,
         reactor: Clock,
         errors: ErrorMapper | None = None,
@@ -131,7 +152,7 @@ class WampProtocol(Protocol):
         self.session = session
         self.connection = connection
         self.reactor = reactor
-        self.core = SessionCore(connection, self, errors)
+        self.core: SessionCore[RequestDeferred] = SessionCore(connection, self, errors)
         self.lost: defer.Deferred[None] = defer.Deferred()
         self.is_lost = False
         self.opened = False  # the WAMP transport's opening handshake completed
@@ -298,7 +319,7 @@ class WampProtocol(Protocol):
     def user_error(self, error: BaseException, text: str) -> None:
         self.session.report_user_error(error, text)
 
-    def session_event(self, event: Any) -> None:
+    def session_event(self, event: SessionEvent) -> None:
         if isinstance(event, TransportOpened):
             self.opened = True
         self.session.handle_session_event(event)
@@ -421,14 +442,14 @@ class WampProtocol(Protocol):
             chain.queue.clear()
 
 
-class WampClientFactory(Factory):
+class WampClientFactory(Factory, Generic[SessionT]):
     """Builds a WampProtocol (with a fresh Connection and session) per connection."""
 
     noisy = False
 
     def __init__(
         self,
-        make: Callable[[], Session],
+        make: Callable[[], SessionT],
         target: TransportUrl,
         realm: str,
         reactor: Clock,
@@ -439,9 +460,9 @@ class WampClientFactory(Factory):
         self.realm = realm
         self.reactor = reactor
         self.connection_options = connection_options
-        self.session: Session | None = None
+        self.session: SessionT | None = None
 
-    def buildProtocol(self, addr: Any) -> WampProtocol:
+    def buildProtocol(self, addr: Any) -> WampProtocol[SessionT]:
         connection = build_connection(
             self.target, self.realm, now=self.reactor.seconds(), **self.connection_options
         )

@@ -107,10 +107,10 @@ class ApplicationRunner(RunnerBase):
 
     log = Logger()
     session: Session | None = None
-    _proto: WampProtocol | None = None
+    _proto: WampProtocol[Session] | None = None
     _stopping = False
     _waiting: defer.Deferred[None] | None = None
-    _leaving: tuple[WampProtocol, defer.Deferred[Any]] | None = None  # by shutdown()
+    _leaving: tuple[WampProtocol[Session], defer.Deferred[Any]] | None = None  # by shutdown()
     done: defer.Deferred[None] | None = None  # fires when run()'s loop has ended
 
     def run(
@@ -137,7 +137,7 @@ class ApplicationRunner(RunnerBase):
         if endpoint is None:
             endpoint = endpoint_for(self.target, reactor, self.ssl, self.proxy)
         self._stopping = False
-        connected: defer.Deferred[WampProtocol] = defer.Deferred()
+        connected: defer.Deferred[WampProtocol[Session]] = defer.Deferred()
         done = defer.ensureDeferred(
             self._loop(make, reactor, endpoint, self.backoff if auto_reconnect else None, connected)
         )
@@ -183,7 +183,7 @@ class ApplicationRunner(RunnerBase):
         reactor: Any,
         endpoint: Any,
         backoff: Backoff | None,
-        connected: defer.Deferred[WampProtocol],
+        connected: defer.Deferred[WampProtocol[Session]],
     ) -> None:
         config = self.session_config()
 
@@ -198,7 +198,7 @@ class ApplicationRunner(RunnerBase):
                 headers=self.headers,
                 websocket_options=self.websocket_options,
             )
-            proto: WampProtocol = await endpoint.connect(factory)
+            proto: WampProtocol[Session] = await endpoint.connect(factory)
             self._proto, self.session = proto, proto.session
             if not connected.called:
                 connected.callback(proto)

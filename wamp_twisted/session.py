@@ -10,13 +10,16 @@ waits for reaches ``on_user_error`` (``onUserError``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from wamp_core.application import SessionCore, SessionEvent
 from wamp_core.application.hooks import AutobahnHooks, SessionHooks
+from wamp_core.application.host import HookName
+from wamp_core.connection import Connection
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.types import (
     CallOptions,
@@ -26,17 +29,14 @@ from wamp_core.types import (
     PublishOptions,
     SessionDetails,
 )
-from wamp_twisted.protocol import RequestDeferred, call_deferred
-
-if TYPE_CHECKING:
-    from wamp_twisted.protocol import WampProtocol
+from wamp_twisted.protocol import RequestDeferred, WampProtocol, call_deferred
 
 __all__ = ["ApplicationSession", "ApplicationSessionFactory", "Session"]
 
 DEFAULT_CANCEL_MODE = "kill"
 
 
-class Session(SessionHooks):
+class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
     """A WAMP session on Twisted; override the snake_case hooks."""
 
     log = Logger()
@@ -45,7 +45,7 @@ class Session(SessionHooks):
         self.config = config or ComponentConfig(realm="realm1")
         self.cancel_mode = DEFAULT_CANCEL_MODE
         self.details: SessionDetails | None = None
-        self._proto: WampProtocol | None = None
+        self._proto: WampProtocol[Session] | None = None
         self._pending_errors: list[tuple[type[BaseException], str | None]] = []
         self._leave_waiters: list[defer.Deferred[CloseDetails]] = []
         self._leave_done: defer.Deferred[Any] | None = None
@@ -65,22 +65,22 @@ class Session(SessionHooks):
     def _flush(self) -> None:
         self._transport().pump()
 
-    def _joined_core(self, what: str) -> Any:
+    def _joined_core(self, what: str) -> SessionCore[RequestDeferred]:
         return self._joined(what).core
 
-    def _issue(self, make: Callable[[], list[Any]], many: bool) -> defer.Deferred[Any]:
+    def _issue(self, make: Callable[[], list[RequestDeferred]], many: bool) -> defer.Deferred[Any]:
         futures = make()
         return _all(futures) if many else futures[0]
 
-    def _connection(self) -> Any:
+    def _connection(self) -> Connection | None:
         return self._proto.connection if self._proto is not None else None
 
-    def _transport(self) -> WampProtocol:
+    def _transport(self) -> WampProtocol[Session]:
         if self._proto is None:
             raise SessionNotReady("the session has no transport")
         return self._proto
 
-    def _joined(self, what: str) -> WampProtocol:
+    def _joined(self, what: str) -> WampProtocol[Session]:
         proto = self._proto
         if proto is None or not proto.connection.session.is_joined:
             raise SessionNotReady(f"cannot {what}: the session is not joined")
@@ -139,14 +139,14 @@ class Session(SessionHooks):
 
     # ---- what the protocol tells us (WampProtocol calls these; not for applications)
 
-    def attach_protocol(self, proto: WampProtocol) -> None:
+    def attach_protocol(self, proto: WampProtocol[Session]) -> None:
         self._proto = proto
         self.details = None
         self._leave_done = None
         for exception, error in self._pending_errors:
             proto.core.define(exception, error)
 
-    def detach_protocol(self, proto: WampProtocol) -> None:
+    def detach_protocol(self, proto: WampProtocol[Session]) -> None:
         if self._proto is proto:
             self._leave_waiters_fire(CloseDetails("wamp.close.transport_lost", None))
             self._end_hooks()
@@ -165,7 +165,7 @@ class Session(SessionHooks):
         except Exception:
             self.log.failure("on_user_error raised")
 
-    def handle_session_event(self, event: Any) -> None:
+    def handle_session_event(self, event: SessionEvent) -> None:
         """Turn the core's session events into hook calls (wamp_core's one order)."""
         self.lifecycle_event(event)
 
@@ -180,14 +180,18 @@ class Session(SessionHooks):
                 waiter.callback(details)
 
     def _run_hook(
-        self, hook: Callable[..., Any], name: str, *args: Any, after_leave: bool = False
-    ) -> defer.Deferred[None]:
+        self, hook: Callable[..., object], name: HookName, *args: object, after_leave: bool = False
+    ) -> None:
         after = self._leave_done
         if after_leave and after is not None and not after.called:
             # Autobahn's order: this one (on_disconnect) once on_leave has finished.
-            later: defer.Deferred[None] = defer.Deferred()
-            after.addBoth(lambda _: self._run_hook(hook, name, *args).chainDeferred(later))
-            return later
+            after.addBoth(lambda _: self._start_hook(hook, name, args))
+            return
+        self._start_hook(hook, name, args)
+
+    def _start_hook(
+        self, hook: Callable[..., object], name: HookName, args: tuple[object, ...]
+    ) -> None:
         running = call_deferred(hook, *args)
         if not running.called and name not in ("on_leave", "on_disconnect"):
             self._hooks[running] = False
@@ -195,7 +199,6 @@ class Session(SessionHooks):
         done = running.addCallbacks(_nothing, self._hook_failed, errbackArgs=(name,))
         if name == "on_leave":
             self._leave_done = done
-        return done
 
     def _hook_ended(self, result: Any, running: defer.Deferred[Any]) -> Any:
         canceled = self._hooks.pop(running, False)
@@ -233,7 +236,7 @@ class Session(SessionHooks):
         call_deferred(self.on_challenge, challenge).addCallback(answered).addErrback(failed)
 
 
-class ApplicationSession(AutobahnHooks, Session):
+class ApplicationSession(AutobahnHooks[RequestDeferred, defer.Deferred[Any]], Session):
     """A WAMP session with Autobahn's camelCase callbacks (override ``onJoin`` & co.;
     plain functions, inlineCallbacks generators or coroutines)."""
 
@@ -257,7 +260,7 @@ def _nothing(_: Any) -> None:
     return None
 
 
-def _all(futures: Any) -> defer.Deferred[list[Any]]:
+def _all(futures: list[RequestDeferred]) -> defer.Deferred[list[Any]]:
     """One Deferred for several requests: their results in order, or the first error."""
     return defer.gatherResults(list(futures), consumeErrors=True).addErrback(_first_error)
 

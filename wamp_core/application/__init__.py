@@ -4,8 +4,9 @@ mapping, the Application decorator model, and the reconnect backoff."""
 
 from wamp_core.application.app import ApplicationModel, Decorated
 from wamp_core.application.backoff import Backoff
-from wamp_core.application.core import Host, SessionCore
+from wamp_core.application.core import SessionCore
 from wamp_core.application.errors import ErrorMapper
+from wamp_core.application.host import Host, SessionEvent, SessionHost
 from wamp_core.application.shaping import (
     Endpoint,
     Handler,
@@ -25,6 +26,8 @@ __all__ = [
     "Handler",
     "Host",
     "SessionCore",
+    "SessionEvent",
+    "SessionHost",
     "call_result",
     "event_call",
     "invocation_call",

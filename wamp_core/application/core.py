@@ -14,9 +14,10 @@ way, and writes ``connection.data_to_send()`` to its socket when asked to ``flus
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Generic
 
 from wamp_core.application.errors import ErrorMapper
+from wamp_core.application.host import FutureT, Host
 from wamp_core.application.shaping import (
     Endpoint,
     Handler,
@@ -44,41 +45,26 @@ from wamp_core.request import Publication, Registration, Subscription
 from wamp_core.transports import TransportClosed, TransportOpened
 from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 
-__all__ = ["Host", "SessionCore"]
-
-
-class Host(Protocol):
-    """What an adapter supplies. ``Future`` is whatever its framework awaits."""
-
-    def create_future(self) -> Any: ...
-    def resolve(self, future: Any, value: Any) -> None: ...
-    def reject(self, future: Any, error: BaseException) -> None: ...
-    def flush(self) -> None: ...
-    def start_invocation(
-        self, request_id: int, endpoint: Endpoint, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None: ...
-    def cancel_invocation(self, request_id: int) -> None: ...
-    def deliver_event(
-        self, handler: Handler, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None: ...
-    def drop_handler(self, handler: Handler) -> None: ...
-    def session_event(self, event: Any) -> None: ...
-    def user_error(self, error: BaseException, text: str) -> None: ...
+__all__ = ["SessionCore"]
 
 
 def _ignore(*args: Any, **kwargs: Any) -> None:
     """on_progress for a call whose application did not ask for progress."""
 
 
-class SessionCore:
-    """The façade's bookkeeping over one Connection; see the module docstring."""
+class SessionCore(Generic[FutureT]):
+    """The façade's bookkeeping over one Connection; see the module docstring.
+    ``FutureT`` is the host's future type."""
 
-    def __init__(self, connection: Connection, host: Host, errors: ErrorMapper | None = None):
+    def __init__(
+        self, connection: Connection, host: Host[FutureT], errors: ErrorMapper | None = None
+    ):
         self.connection = connection
         self.session = connection.session
         self.host = host
         self.errors = errors or ErrorMapper()
-        self._waiters: dict[int, tuple[Any, Any]] = {}  # request id -> (future, context)
+        # request id -> (future, context: the Endpoint, Handler or handle it is about)
+        self._waiters: dict[int, tuple[FutureT, Any]] = {}
         self._endpoints: dict[int, Endpoint] = {}  # registration id -> endpoint
         self._handlers: dict[int, list[Handler]] = {}  # subscription id -> handlers
         self._on_progress: dict[int, Callable[..., Any]] = {}
@@ -97,7 +83,7 @@ class SessionCore:
         kwargs: dict[str, Any],
         options: CallOptions | None = None,
         now: float | None = None,
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, FutureT]:
         """Send CALL; returns (request id, future of the result). (``now`` may come
         positionally: a compiled call parses keyword arguments the slow way.)"""
         request_id = self.session.call(
@@ -109,7 +95,7 @@ class SessionCore:
 
     def register(
         self, fn: Callable[..., Any], procedure: str, options: RegisterOptions | None = None
-    ) -> Any:
+    ) -> FutureT:
         """Send REGISTER; the future gives a Registration."""
         request_id = self.session.register(procedure, options)
         return self._wait(request_id, Endpoint(fn, procedure, options))
@@ -121,7 +107,7 @@ class SessionCore:
         options: SubscribeOptions | None = None,
         *,
         buffer: int | None = None,
-    ) -> Any:
+    ) -> FutureT:
         """Send SUBSCRIBE; the future gives a Subscription (one per handler)."""
         request_id = self.session.subscribe(topic, options)
         return self._wait(request_id, Handler(fn, topic, options, buffer=buffer))
@@ -132,7 +118,7 @@ class SessionCore:
         args: tuple[Any, ...] | list[Any],
         kwargs: dict[str, Any],
         options: PublishOptions | None = None,
-    ) -> Any:
+    ) -> FutureT | None:
         """Send PUBLISH; with ``acknowledge`` the future gives a Publication, else None."""
         request_id = self.session.publish(topic, list(args) or None, kwargs or None, options)
         if options is not None and options.acknowledge:
@@ -159,7 +145,7 @@ class SessionCore:
         if not self.batching:
             self.host.flush()
 
-    def _wait(self, request_id: int, context: Any) -> Any:
+    def _wait(self, request_id: int, context: object) -> FutureT:
         future = self.host.create_future()
         self._waiters[request_id] = (future, context)
         self._flush()
@@ -167,13 +153,13 @@ class SessionCore:
 
     # ---- handles
 
-    def _unregister(self, registration: Registration) -> Any:
+    def _unregister(self, registration: Registration) -> FutureT:
         if not self.session.is_joined:
             raise SessionNotReady("cannot unregister: the session is not joined")
         request_id = self.session.unregister(registration.id)
         return self._wait(request_id, registration)
 
-    def _unsubscribe(self, subscription: Subscription) -> Any:
+    def _unsubscribe(self, subscription: Subscription) -> FutureT:
         handlers = self._handlers.get(subscription.id, [])
         remaining = [h for h in handlers if h.subscription is not subscription]
         for handler in handlers:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wamp_core.application.host import FutureT, RequestT, SessionEvent, SessionHost
 from wamp_core.application.requests import apply_join, handlers_to_subscribe, procedures_to_register
-from wamp_core.connection import Connection
 from wamp_core.events import Challenged, Joined, Left
 from wamp_core.exception import ApplicationError, SessionNotReady
 from wamp_core.serializers import Serializer
@@ -39,41 +39,14 @@ def session_details(joined: Joined, serializer: Serializer | None) -> SessionDet
     )
 
 
-class SessionHooks:
-    """Default hooks; a subclass overrides the ones it needs (plain or async)."""
+class SessionHooks(SessionHost[FutureT, RequestT]):
+    """Default hooks; a subclass overrides the ones it needs (plain or async). The
+    adapter's Session implements the SessionHost methods (``FutureT``: its futures,
+    ``RequestT``: what register and subscribe return)."""
 
-    # What the adapter's Session provides.
+    # What the adapter's Session provides, besides the SessionHost methods.
     config: ComponentConfig
-    disconnect: Callable[[], Any]
-
     details: SessionDetails | None
-
-    # What the adapter's Session provides to run the hooks: each hook runs on its own
-    # (a task, a Deferred), errors go to on_user_error; "on_leave" is remembered so
-    # that a hook run ``after_leave`` starts once it has finished.
-    def _run_hook(
-        self, hook: Callable[..., Any], name: str, *args: Any, after_leave: bool = False
-    ) -> Any:
-        raise NotImplementedError
-
-    def _run_challenge(self, challenge: Challenge) -> None:
-        raise NotImplementedError
-
-    def _session_over(self, details: CloseDetails | None) -> None:
-        """The session ended (``details``) or the transport closed (None)."""
-        raise NotImplementedError
-
-    def _connection(self) -> Connection | None:
-        """The connection the session runs on, None when it has none."""
-        raise NotImplementedError
-
-    def _clock(self) -> float:
-        """The adapter's clock (seconds), for the session's deadlines."""
-        raise NotImplementedError
-
-    def _flush(self) -> None:
-        """Write what the session queued."""
-        raise NotImplementedError
 
     def join(
         self,
@@ -92,15 +65,6 @@ class SessionHooks:
         connection.session.join(now=self._clock())
         self._flush()
 
-    def _joined_core(self, what: str) -> Any:
-        """The SessionCore of a joined session (SessionNotReady naming ``what`` if not)."""
-        raise NotImplementedError
-
-    def _issue(self, make: Callable[[], list[Any]], many: bool) -> Any:
-        """What register/subscribe return, from the futures ``make()`` creates: one,
-        or (``many``) all of them together."""
-        raise NotImplementedError
-
     def register(
         self,
         endpoint: Callable[..., Any] | object,
@@ -108,7 +72,7 @@ class SessionHooks:
         options: RegisterOptions | None = None,
         prefix: str | None = None,
         check_types: bool | None = None,
-    ) -> Any:
+    ) -> RequestT:
         """Send REGISTER for a function under ``procedure`` (or its ``@wamp.register``
         URI), or for every ``@wamp.register``-decorated method of an object (under
         ``prefix``); the result gives the Registration (a list, for an object)."""
@@ -122,7 +86,7 @@ class SessionHooks:
         topic: str | None = None,
         options: SubscribeOptions | None = None,
         check_types: bool | None = None,
-    ) -> Any:
+    ) -> RequestT:
         """Send SUBSCRIBE for a function (or every ``@wamp.subscribe``-decorated method
         of an object); each handler gets the events in publication order. The result
         gives the Subscription (a list, for an object)."""
@@ -143,7 +107,7 @@ class SessionHooks:
         connection = self._connection()
         return connection.session.session_id if connection is not None else None
 
-    def lifecycle_event(self, event: Any) -> None:
+    def lifecycle_event(self, event: SessionEvent) -> None:
         """Turn the core's session events into hook calls, in Autobahn's order:
         on_connect; on_challenge; on_welcome then on_join; on_leave; on_disconnect
         once on_leave has finished."""
@@ -192,7 +156,7 @@ class SessionHooks:
         raise NotImplementedError
 
 
-class AutobahnHooks(SessionHooks):
+class AutobahnHooks(SessionHooks[FutureT, RequestT]):
     """Autobahn's camelCase callbacks: override ``onJoin`` & co.; each default does
     what the snake_case hook of the class after this one in the MRO does."""
 
