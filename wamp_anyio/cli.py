@@ -23,6 +23,9 @@ from typing import Any
 
 import anyio
 
+from wamp_anyio._cli_client import CLIENT_COMMANDS
+from wamp_anyio._cli_client import add_commands as add_client_commands
+from wamp_anyio._cli_client import main as client_main
 from wamp_anyio.serve import Listen, serve
 from wamp_core.router import RealmConfig
 from wamp_core.router.config import (
@@ -117,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--log-level", default="info", help="debug, info, warning, error")
     serve_cmd.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
+    add_client_commands(commands)
     return parser
 
 
@@ -144,6 +148,9 @@ async def _serve(realms: Sequence[RealmConfig], listens: Sequence[Listen]) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in CLIENT_COMMANDS:  # call, publish, ...: see _cli_client
+        return client_main(argv)
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
