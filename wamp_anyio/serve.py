@@ -19,11 +19,9 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-import ssl as ssl_module
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -33,99 +31,27 @@ from anyio.streams.tls import TLSAttribute, TLSListener
 from wamp_anyio._run import Transport, connect_over
 from wamp_anyio.session import Session
 from wamp_core.connection import DISPATCH_CHUNK
-from wamp_core.router import (
-    ANONYMOUS_AUTH,
-    ConnectionClosed,
-    MessageDropped,
-    RealmConfig,
-    Router,
-    RouterConnection,
-    SessionJoined,
-    SessionLeft,
-)
+from wamp_core.router import ANONYMOUS_AUTH, RealmConfig, Router, RouterConnection
 from wamp_core.router.acceptor import TransportAuth
-from wamp_core.transports.rawsocket_server import RawSocketServerTransport
-from wamp_core.transports.websocket_server import WebSocketServerTransport
+from wamp_core.router.serving import (
+    DEFAULT_MAX_QUEUED,
+    SHUTDOWN_GRACE,
+    Listen,
+    default_listens,
+    event_line,
+    iso_timestamp,
+)
 
 __all__ = ["Listen", "Server", "serve"]
 
 log = logging.getLogger("wamp_anyio.router")
 
-SHUTDOWN_GRACE = 3.0  # seconds for sessions to answer GOODBYE at shutdown
 # What a stream raises when the other side has gone (or we closed it meanwhile).
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
-@dataclass(frozen=True)
-class Listen:
-    """One listener: ``kind`` websocket or rawsocket, on TCP ``host:port`` (0: any free
-    port) or on the Unix socket ``unix``; ``tls`` a server SSLContext for wss/rss.
-    A WebSocket serves ``path`` (None: any path) with ``auth``, or each path of
-    ``paths`` with its own authentication."""
-
-    kind: str = "websocket"
-    host: str = "127.0.0.1"
-    port: int = 8080
-    path: str | None = "/ws"
-    unix: str | None = None
-    tls: ssl_module.SSLContext | None = None
-    serializers: Sequence[str] | None = None
-    auth: TransportAuth = field(default_factory=lambda: dict(ANONYMOUS_AUTH))
-    paths: Mapping[str, TransportAuth] | None = None
-    max_message_size: int = 16 * 1024 * 1024
-    ping_interval: float | None = None
-    ping_timeout: float = 10.0
-    open_timeout: float | None = 10.0
-
-    def transport(self, now: float) -> Any:
-        """A fresh server transport for one accepted connection."""
-        if self.kind == "websocket":
-            options: dict[str, Any] = {}
-            if self.serializers is not None:
-                options["serializers"] = tuple(self.serializers)
-            served = (
-                tuple(self.paths) if self.paths else None if self.path is None else (self.path,)
-            )
-            return WebSocketServerTransport(
-                paths=served,
-                max_message_size=self.max_message_size,
-                ping_interval=self.ping_interval,
-                ping_timeout=self.ping_timeout,
-                open_timeout=self.open_timeout,
-                now=now,
-                **options,
-            )
-        return RawSocketServerTransport(
-            tuple(self.serializers or ("json", "msgpack", "cbor")),
-            max_message_size=self.max_message_size,
-            ping_interval=self.ping_interval,
-            ping_timeout=self.ping_timeout,
-            open_timeout=self.open_timeout,
-            now=now,
-        )
-
-    def url(self, port: int) -> str:
-        secure = self.tls is not None
-        websocket = self.kind == "websocket"
-        scheme = ("wss" if secure else "ws") if websocket else ("rss" if secure else "rs")
-        path = next(iter(self.paths), "/") if self.paths else self.path or "/"
-        if self.unix is not None:
-            return f"{scheme}+unix://{self.unix}" + (f":{path}" if websocket else "")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{port}" + (path if websocket else "")
-
-    def auth_choice(self) -> Any:
-        """The router's ``auth`` argument: the mapping, or a function of the path."""
-        paths = self.paths
-        if paths is None:
-            return self.auth
-        return lambda path: paths.get(path, {})
-
-
 def _timestamp() -> str:
-    """The wall-clock time the meta API shows (ISO 8601, UTC, milliseconds)."""
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    return iso_timestamp(time.time())
 
 
 class _Peer:
@@ -159,16 +85,11 @@ class Server:
 
     async def handle(self, stream: ByteStream, listen: Listen) -> None:
         """Serve one accepted stream until it closes."""
-        now = anyio.current_time()
-        channel_id = _channel_id(stream)
-        transport_info = {"type": listen.kind, "protocol": listen.url(0).split(":", 1)[0]}
-        connection = self.router.connect(
-            listen.transport(now),
-            auth=listen.auth_choice(),
-            channel_id=channel_id,
-            transport_info=transport_info,
+        connection = listen.connect(
+            self.router,
+            anyio.current_time(),
+            channel_id=_channel_id(stream),
             max_queued=self._max_queued,
-            now=now,
         )
         peer = _Peer(connection, stream)
         self._peers[connection] = peer
@@ -296,21 +217,10 @@ class Server:
 
 
 def _log_event(event: Any) -> None:
-    if isinstance(event, SessionJoined):
-        log.info(
-            "session %d joined realm %s: authid=%s authrole=%s authmethod=%s",
-            event.session_id,
-            event.realm,
-            event.authid,
-            event.authrole,
-            event.authmethod,
-        )
-    elif isinstance(event, SessionLeft):
-        log.info("session %d left realm %s: %s", event.session_id, event.realm, event.reason)
-    elif isinstance(event, MessageDropped):
-        log.warning("dropped a %s of %d bytes: %s", event.message, event.size, event.limit)
-    elif isinstance(event, ConnectionClosed) and event.error is not None:
-        log.info("connection closed: %s", event.error)
+    line = event_line(event)
+    if line is not None:
+        level, text = line
+        log.log(logging.INFO if level == "info" else logging.WARNING, "%s", text)
 
 
 def _channel_id(stream: ByteStream) -> bytes | None:
@@ -378,13 +288,13 @@ async def serve(
     listeners: Sequence[Listen] | None = None,
     realms: Sequence[RealmConfig] = (RealmConfig("realm1"),),
     *,
-    max_queued: int = 4 * 1024 * 1024,
+    max_queued: int = DEFAULT_MAX_QUEUED,
 ) -> AsyncIterator[Server]:
     """Run the router with ``listeners`` (default: WebSocket on 127.0.0.1:8080/ws and
     RawSocket on 127.0.0.1:8081; port 0 picks a free one: see ``server.urls``) while the
     block runs; on the way out, GOODBYE to every session and close."""
     if listeners is None:
-        listeners = (Listen("websocket", port=8080), Listen("rawsocket", port=8081))
+        listeners = default_listens()
     router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
     # The task group is entered by hand, so that what the caller's block raises comes
     # out as it is, not wrapped in an ExceptionGroup.
