@@ -282,27 +282,29 @@ def test_a_listener_that_raises_is_logged_and_the_rest_goes_on() -> None:
 
 def test_constructor_checks_and_configuration() -> None:
     with pytest.raises(TypeError):
-        ComponentBase(main="not callable")  # type: ignore[arg-type]
+        Stub([], main="not callable")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        ComponentBase(is_fatal=3)  # type: ignore[arg-type]
+        Stub([], is_fatal=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        ComponentBase(authentication=["ticket"])  # type: ignore[arg-type]
-    base = ComponentBase(
-        config=ComponentConfig(realm="r2", extra={"x": 1}), authentication=lambda: {"a": {}}
+        Stub([], authentication=["ticket"])  # type: ignore[arg-type]
+    base = Stub(
+        [], config=ComponentConfig(realm="r2", extra={"x": 1}), authentication=lambda: {"a": {}}
     )
     assert (base.realm, base.extra) == ("r2", {"x": 1})
     assert (base.session_config().realm, base.session_config().extra) == ("r2", {"x": 1})
     assert base.authentication() == {"a": {}}
-    assert ComponentBase(authentication={"t": {}}).authentication() == {"t": {}}
-    assert ComponentBase().authentication() is None
+    assert Stub([], authentication={"t": {}}).authentication() == {"t": {}}
+    assert Stub([]).authentication() is None
     with pytest.raises(TypeError):
-        ComponentBase(authentication=lambda: "x").authentication()
+        Stub([], authentication=lambda: "x").authentication()
     with pytest.raises(ValueError, match="unknown event"):
         base.on("nope", print)
     with pytest.raises(TypeError):
         base.on("join", "not callable")  # type: ignore[arg-type]
     assert not base.fatal(OSError())
     assert Outcome().done is False
+    with pytest.raises(TypeError, match="abstract"):
+        ComponentBase()  # type: ignore[abstract]  # an adapter must provide its part
 
 
 def test_reregister_delays_are_bounded() -> None:

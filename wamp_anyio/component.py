@@ -22,7 +22,7 @@ import anyio
 
 from wamp_anyio._run import Transport, run_session
 from wamp_anyio.session import Session
-from wamp_core.application.component import ComponentBase
+from wamp_core.application.component import ComponentBase, LogLevel
 from wamp_core.application.transports import TransportConfig
 
 __all__ = ["Component", "run"]
@@ -61,7 +61,7 @@ class Component(ComponentBase):
     async def _pause(self, delay: float) -> None:
         await anyio.sleep(delay)
 
-    def _main_loop_argument(self) -> Any:
+    def _main_loop_argument(self) -> object:
         """What Autobahn passes ``main`` first: the asyncio loop (None on trio)."""
         try:
             import asyncio  # noqa: PLC0415 (only meaningful under asyncio)
@@ -70,7 +70,7 @@ class Component(ComponentBase):
         except RuntimeError:
             return None
 
-    def _log(self, level: str, text: str) -> None:
+    def _log(self, level: LogLevel, text: str) -> None:
         getattr(log, level)(text)
 
 

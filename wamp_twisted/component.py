@@ -14,7 +14,7 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
-from wamp_core.application.component import ComponentBase
+from wamp_core.application.component import ComponentBase, LogLevel
 from wamp_core.application.transports import TransportConfig
 from wamp_core.application.url import parse_url
 from wamp_twisted.protocol import WampClientFactory, WampProtocol
@@ -80,10 +80,10 @@ class Component(ComponentBase):
     async def _pause(self, delay: float) -> None:
         await task.deferLater(self._reactor, delay, lambda: None)
 
-    def _main_loop_argument(self) -> Any:
+    def _main_loop_argument(self) -> object:
         return self._reactor  # what Autobahn passes main first
 
-    def _log(self, level: str, text: str) -> None:
+    def _log(self, level: LogLevel, text: str) -> None:
         getattr(log, _LEVELS.get(level, level))("{text}", text=text)
 
 

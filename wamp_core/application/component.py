@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import inspect
 import random as _random
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from wamp_core.application.reconnect import ReconnectPlan
 from wamp_core.application.transports import TransportConfig, transport_configs
@@ -28,11 +29,13 @@ __all__ = [
     "CLEAN_REASONS",
     "EVENTS",
     "ComponentBase",
+    "LogLevel",
     "Outcome",
     "reregister_delays",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+LogLevel: TypeAlias = Literal["info", "warning", "error"]
 
 EVENTS: Final = (
     "start",
@@ -83,7 +86,7 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-class ComponentBase:
+class ComponentBase(ABC):
     """``Component`` apart from the event loop (Autobahn's constructor, decorators and
     events), and its run as a coroutine the adapter drives. An adapter provides
     ``_connect_and_run`` (open the transport and run the session until it closes;
@@ -282,23 +285,33 @@ class ComponentBase:
                 session.disconnect()
         return None
 
+    # -- what the adapter provides (its part of the Host interface) ---------------------
+
+    @abstractmethod
     async def _connect_and_run(self, config: TransportConfig, make: Callable[[], Any]) -> None:
-        raise NotImplementedError
+        """Open ``config``'s transport and run the session ``make()`` gives on it until
+        the transport closes; raise if it cannot connect. (The session is whatever
+        ``session_factory`` makes, the adapter's Session by default.)"""
 
+    @abstractmethod
     async def _sleep(self, delay: float) -> None:
-        raise NotImplementedError
+        """Wait ``delay`` seconds, or less if ``_wake()`` is called meanwhile."""
 
+    @abstractmethod
     def _wake(self) -> None:
-        raise NotImplementedError
+        """End a ``_sleep`` in progress (``stop()``)."""
 
+    @abstractmethod
     async def _pause(self, delay: float) -> None:
-        raise NotImplementedError
+        """Wait ``delay`` seconds."""
 
-    def _main_loop_argument(self) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def _main_loop_argument(self) -> object:
+        """What ``main`` gets first (Autobahn's: the reactor, or the asyncio loop)."""
 
-    def _log(self, level: str, text: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _log(self, level: LogLevel, text: str) -> None:
+        """Log ``text`` at ``level``."""
 
     # -- one session, with the component's listeners on its hooks --------------------
 
