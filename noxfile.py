@@ -81,13 +81,15 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers (Autobahn, wampproto, the raw serializers, a bare
-    asyncio client) as ratios: codec, core, and RPC/PubSub through a real Crossbar.io."""
+    asyncio client) as ratios: codec, core, and RPC/PubSub through a real Crossbar.io;
+    then our router (asyncio, trio, Twisted) against Crossbar.io and xconn's router."""
     install_compiled(session, *BENCH)  # what users get from a wheel
     session.env["WAMP_CROSSBAR"] = os.environ.get("WAMP_CROSSBAR") or crossbar_executable(session)
     session.run("python", "benchmarks/codec.py")
     session.run("python", "benchmarks/core.py")
     session.run("python", "benchmarks/router_core.py")
     session.run("python", "benchmarks/rpc.py", *session.posargs)
+    session.run("python", "benchmarks/router.py")
 
 
 @nox.session
