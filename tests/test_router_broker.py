@@ -117,17 +117,30 @@ def test_subscribing_twice_gives_the_same_subscription(net: Net) -> None:
     assert len(events(first)) == len(events(second)) == 1
 
 
-def test_the_publisher_is_excluded_unless_it_says_otherwise(net: Net) -> None:
-    me, other = joined(net), joined(net)
-    subscribed(me, 1, "com.t")
-    subscribed(other, 1, "com.t")
+# Alone, the publisher is its subscription's only subscriber (the broker's no-sharing
+# path); with others, the EVENT's encoding is shared.
+@pytest.mark.parametrize("others", [0, 1, 2])
+def test_the_publisher_is_excluded_unless_it_says_otherwise(net: Net, others: int) -> None:
+    me = joined(net)
+    rest = [joined(net) for _ in range(others)]
+    for peer in [me, *rest]:
+        subscribed(peer, 1, "com.t")
     me.send(Publish(2, "com.t", [1]))
     assert me.take() == []
-    assert len(events(other)) == 1
+    assert [len(events(peer)) for peer in rest] == [1] * others
     me.send(Publish(3, "com.t", [2], options={"exclude_me": False}))
     assert [e.args for e in events(me)] == [[2]]
     me.send(Publish(4, "com.t", [3], options={"exclude_me": True}))
     assert me.take() == []
+
+
+def test_the_receiver_rules_hold_for_a_lone_subscriber(net: Net) -> None:
+    publisher, alone = joined(net), joined(net)
+    subscribed(alone, 1, "com.t")
+    publisher.send(Publish(2, "com.t", [1], options={"exclude": [session_id(alone)]}))
+    publisher.send(Publish(3, "com.t", [2], options={"eligible": [session_id(alone)]}))
+    publisher.send(Publish(4, "com.t", [3], options={"eligible": [session_id(publisher)]}))
+    assert [e.args for e in events(alone)] == [[2]]
 
 
 RECEIVER_CASES: list[tuple[dict[str, Any], set[str]]] = [

@@ -258,17 +258,29 @@ class _Client:
         assert isinstance(self.drain()[0], Welcome)
 
 
-def test_messages_too_big_for_a_peer_are_dropped_with_an_event(net: Net) -> None:
+# With another subscriber, the EVENT comes from the shared encoding (send_shared);
+# alone, from the small client's own (send).
+@pytest.mark.parametrize("other_subscriber", [False, True])
+def test_messages_too_big_for_a_peer_are_dropped_with_an_event(
+    net: Net, other_subscriber: bool
+) -> None:
     small = net.client(max_message_size=2048)
     big = net.raw_peer()
     big.join()
     small.session.subscribe("com.big")
     small.events()
+    if other_subscriber:
+        other = net.client()
+        other.session.subscribe("com.big")
+        other.events()
     big.send(Register(1, "com.echo"))
     (registered,) = big.take()
     assert isinstance(registered, Registered)
     big.send(Publish(2, "com.big", ["x" * 3000]))
     assert small.events() == []
+    if other_subscriber:
+        net.pump()
+        assert [type(e).__name__ for e in other.events()] == ["Event"]
     small.session.call("com.echo")
     net.pump()
     (invocation,) = big.take()
@@ -340,12 +352,22 @@ def test_bad_roles_are_refused() -> None:
 
 
 def test_ids() -> None:
-    draws = iter([bytes(7), b"\xff" * 7, bytes(6) + b"\x01", bytes(6) + b"\x02"])
-    ids = RandomIds(lambda n: next(draws))
+    first = bytes(7) + b"\xff" * 7 + bytes(6) + b"\x01" + bytes(6) + b"\x02"
+    asked: list[int] = []
+
+    def source(n: int) -> bytes:
+        asked.append(n)
+        return first.ljust(n, b"\0") if len(asked) == 1 else b"\0" * (n - 1) + b"\x05"
+
+    ids = RandomIds(source)
     assert ids.draw() == 1
     assert ids.draw() == 2**53
     assert ids.unique({2}) == 3  # 2 was taken: drawn again
-    with pytest.raises(ValueError, match="7 bytes"):
+    for _ in range(64 - 4):  # the rest of the first batch: zeros
+        assert ids.draw() == 1
+    assert ids.draw() == 1  # the second batch's first id
+    assert asked == [7 * 64, 7 * 64]  # 64 ids per call of the source
+    with pytest.raises(ValueError, match="448 bytes"):
         RandomIds(lambda n: b"short").draw()
     counter = SequentialIds()
     assert [counter.next(), counter.next()] == [1, 2]

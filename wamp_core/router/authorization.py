@@ -52,6 +52,9 @@ ALLOW_ALL: Final = Permission("", "prefix", frozenset(ACTIONS))
 """Every action on every URI (the default realm's anonymous role)."""
 
 _MAX_REMEMBERED = 10_000
+# What allows() remembers for a denial: a Permission, so that one dict look-up says
+# both whether the question was asked and what the answer was.
+_DENIED: Final = Permission("", "prefix")
 
 TRUSTED: Final = "trusted"
 """The role of the router's own sessions (as in Crossbar.io): every action on every URI."""
@@ -106,7 +109,7 @@ class RoleSet:
         )
         # allows() remembered: roles never change once the set is built, and every
         # PUBLISH and CALL asks (most often about the same few URIs).
-        self._allowed: dict[tuple[str, str, Action], Permission | None] = {}
+        self._allowed: dict[tuple[str, str, Action], Permission] = {}
 
     @property
     def roles(self) -> Mapping[str, Role]:
@@ -126,12 +129,11 @@ class RoleSet:
         """The permission if ``authrole`` may do ``action`` on ``uri``, else None."""
         key = (authrole, uri, action)
         allowed = self._allowed
-        if key in allowed:
-            return allowed[key]
-        permission = self.permission(authrole, uri)
-        if permission is not None and action not in permission.allow:
-            permission = None
-        if len(allowed) >= _MAX_REMEMBERED:
-            allowed.clear()  # bounded, whatever URIs the clients use
-        allowed[key] = permission
-        return permission
+        known = allowed.get(key)
+        if known is None:
+            permission = self.permission(authrole, uri)
+            known = _DENIED if permission is None or action not in permission.allow else permission
+            if len(allowed) >= _MAX_REMEMBERED:
+                allowed.clear()  # bounded, whatever URIs the clients use
+            allowed[key] = known
+        return None if known is _DENIED else known

@@ -256,36 +256,44 @@ class Broker:
 
     def publish(self, session: RouterSession, message: Publish) -> None:
         options = message.options
-        acknowledge = options.get("acknowledge") is True
         permission = self._authorize.decide(session, message.topic, "publish")
         if permission is None:
-            if acknowledge:  # an unacknowledged publication gets no answer, even an error
+            if options.get("acknowledge") is True:  # else no answer, even an error
                 text = f"session is not authorized to publish to topic {message.topic!r}"
                 error = _error(Publish.CODE, message.request_id, NOT_AUTHORIZED, text)
                 session.peer.send(error)
             return
-        disclose = permission.disclose_publisher or options.get("disclose_me") is True
         publication_id = self._ids.draw()
-        if options.get("retain") is True:
-            self._retain(message, session, disclose)
-        if acknowledge:
-            session.peer.send(Published(message.request_id, publication_id))
-        excluded = options.get("exclude_me", True) is not False
-        me = session.id if excluded else 0  # no session's id (ids start at 1): an int compare
+        disclose = permission.disclose_publisher
+        me = session.id  # publisher exclusion is on by default
         receivers = None
-        if options and not _FILTERS.isdisjoint(options):
-            receivers = _Receivers(options, session.id if excluded else None)
+        if options:  # most publications have none: no look-ups then
+            disclose = disclose or options.get("disclose_me") is True
+            if options.get("retain") is True:
+                self._retain(message, session, disclose)
+            if options.get("acknowledge") is True:
+                session.peer.send(Published(message.request_id, publication_id))
+            excluded = options.get("exclude_me", True) is not False
+            if not excluded:
+                me = 0  # no session's id (ids start at 1): still an int compare
+            if not _FILTERS.isdisjoint(options):
+                receivers = _Receivers(options, session.id if excluded else None)
         for subscription in self._route(message.topic):
             event = _event(subscription, publication_id, message, session, disclose)
+            subscribers = subscription.subscribers
+            if len(subscribers) == 1:  # no encoding to share, no copy to take
+                subscriber = next(iter(subscribers.values()))
+                if subscriber.id != me if receivers is None else receivers.admits(subscriber):
+                    subscriber.peer.send(event)
+                continue
             cache: dict[str, Any] = {}
             # A copy: a receiver cut off for not reading leaves the realm mid-loop.
-            subscribers = list(subscription.subscribers.values())
             if receivers is None:
-                for subscriber in subscribers:
+                for subscriber in list(subscribers.values()):
                     if subscriber.id != me:
                         subscriber.peer.send_shared(event, cache)
             else:
-                for subscriber in subscribers:
+                for subscriber in list(subscribers.values()):
                     if receivers.admits(subscriber):
                         subscriber.peer.send_shared(event, cache)
 
