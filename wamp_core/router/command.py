@@ -25,9 +25,11 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "LOG_LEVELS",
+    "ServeError",
     "add_serve_arguments",
     "node_from_arguments",
     "parse_address",
+    "prepare",
     "run_serve",
 ]
 
@@ -81,6 +83,23 @@ def node_from_arguments(args: argparse.Namespace) -> NodeConfig:
     )
 
 
+class ServeError(Exception):
+    """The flags name a configuration that cannot be served or a file that cannot be
+    read; the message says which (a key path, a file name)."""
+
+
+def prepare(
+    args: argparse.Namespace, tls: Callable[[TlsConfig], Any]
+) -> tuple[NodeConfig, list[Listen]]:
+    """The node configuration the flags name and its listeners (``tls`` makes the
+    adapter's server TLS context from a listener's files)."""
+    try:
+        node = node_from_arguments(args)
+        return node, listens_from(node, tls)
+    except (ConfigError, ImportError, OSError, argparse.ArgumentTypeError) as error:
+        raise ServeError(str(error)) from error
+
+
 def run_serve(
     args: argparse.Namespace,
     *,
@@ -96,9 +115,8 @@ def run_serve(
     cannot read, or a port it cannot listen on (``serve`` raises OSError)."""
     err = sys.stderr if stderr is None else stderr
     try:
-        node = node_from_arguments(args)
-        listens = listens_from(node, tls)
-    except (ConfigError, ImportError, OSError, argparse.ArgumentTypeError) as error:
+        node, listens = prepare(args, tls)
+    except ServeError as error:
         print(f"{program}: {error}", file=err)
         return EXIT_USAGE
     for warning in node.warnings:

@@ -1,0 +1,551 @@
+"""wamp_core's router served by Twisted, as a ``twisted.application.service.Service``.
+
+::
+
+    service = RouterService([Listen("websocket", port=0), Listen("rawsocket", port=0)])
+    urls = await service.startService()   # also service.urls; ports bound at once
+    session = await service.connect("realm1")   # joined, over memory: no socket
+    ...
+    await service.stopService()   # GOODBYE wamp.close.system_shutdown to all, close
+
+In a ``.tac`` file, ``RouterService(...).setServiceParent(application)``; from the
+command line, ``python -m wamp_twisted serve`` or ``twistd -n wamp-sansio`` (the
+plugin in ``twisted/plugins``), with the flags of ``python -m wamp_anyio serve``.
+
+Each connection is a protocol that feeds the router its bytes and writes what the
+router queued for it; each has its own timer (handshake timeout, keep-alive), and the
+router has one (call timeouts), all ``reactor.callLater``. The protocol is the push
+producer of its transport: when a peer stops reading, Twisted pauses it and nothing
+more is handed to the transport, so what the router queues for that peer grows in the
+connection until ``max_queued`` and the router cuts it off (the reason is logged).
+Bad input ends that connection only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IHandshakeListener, IPushProducer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger, LogLevel
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
+from zope.interface import implementer  # type: ignore[import-untyped]
+
+from wamp_core.application.url import parse_url
+from wamp_core.connection import DISPATCH_CHUNK
+from wamp_core.exception import ApplicationError, TransportLost
+from wamp_core.router import ANONYMOUS_AUTH, RealmConfig, Router, RouterConnection
+from wamp_core.router.acceptor import TransportAuth
+from wamp_core.router.command import LOG_LEVELS
+from wamp_core.router.config import NodeConfig, TlsConfig, load_config
+from wamp_core.router.serving import (
+    DEFAULT_MAX_QUEUED,
+    SHUTDOWN_GRACE,
+    Listen,
+    default_listens,
+    event_line,
+    iso_timestamp,
+    listens_from,
+)
+from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
+from wamp_twisted.protocol import WampClientFactory
+from wamp_twisted.session import Session
+
+__all__ = ["Listen", "RouterService", "server_tls"]
+
+log = Logger(namespace="wamp_twisted.router")
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
+)
+
+
+def server_tls(files: TlsConfig) -> Any:
+    """A server TLS context factory (``CertificateOptions``) from a listener's files:
+    its key and certificate, chain certificates sent along, and with
+    ``ca_certificates`` a client certificate signed by one of them required (as in
+    Crossbar.io). TLS sessions stay off (Twisted's default), so every handshake is a
+    full one and tls-unique is the client's Finished. Unreadable files raise OSError."""
+    from OpenSSL.SSL import Error as TLSError  # noqa: PLC0415 (pyOpenSSL: the tls extra)
+    from twisted.internet import ssl  # noqa: PLC0415
+
+    try:
+        identity = ssl.PrivateCertificate.loadPEM(  # type: ignore[no-untyped-call]
+            _read(files.key) + b"\n" + _read(files.certificate)
+        )
+        chain = [
+            ssl.Certificate.loadPEM(pem).original for pem in _certificates(files.chain_certificates)
+        ]
+        options: dict[str, Any] = {}
+        if files.ca_certificates is not None:
+            authorities = [
+                ssl.Certificate.loadPEM(pem) for pem in _certificates(files.ca_certificates)
+            ]
+            options["trustRoot"] = ssl.trustRootFromCertificates(  # type: ignore[no-untyped-call]
+                authorities
+            )
+        return ssl.CertificateOptions(
+            privateKey=identity.privateKey.original,
+            certificate=identity.original,
+            extraCertChain=chain,
+            **options,
+        )
+    except TLSError as error:
+        raise OSError(f"TLS files {files.key}, {files.certificate}: {error}") from None
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _certificates(paths: Sequence[str]) -> list[bytes]:
+    return [pem for path in paths for pem in _PEM_CERTIFICATE.findall(_read(path))]
+
+
+def _tls_unique_of_client(transport: Any) -> bytes | None:
+    """tls-unique as the server sees it: the client's Finished (a full handshake)."""
+    try:
+        finished = transport.getHandle().get_peer_finished()
+    except Exception:  # not a pyOpenSSL connection: no channel binding
+        return None
+    return finished if isinstance(finished, bytes) else None
+
+
+@implementer(IPushProducer, IHandshakeListener)
+class _RouterProtocol(Protocol):
+    """One client connection of the router (see the module docstring)."""
+
+    def __init__(self, server: RouterService, listen: Listen) -> None:
+        self.server = server
+        self.listen = listen
+        self.connection: RouterConnection | None = None
+        self.paused = False  # the transport's buffer is full: hand it nothing more
+        self._timer: Any = None
+        self._ending = False
+
+    # -- IProtocol
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        transport.registerProducer(self, True)
+        server = self.server
+        self.connection = connection = self.listen.connect(
+            server.router, server.reactor.seconds(), channel_id=None, max_queued=server.max_queued
+        )
+        server.protocols[connection] = self
+        server.handled(connection)
+
+    def handshakeCompleted(self) -> None:
+        """TLS is up, before any data: the channel binding for cryptosign and SCRAM."""
+        assert self.connection is not None
+        self.connection.channel_id = _tls_unique_of_client(self.transport)
+
+    def dataReceived(self, data: bytes) -> None:
+        connection = self.connection
+        assert connection is not None
+        now = self.server.reactor.seconds()
+        # In slices (see DISPATCH_CHUNK: what a big read of small messages costs the GC).
+        for start in range(0, len(data), DISPATCH_CHUNK):
+            connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
+        self.server.handled(connection)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        connection = self.connection
+        if connection is None:
+            return
+        self._ending = True
+        if not connection.closed:
+            connection.receive_data(b"", self.server.reactor.seconds())
+        self._cancel_timer()
+        self.server.lost(self, connection)
+
+    # -- IPushProducer: the transport tells us whether the peer keeps up
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self.flush()
+
+    def stopProducing(self) -> None:
+        """The transport is going away: connectionLost follows."""
+
+    # -- output and time
+
+    def flush(self) -> None:
+        """Hand the transport what the router queued (unless paused), close if the
+        connection is over, and follow the connection's next deadline."""
+        connection = self.connection
+        if connection is None or self._ending:
+            return
+        transport: Any = self.transport
+        if not self.paused:
+            data = connection.data_to_send()
+            if data:
+                transport.write(data)
+        if connection.closed:
+            self._ending = True
+            self._cancel_timer()
+            transport.unregisterProducer()  # else Twisted waits for the producer
+            # A peer that does not read would hold a polite close open for ever.
+            if self.paused:
+                transport.abortConnection()
+            else:
+                transport.loseConnection()
+            return
+        self._arm(connection.next_deadline())
+
+    def _arm(self, deadline: float | None) -> None:
+        timer = self._timer
+        if deadline is None:
+            self._cancel_timer()
+            return
+        delay = max(0.0, deadline - self.server.reactor.seconds())
+        if timer is not None and timer.active():
+            if timer.getTime() != deadline:
+                timer.reset(delay)
+            return
+        self._timer = self.server.reactor.callLater(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        connection = self.connection
+        assert connection is not None
+        connection.handle_timer(self.server.reactor.seconds())
+        self.server.handled(connection)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+
+class _RouterFactory(Factory):
+    noisy = False
+
+    def __init__(self, server: RouterService, listen: Listen) -> None:
+        self.server = server
+        self.listen = listen
+
+    def buildProtocol(self, addr: Any) -> _RouterProtocol:
+        return _RouterProtocol(self.server, self.listen)
+
+
+class RouterService(service.Service):
+    """The router on ``listens`` (default: WebSocket on 127.0.0.1:8080/ws, RawSocket on
+    127.0.0.1:8081; port 0 picks a free one) for ``realms``.
+
+    The ports are bound when the service starts (``privilegedStartService`` under
+    twistd); ``startService()`` returns a Deferred (already fired) with ``urls``.
+    ``stopService()`` says GOODBYE ``wamp.close.system_shutdown`` to every session,
+    gives them ``SHUTDOWN_GRACE`` seconds to answer and closes every connection; its
+    Deferred fires once they are all closed. ``log_level`` (``info``, ``warning``,
+    ``error``) is the least level of the router's own log lines."""
+
+    name = "wamp-router"
+
+    def __init__(
+        self,
+        listens: Sequence[Listen] | None = None,
+        realms: Sequence[RealmConfig] = (RealmConfig("realm1"),),
+        *,
+        max_queued: int = DEFAULT_MAX_QUEUED,
+        reactor: Any = None,
+        log_level: str = "info",
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor  # noqa: PLC0415
+
+            reactor = default_reactor
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {LOG_LEVELS}, got {log_level!r}")
+        self.listens = tuple(default_listens() if listens is None else listens)
+        self.reactor = reactor
+        self.max_queued = max_queued
+        self.router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
+        self.urls: list[str] = []
+        self.protocols: dict[RouterConnection, _RouterProtocol] = {}
+        self._least_level = LogLevel.levelWithName(log_level)
+        self._ports: list[Any] = []
+        self._timer: Any = None
+        self._all_closed: defer.Deferred[None] | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: NodeConfig | str | os.PathLike[str], **options: Any
+    ) -> RouterService:
+        """The service of a Crossbar.io node configuration (a NodeConfig, or a file to
+        load); its warnings are logged. ``options`` as for the constructor."""
+        node = config if isinstance(config, NodeConfig) else load_config(config)
+        for warning in node.warnings:
+            log.warn("configuration: {warning}", warning=warning)
+        return cls(listens_from(node, server_tls), node.realms, **options)
+
+    @property
+    def url(self) -> str:
+        """The first listener's URL."""
+        return self.urls[0]
+
+    # -- the service ----------------------------------------------------------------
+
+    def privilegedStartService(self) -> None:
+        """Bind the listening ports (before twistd drops privileges)."""
+        if self._ports:
+            return
+        try:
+            for listen in self.listens:
+                port = self._listen(listen)
+                self._ports.append(port)
+                self.urls.append(listen.url(0 if listen.unix else port.getHost().port))
+                self._emit("info", f"listening on {self.urls[-1]}")
+        except BaseException:
+            for port in self._ports:
+                port.stopListening()
+            self._ports, self.urls = [], []
+            raise
+
+    def startService(self) -> defer.Deferred[list[str]]:
+        self.privilegedStartService()
+        super().startService()  # type: ignore[no-untyped-call]
+        return defer.succeed(list(self.urls))
+
+    def stopService(self) -> defer.Deferred[None]:
+        super().stopService()  # type: ignore[no-untyped-call]
+        stopped = [defer.maybeDeferred(port.stopListening) for port in self._ports]
+        self._ports, self.urls = [], []
+        self._emit("info", f"shutting down: {len(self.protocols)} connections")
+        closed: defer.Deferred[None] = defer.Deferred()
+        self._all_closed = closed
+        self.router.shutdown("wamp.close.system_shutdown")
+        self._write_queued()
+        if self.protocols:
+            grace = self.reactor.callLater(SHUTDOWN_GRACE, self._abort_all)
+            closed.addBoth(_cancel_call, grace)
+        else:
+            closed.callback(None)
+        done = defer.gatherResults([*stopped, closed], consumeErrors=True)
+        return done.addCallback(self._stopped)
+
+    def _stopped(self, _: Any) -> None:
+        self._all_closed = None
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _abort_all(self) -> None:
+        for proto in list(self.protocols.values()):
+            transport: Any = proto.transport
+            transport.abortConnection()
+
+    def _listen(self, listen: Listen) -> Any:
+        factory: Any = _RouterFactory(self, listen)
+        if listen.tls is not None:  # what listenSSL does, over TCP and Unix alike
+            factory = TLSMemoryBIOFactory(listen.tls, False, factory)
+        if listen.unix is not None:
+            return self.reactor.listenUNIX(listen.unix, factory)
+        return self.reactor.listenTCP(listen.port, factory, interface=listen.host)
+
+    # -- connections ----------------------------------------------------------------
+
+    def handled(self, source: RouterConnection) -> None:
+        """After input or a timer on ``source``: log what happened, write what the
+        router queued (on any connection), and follow the router's next deadline."""
+        self._log_events(source)
+        self._write_queued()
+        proto = self.protocols.get(source)
+        if proto is not None:
+            proto.flush()  # also when it queued nothing: its own deadline moved
+
+    def lost(self, proto: _RouterProtocol, connection: RouterConnection) -> None:
+        """A connection's transport is gone."""
+        self.protocols.pop(connection, None)
+        self._log_events(connection)
+        self._write_queued()
+        if not self.protocols and self._all_closed is not None and not self._all_closed.called:
+            self._all_closed.callback(None)
+
+    def _write_queued(self) -> None:
+        for connection in self.router.take_writable():
+            self._log_events(connection)
+            proto = self.protocols.get(connection)
+            if proto is not None:
+                proto.flush()
+        self._arm()
+
+    def _log_events(self, connection: RouterConnection) -> None:
+        for event in connection.events():
+            line = event_line(event)
+            if line is not None:
+                self._emit(*line)
+
+    def _emit(self, level: str, text: str) -> None:
+        twisted_level = LogLevel.warn if level == "warning" else LogLevel.levelWithName(level)
+        if twisted_level >= self._least_level:
+            log.emit(twisted_level, "{text}", text=text)
+
+    # -- the router's timer ---------------------------------------------------------
+
+    def _arm(self) -> None:
+        deadline = self.router.next_deadline()
+        timer = self._timer
+        if deadline is None:
+            if timer is not None and timer.active():
+                timer.cancel()
+            self._timer = None
+        elif timer is not None and timer.active():
+            if timer.getTime() != deadline:
+                timer.reset(max(0.0, deadline - self.reactor.seconds()))
+        else:
+            delay = max(0.0, deadline - self.reactor.seconds())
+            self._timer = self.reactor.callLater(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.router.handle_timer(self.reactor.seconds())
+        self._write_queued()
+
+    # -- in memory ------------------------------------------------------------------
+
+    def connect(
+        self,
+        realm: str = "realm1",
+        *,
+        serializer: str = "msgpack",
+        authentication: Mapping[str, Any] | None = None,
+        auth: TransportAuth = ANONYMOUS_AUTH,
+        extra: Any = None,
+    ) -> defer.Deferred[Session]:
+        """A wamp_twisted Session joined to ``realm`` over an in-memory RawSocket
+        connection (no socket); ``auth`` is that connection's authentication on the
+        router's side. A refused join fails with ApplicationError. Leave with
+        ``session.leave()`` (or ``session.disconnect()``)."""
+        session = _JoiningSession(ComponentConfig(realm=realm, extra=extra))
+        factory: WampClientFactory[Session] = WampClientFactory(
+            lambda: session,
+            parse_url("rs://127.0.0.1:1"),
+            realm,
+            self.reactor,
+            serializers=[serializer],
+            authentication=authentication,
+        )
+        router_end = _RouterProtocol(self, Listen("rawsocket", auth=dict(auth), open_timeout=None))
+        _MemoryPipe(self.reactor).join(router_end, factory.buildProtocol(None))
+        return session.joined
+
+
+def _timestamp() -> str:
+    return iso_timestamp(time.time())
+
+
+def _cancel_call(result: Any, call: Any) -> Any:
+    if call.active():
+        call.cancel()
+    return result
+
+
+class _JoiningSession(Session):
+    """The session ``connect()`` gives: ``joined`` fires with it, or fails with the
+    router's refusal (or TransportLost)."""
+
+    def __init__(self, config: ComponentConfig) -> None:
+        super().__init__(config)
+        self.joined: defer.Deferred[Session] = defer.Deferred()
+
+    def on_join(self, details: SessionDetails) -> None:
+        if not self.joined.called:
+            self.joined.callback(self)
+
+    def on_leave(self, details: CloseDetails) -> Any:
+        if not self.joined.called:
+            why = (details.message,) if details.message else ()
+            self.joined.errback(ApplicationError(details.reason or "wamp.error.canceled", *why))
+        return super().on_leave(details)
+
+    def on_disconnect(self) -> None:
+        if not self.joined.called:
+            self.joined.errback(TransportLost("the transport closed before the session joined"))
+
+
+class _MemoryPipe:
+    """Two protocols joined by in-memory transports: what one writes, the other
+    receives in a later reactor turn, in order; closing either end closes both."""
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        self.ends: list[_MemoryTransport] = []
+        self._queue: deque[tuple[Protocol, bytes | None]] = deque()
+        self._scheduled = False
+        self.closed = False
+
+    def join(self, first: Protocol, second: Protocol) -> None:
+        a, b = _MemoryTransport(self, second), _MemoryTransport(self, first)
+        self.ends = [a, b]
+        first.makeConnection(a)  # type: ignore[no-untyped-call]
+        second.makeConnection(b)  # type: ignore[no-untyped-call]
+
+    def put(self, receiver: Protocol, data: bytes | None) -> None:
+        """``data`` for ``receiver`` (None: close both ends, after what came before)."""
+        self._queue.append((receiver, data))
+        if not self._scheduled:
+            self._scheduled = True
+            self.reactor.callLater(0, self._deliver)
+
+    def _deliver(self) -> None:
+        self._scheduled = False
+        while self._queue and not self.closed:
+            receiver, data = self._queue.popleft()
+            if data is None:
+                self.closed = True
+                for end in self.ends:
+                    end.receiver.connectionLost(Failure(ConnectionDone()))  # type: ignore[no-untyped-call]
+            else:
+                receiver.dataReceived(data)
+        self._queue.clear()
+
+
+class _MemoryTransport:
+    """One end of a :class:`_MemoryPipe` (the parts of ITransport the protocols use)."""
+
+    disconnecting = False
+
+    def __init__(self, pipe: _MemoryPipe, receiver: Protocol) -> None:
+        self.pipe = pipe
+        self.receiver = receiver  # the protocol at the other end
+        self.producer: Any = None
+
+    def write(self, data: bytes) -> None:
+        if not self.disconnecting:
+            self.pipe.put(self.receiver, bytes(data))
+
+    def writeSequence(self, data: Sequence[bytes]) -> None:
+        self.write(b"".join(data))
+
+    def loseConnection(self) -> None:
+        if not self.disconnecting:
+            self.disconnecting = True
+            self.pipe.put(self.receiver, None)
+
+    abortConnection = loseConnection
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        self.producer = producer  # memory never fills up: it is never paused
+
+    def unregisterProducer(self) -> None:
+        self.producer = None
+
+    def getPeer(self) -> Any:
+        return None
+
+    getHost = getPeer
