@@ -13,6 +13,15 @@ authmethod, authid, credential, role; ``make_authenticator(principal)`` turns on
 into a ``wamp_core.auth`` authenticator), ``start()``, ``stop(kill=False)``,
 ``restart()``, ``running``, ``log_tail()``.
 
+* ``router`` (session scope, parametrized): the same client tests against every
+  router that runs the same node configuration: ``crossbar`` (the ``crossbar`` node
+  above), ``ours-asyncio``, ``ours-trio`` and ``ours-twisted`` (our router served by
+  ``python -m wamp_anyio serve --config`` / ``python -m wamp_twisted serve --config``,
+  an :class:`~tests.integration.our_node.OurRouterNode`; twisted is skipped while
+  ``wamp_twisted`` has no command line). ``router_name(node)`` (``our_node``) says which one a test
+  got, for the expectations that legitimately differ.
+* ``fresh_router`` (function scope, parametrized the same way): a node of its own.
+
 Crossbar is ``$WAMP_CROSSBAR``, else ``.nox/crossbar/bin/crossbar`` (``nox -s crossbar``
 installs it there), else ``crossbar`` on PATH; without any, these tests are skipped.
 ``nox -s tests`` installs it if needed and sets the variable.
@@ -27,6 +36,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.crossbar_node import ENV_VAR, CrossbarNode, find_crossbar
+from tests.integration.our_node import OurRouterNode, backend_available
+
+ROUTERS = ["crossbar", "ours-asyncio", "ours-trio", "ours-twisted"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,3 +78,47 @@ def fresh_crossbar(crossbar_executable: str) -> Iterator[CrossbarNode]:
         yield node
     finally:
         node.close()
+
+
+def _our_node(backend: str) -> Iterator[OurRouterNode]:
+    if not backend_available(backend):
+        pytest.skip(f"our router cannot be served on {backend} from the command line here")
+    node = OurRouterNode(backend)
+    try:
+        node.start()
+        yield node
+    finally:
+        node.close()
+
+
+@pytest.fixture(scope="session")
+def ours_asyncio() -> Iterator[OurRouterNode]:
+    yield from _our_node("asyncio")
+
+
+@pytest.fixture(scope="session")
+def ours_trio() -> Iterator[OurRouterNode]:
+    yield from _our_node("trio")
+
+
+@pytest.fixture(scope="session")
+def ours_twisted() -> Iterator[OurRouterNode]:
+    yield from _our_node("twisted")
+
+
+@pytest.fixture(scope="session", params=ROUTERS)
+def router(request: pytest.FixtureRequest) -> CrossbarNode:
+    """One running router per parameter, shared by the session (do not stop it)."""
+    name = str(request.param)
+    node: CrossbarNode = request.getfixturevalue(name.replace("-", "_"))
+    return node
+
+
+@pytest.fixture(params=ROUTERS)
+def fresh_router(request: pytest.FixtureRequest) -> Iterator[CrossbarNode]:
+    """A running router of its own, for tests that stop, kill or restart it."""
+    name = str(request.param)
+    if name == "crossbar":
+        yield request.getfixturevalue("fresh_crossbar")
+    else:
+        yield from _our_node(name.removeprefix("ours-"))
