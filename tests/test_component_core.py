@@ -295,6 +295,7 @@ def test_constructor_checks_and_configuration() -> None:
     assert base.authentication() == {"a": {}}
     assert Stub([], authentication={"t": {}}).authentication() == {"t": {}}
     assert Stub([]).authentication() is None
+    assert Stub([], session_factory=None).session_factory is None  # the class's (an adapter's)
     with pytest.raises(TypeError):
         Stub([], authentication=lambda: "x").authentication()
     with pytest.raises(ValueError, match="unknown event"):
