@@ -5,6 +5,11 @@
 (b) EVENTs delivered per second, 1 publisher and 1 / 10 / 100 subscribers:
     PUBLISH in -> EVENTs out; and 100 subscribers of mixed serializers (50 msgpack
     + 50 json).
+(c) The server transports next to the client's, per message each way (the server
+    receives a client's frame and sends one; the client sends one and receives the
+    server's), for RawSocket and WebSocket, small and large payloads. WebSocket's
+    masking makes the client pay on sending and the server on receiving, so the
+    fair unit is the exchange. Target: the server side at least as fast.
 
 Ours: a ``Router`` whose connections (``RawSocketServerTransport``) are fed
 RawSocket frames by hand; what it writes (``take_writable`` / ``data_to_send``) is
@@ -45,7 +50,14 @@ from wamp_core.connection import Connection
 from wamp_core.messages import Call, Event, Invocation, Message, Publish, Result, Yield
 from wamp_core.router import MemoryNetwork, Router, RouterConnection
 from wamp_core.serializers import Serializer, get_serializer
-from wamp_core.transports import MessageReceived, RawSocketClientTransport
+from wamp_core.transports import (
+    MessageReceived,
+    RawSocketClientTransport,
+    Transport,
+    WebSocketClientTransport,
+)
+from wamp_core.transports.rawsocket_server import RawSocketServerTransport
+from wamp_core.transports.websocket_server import WebSocketServerTransport
 
 PROCEDURE = "com.example.add2"
 TOPIC = "com.example.sensor"
@@ -408,6 +420,82 @@ def wp_events(serializers: list[str], *, shared_encoding: bool) -> Prepare:
     return prepare
 
 
+# -- server and client transports ----------------------------------------------------------
+
+
+def open_pair(kind: str) -> tuple[Transport, Transport]:
+    """A client transport and a server transport, their handshakes done in memory."""
+    client: Transport
+    server: Transport
+    if kind == "websocket":
+        masks = random.Random(3).randbytes
+        client = WebSocketClientTransport(
+            "127.0.0.1:8080", "/ws", serializers=["msgpack"], random_bytes=masks
+        )
+        server = WebSocketServerTransport()
+    else:
+        client = RawSocketClientTransport("msgpack")
+        server = RawSocketServerTransport(("msgpack",))
+    while not (client.is_open and server.is_open):
+        server.receive_data(client.data_to_send())
+        client.receive_data(server.data_to_send())
+    client.events()
+    server.events()
+    return client, server
+
+
+def exchange(kind: str, size: int, side: str) -> Prepare:
+    """``side`` receives ``count`` frames of the other side and sends ``count``."""
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+
+    def prepare(count: int) -> tuple[Run, Callable[[], None]]:
+        client, server = open_pair(kind)
+        me, peer = (server, client) if side == "server" else (client, server)
+        peer.send_message(payload)
+        incoming = peer.data_to_send()  # the same frame each time (a client's mask too)
+        out: list[bytes] = []
+        got: list[Any] = []
+
+        def run() -> int:
+            receive, events = me.receive_data, me.events
+            send, data_to_send = me.send_message, me.data_to_send
+            for _ in range(count):
+                receive(incoming)
+                got.extend(events())
+                send(payload)
+                out.append(data_to_send())
+            return count
+
+        def check() -> None:
+            assert len(got) == count and all(
+                isinstance(e, MessageReceived) and e.data == payload for e in got
+            )
+            peer.receive_data(out[-1])
+            (last,) = peer.events()
+            assert isinstance(last, MessageReceived) and last.data == payload
+
+        return run, check
+
+    return prepare
+
+
+def transports_table(rounds: int) -> None:
+    print()
+    print("Messages exchanged/s by one transport (one received + one sent), msgpack")
+    print("(target: server >= client)")
+    print("| transport | payload | server | client | server / client |")
+    print("|---|---:|---:|---:|---:|")
+    for kind in ("rawsocket", "websocket"):
+        for size, count in ((40, 50_000), (1024, 50_000), (65536, 2_000)):
+            server = best_rate(exchange(kind, size, "server"), count, rounds)
+            client = best_rate(exchange(kind, size, "client"), count, rounds)
+            mark = "" if server >= client else " (below)"
+            print(
+                f"| {kind} | {size:,} B | {server:,.0f} | {client:,.0f} "
+                f"| {server / client:.2f}x{mark} |"
+            )
+
+
 # -- measuring ---------------------------------------------------------------------------
 
 
@@ -488,6 +576,7 @@ def main() -> None:
             f"| {name} | {ours:,.0f} | {each:,.0f} | {ratio(ours, each)} "
             f"| {shared:,.0f} | {ratio(ours, shared)} |"
         )
+    transports_table(opts.rounds)
 
 
 if __name__ == "__main__":
