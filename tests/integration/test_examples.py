@@ -15,6 +15,12 @@ in ``examples/twisted`` (each one an Autobahn Twisted program), also run as the
 Autobahn programs they were ported from (their original import lines are in their
 header comment) when Autobahn is installed, which shows that only the imports
 differ. Where Autobahn behaves differently, the run says so in its expectations.
+
+Those ports and their Autobahn originals run once more against our router (the
+``ours-asyncio`` node of the ``router`` fixture: ``python -m wamp_anyio serve`` on
+the same node configuration), ids ending in ``@ours-asyncio``: Autobahn's own
+clients against our router. Where our router answers differently from Crossbar.io,
+:data:`OURS_EXPECT` says how.
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
 from tests.integration.crossbar_node import CrossbarNode
+from tests.integration.our_node import backend_available
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +50,8 @@ README = ROOT / "README.md"
 RUN_TIMEOUT = 60.0  # seconds for one example (they take 1-3 s)
 MAX_PARALLEL = 6  # processes at once (the machine may have few cores; some examples time things)
 HAVE_AUTOBAHN = importlib.util.find_spec("autobahn") is not None
+# The routers the Autobahn ports (ours and the originals) run against besides Crossbar.io.
+OUR_ROUTERS = ("ours-asyncio",)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Run:
     returncode: int = 0
     allow_traceback: bool = False  # Autobahn logs tracebacks of procedures that raise
     marks: tuple[pytest.MarkDecorator, ...] = field(default_factory=tuple)
+    router: str = "crossbar"  # a parameter of the router fixture
 
 
 # ------------------------------------------------------------------ what runs
@@ -383,6 +393,14 @@ TWISTED_AUTOBAHN_EXPECT: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Expected output line -> the line our router gives instead, where it legitimately
+# differs from Crossbar.io. A client's GOODBYE is answered with the spec's reason
+# (wamp.close.goodbye_and_out, which on_leave reports); Crossbar.io answers with
+# wamp.close.normal.
+OURS_EXPECT: dict[str, str] = {
+    "session left: wamp.close.normal": "session left: wamp.close.goodbye_and_out",
+}
+
 OUR_IMPORT = re.compile(
     r"^(from wamp_anyio\b|from wamp_twisted\b|from wamp_core\b|import wamp_core\b)"
 )
@@ -474,6 +492,9 @@ def all_runs() -> list[Run]:
                 marks=(pytest.mark.skipif(not HAVE_AUTOBAHN, reason="Autobahn is not installed"),),
             )
         )
+    runs += on_our_routers(
+        [run for run in runs if run.id.startswith(("autobahn_port/", "twisted/"))]
+    )
     for i, source in enumerate(readme_snippets()):
         runs.append(
             Run(f"README-snippet-{i + 1}", source=source, expect=readme_expectations(source))
@@ -515,6 +536,27 @@ def all_runs() -> list[Run]:
         )
     )
     return runs
+
+
+def on_our_routers(runs: list[Run]) -> list[Run]:
+    """The same runs against each of OUR_ROUTERS (each router's node is its own, so
+    they may overlap with the Crossbar.io runs; the waves keep ours and Autobahn's
+    apart on one router)."""
+    out = []
+    for router in OUR_ROUTERS:
+        available = backend_available(router.removeprefix("ours-"))
+        skip = pytest.mark.skipif(not available, reason=f"{router} is not available here")
+        for run in runs:
+            out.append(
+                replace(
+                    run,
+                    id=f"{run.id}@{router}",
+                    expect=tuple(OURS_EXPECT.get(line, line) for line in run.expect),
+                    router=router,
+                    marks=(*run.marks, skip),
+                )
+            )
+    return out
 
 
 RUNS = all_runs()
@@ -601,15 +643,17 @@ class _Process:
         )
 
 
-def run_all(runs: list[Run], node: CrossbarNode, workdir: Path) -> dict[str, Outcome]:
-    """Run wave after wave, at most MAX_PARALLEL processes at a time."""
+def run_all(runs: list[Run], nodes: dict[str, CrossbarNode], workdir: Path) -> dict[str, Outcome]:
+    """Run wave after wave, at most MAX_PARALLEL processes at a time; ``nodes`` by
+    router name (``Run.router``)."""
     outcomes: dict[str, Outcome] = {}
     for wave in sorted({run.wave for run in runs}):
         waiting = [run for run in runs if run.wave == wave]
         running: list[_Process] = []
         while waiting or running:
             while waiting and len(running) < MAX_PARALLEL:
-                running.append(_Process(waiting.pop(0), node, workdir))
+                run = waiting.pop(0)
+                running.append(_Process(run, nodes[run.router], workdir))
             time.sleep(0.02)  # poll interval
             for process in list(running):
                 if process.finished() or process.overdue():
@@ -620,9 +664,10 @@ def run_all(runs: list[Run], node: CrossbarNode, workdir: Path) -> dict[str, Out
 
 @pytest.fixture(scope="module")
 def outcomes(
-    request: pytest.FixtureRequest, crossbar: CrossbarNode, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Outcome]:
-    """Runs every selected (and not skipped) run of this module, once, up front."""
+    """Runs every selected (and not skipped) run of this module, once, up front, each
+    against its router (the session's node of that name)."""
     selected = []
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
@@ -633,7 +678,9 @@ def outcomes(
         ):
             continue
         selected.append(callspec.params["run"])
-    return run_all(selected, crossbar, tmp_path_factory.mktemp("examples"))
+    names = {run.router for run in selected}
+    nodes = {name: request.getfixturevalue(name.replace("-", "_")) for name in sorted(names)}
+    return run_all(selected, nodes, tmp_path_factory.mktemp("examples"))
 
 
 # ------------------------------------------------------------------ the tests
