@@ -152,6 +152,7 @@ def test_the_interpreter_exits_with_a_session_open(router: RunningRouter) -> Non
         "session = blocking.connect(sys.argv[1], 'realm1')\n"
         "print(session.call('wamp.session.count'), flush=True)\n"
     )
+    count = len(router.leaves)
     done = subprocess.run(
         [sys.executable, "-c", script, router.ws],
         capture_output=True,
@@ -162,4 +163,4 @@ def test_the_interpreter_exits_with_a_session_open(router: RunningRouter) -> Non
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "1\n"), done.stderr
-    assert router.wait_for_leave("wamp.close.normal")
+    assert router.wait_for_leave("wamp.close.normal", after=count)

@@ -64,10 +64,13 @@ class RunningRouter:
     def secure(self) -> str:
         return self.urls[2]
 
-    def wait_for_leave(self, reason: str, timeout: float = 20.0) -> bool:
-        """Wait until some session left with ``reason``."""
+    def wait_for_leave(self, reason: str, *, after: int = 0, timeout: float = 20.0) -> bool:
+        """Wait until a session left with ``reason``, among those that left after the
+        first ``after``."""
         with self.left:
-            return self.left.wait_for(lambda: any(why == reason for _, why in self.leaves), timeout)
+            return self.left.wait_for(
+                lambda: any(why == reason for _, why in self.leaves[after:]), timeout
+            )
 
     @contextmanager
     def callee(self, register: Callable[[Any], Any]) -> Iterator[Any]:

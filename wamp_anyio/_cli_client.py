@@ -16,7 +16,6 @@ import signal
 import ssl
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
@@ -265,45 +264,56 @@ def run_client(args: argparse.Namespace, work: Work) -> int:
     return anyio.run(_run_client, args, options, work)
 
 
+class _State:
+    """How far a client command got, and what Ctrl-C cancels at this point."""
+
+    def __init__(self, scope: anyio.CancelScope) -> None:
+        self.joined = False
+        self.interrupted = False
+        self.scope = scope
+
+
 async def _run_client(args: argparse.Namespace, options: dict[str, Any], work: Work) -> int:
-    state = {"joined": False, "interrupted": False}
     failure: BaseException | None = None
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_watch_signals, tg.cancel_scope, state)
+        state = _State(tg.cancel_scope)  # before the join, Ctrl-C abandons connecting
+        tg.start_soon(_watch_signals, state)
         try:
             await _connect_and_work(args, options, work, state)
         except Exception as error:  # reported below, as an exit code
             failure = error
         finally:
             tg.cancel_scope.cancel()
-    if state["interrupted"]:
+    if state.interrupted:
         return EXIT_INTERRUPTED
     if failure is None:
         return EXIT_OK
     print(error_text(failure, as_json=args.json), file=sys.stderr, flush=True)
-    return exit_code(failure, joined=state["joined"])
+    return exit_code(failure, joined=state.joined)
 
 
 async def _connect_and_work(
-    args: argparse.Namespace, options: dict[str, Any], work: Work, state: dict[str, bool]
+    args: argparse.Namespace, options: dict[str, Any], work: Work, state: _State
 ) -> None:
     # One scope, so that connect()'s own task group nests inside it; its deadline
     # bounds the connect and join only.
     with anyio.CancelScope(deadline=anyio.current_time() + args.connect_timeout) as scope:
-        async with AsyncExitStack() as stack:
-            session = await stack.enter_async_context(connect(args.url, args.realm, **options))
+        async with connect(args.url, args.realm, **options) as session:
             scope.deadline = math.inf
-            state["joined"] = True
-            await work(session)
-    if scope.cancelled_caught and not state["joined"] and not state["interrupted"]:
+            state.joined = True
+            with anyio.CancelScope() as working:
+                # Once joined, Ctrl-C stops the work only, and connect() leaves (GOODBYE).
+                state.scope = working
+                await work(session)
+    if scope.cancelled_caught and not state.joined and not state.interrupted:
         raise TimeoutError(f"no session within {args.connect_timeout:g} s")
 
 
-async def _watch_signals(scope: anyio.CancelScope, state: dict[str, bool]) -> None:
+async def _watch_signals(state: _State) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
-            state["interrupted"] = True
-            scope.cancel()
+            state.interrupted = True
+            state.scope.cancel()
             return
 
 

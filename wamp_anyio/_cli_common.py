@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from wamp_core.exception import ApplicationError, Error
+from wamp_core.exception import ApplicationError, Error, InvalidUriError
 from wamp_core.types import CallResult
 
 __all__ = [
@@ -169,7 +169,7 @@ def parse_proxy(text: str | None) -> dict[str, Any] | None:
 def exit_code(error: BaseException, *, joined: bool) -> int:
     """The exit code for what ended a command: before the join everything is a failure
     to connect or authenticate; after it, an ERROR answer is 1."""
-    if isinstance(error, UsageError):
+    if isinstance(error, (UsageError, InvalidUriError)):
         return EXIT_USAGE
     if not joined:
         return EXIT_CONNECT
