@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from wamp_core.router.router import Router
 
 __all__ = [
+    "CapacityReached",
+    "CapacityRecovered",
     "ConnectionClosed",
     "ConnectionState",
     "MessageDropped",
@@ -51,7 +53,9 @@ __all__ = [
 ]
 
 PROTOCOL_VIOLATION = "wamp.error.protocol_violation"
-GOODBYE_AND_OUT = "wamp.close.goodbye_and_out"
+# A client's GOODBYE is answered with this, as Crossbar.io answers it (the spec says
+# wamp.close.goodbye_and_out): Autobahn's on_leave shows the answer's reason.
+GOODBYE_REPLY = "wamp.close.normal"
 
 
 class ServerTransport(Protocol):
@@ -72,6 +76,7 @@ class ServerTransport(Protocol):
     def frame_message(self, payload: bytes | str) -> bytes: ...
     def send_frame(self, frame: bytes, length: int) -> None: ...
     def close(self, *, now: float | None = None) -> None: ...
+    def refuse(self) -> None: ...
     def next_deadline(self) -> float | None: ...
     def handle_timer(self, now: float) -> None: ...
 
@@ -123,7 +128,30 @@ class ConnectionClosed:
     error: Exception | None
 
 
-RouterEvent = SessionJoined | SessionLeft | MessageDropped | ConnectionClosed
+@dataclass(frozen=True, slots=True)
+class CapacityReached:
+    """The router serves ``limit`` connections and refuses the next ones (reported once,
+    on the first refused connection, until :class:`CapacityRecovered`)."""
+
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityRecovered:
+    """Below the connection cap again: reported on the first connection accepted after
+    :class:`CapacityReached`."""
+
+    limit: int
+
+
+RouterEvent = (
+    SessionJoined
+    | SessionLeft
+    | MessageDropped
+    | ConnectionClosed
+    | CapacityReached
+    | CapacityRecovered
+)
 
 
 class RouterConnection:
@@ -374,7 +402,7 @@ class RouterConnection:
         )
 
     def _goodbye_received(self) -> None:
-        self.send(Goodbye(GOODBYE_AND_OUT))
+        self.send(Goodbye(GOODBYE_REPLY))
         self._leave("wamp.close.normal")
         self._new_acceptor()
 
