@@ -24,7 +24,6 @@ Bad input ends that connection only.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import time
 from collections import deque
@@ -34,7 +33,11 @@ from typing import Any
 from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IHandshakeListener, IPushProducer
+from twisted.internet.interfaces import (
+    IHandshakeListener,
+    IOpenSSLServerConnectionCreator,
+    IPushProducer,
+)
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger, LogLevel
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -64,53 +67,63 @@ from wamp_twisted.session import Session
 __all__ = ["Listen", "RouterService", "server_tls"]
 
 log = Logger(namespace="wamp_twisted.router")
-
-_PEM_CERTIFICATE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
-)
+_LEVELS = {
+    "debug": LogLevel.debug,
+    "info": LogLevel.info,
+    "warning": LogLevel.warn,
+    "error": LogLevel.error,
+}
 
 
 def server_tls(files: TlsConfig) -> Any:
-    """A server TLS context factory (``CertificateOptions``) from a listener's files:
-    its key and certificate, chain certificates sent along, and with
-    ``ca_certificates`` a client certificate signed by one of them required (as in
-    Crossbar.io). TLS sessions stay off (Twisted's default), so every handshake is a
-    full one and tls-unique is the client's Finished. Unreadable files raise OSError."""
-    from OpenSSL.SSL import Error as TLSError  # noqa: PLC0415 (pyOpenSSL: the tls extra)
-    from twisted.internet import ssl  # noqa: PLC0415
+    """A server TLS context factory from a listener's files (what ``Listen.tls`` takes
+    for wamp_twisted): its key and certificate (with the chain in the certificate file),
+    ``chain_certificates`` sent along, and with ``ca_certificates`` a client certificate
+    signed by one of them required (Crossbar.io's ``ca_certificates``). TLS 1.2 at
+    least; no session resumption, so every handshake is a full one and tls-unique is the
+    client's Finished. Files that cannot be read or do not fit raise OSError."""
+    return _ServerTLS(files)
 
-    try:
-        identity = ssl.PrivateCertificate.loadPEM(  # type: ignore[no-untyped-call]
-            _read(files.key) + b"\n" + _read(files.certificate)
-        )
-        chain = [
-            ssl.Certificate.loadPEM(pem).original for pem in _certificates(files.chain_certificates)
-        ]
-        options: dict[str, Any] = {}
-        if files.ca_certificates is not None:
-            authorities = [
-                ssl.Certificate.loadPEM(pem) for pem in _certificates(files.ca_certificates)
-            ]
-            options["trustRoot"] = ssl.trustRootFromCertificates(  # type: ignore[no-untyped-call]
-                authorities
-            )
-        return ssl.CertificateOptions(
-            privateKey=identity.privateKey.original,
-            certificate=identity.original,
-            extraCertChain=chain,
-            **options,
-        )
-    except TLSError as error:
-        raise OSError(f"TLS files {files.key}, {files.certificate}: {error}") from None
+
+@implementer(IOpenSSLServerConnectionCreator)
+class _ServerTLS:
+    """An OpenSSL context made once from the files; a connection of its own for each
+    client (what ``TLSMemoryBIOFactory`` asks of a server's TLS)."""
+
+    def __init__(self, files: TlsConfig) -> None:
+        from cryptography.x509 import load_pem_x509_certificates  # noqa: PLC0415
+        from OpenSSL import SSL  # noqa: PLC0415 (pyOpenSSL: the tls extra)
+
+        context = SSL.Context(SSL.TLS_SERVER_METHOD)
+        context.set_min_proto_version(SSL.TLS1_2_VERSION)
+        context.set_options(SSL.OP_NO_TICKET)
+        context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+        try:
+            context.use_certificate_chain_file(files.certificate)
+            context.use_privatekey_file(files.key)
+            context.check_privatekey()
+            for path in files.chain_certificates:
+                for certificate in load_pem_x509_certificates(_read(path)):
+                    context.add_extra_chain_cert(certificate)
+            if files.ca_certificates is not None:
+                for path in files.ca_certificates:
+                    context.load_verify_locations(path)
+                    for certificate in load_pem_x509_certificates(_read(path)):
+                        context.add_client_ca(certificate)
+                context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT)
+        except (SSL.Error, ValueError) as error:
+            raise OSError(f"TLS files {files.certificate}, {files.key}: {error}") from None
+        self._context = context
+
+    def serverConnectionForTLS(self, protocol: Any) -> Any:
+        from OpenSSL import SSL  # noqa: PLC0415
+
+        return SSL.Connection(self._context, None)
 
 
 def _read(path: str) -> bytes:
     with open(path, "rb") as file:
         return file.read()
-
-
-def _certificates(paths: Sequence[str]) -> list[bytes]:
-    return [pem for path in paths for pem in _PEM_CERTIFICATE.findall(_read(path))]
 
 
 def _tls_unique_of_client(transport: Any) -> bytes | None:
@@ -277,7 +290,7 @@ class RouterService(service.Service):
         self.router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
         self.urls: list[str] = []
         self.protocols: dict[RouterConnection, _RouterProtocol] = {}
-        self._least_level = LogLevel.levelWithName(log_level)
+        self._least_level = _LEVELS[log_level]
         self._ports: list[Any] = []
         self._timer: Any = None
         self._all_closed: defer.Deferred[None] | None = None
@@ -391,7 +404,7 @@ class RouterService(service.Service):
                 self._emit(*line)
 
     def _emit(self, level: str, text: str) -> None:
-        twisted_level = LogLevel.warn if level == "warning" else LogLevel.levelWithName(level)
+        twisted_level = _LEVELS[level]
         if twisted_level >= self._least_level:
             log.emit(twisted_level, "{text}", text=text)
 
