@@ -723,3 +723,28 @@ def test_cryptosign_binds_to_the_tls_channel_after_the_handshake() -> None:
     key = CryptosignKey.from_hex(seed)
     assert signature == cryptosign_sign(key, bytes.fromhex(challenge), channel_id_of(finished))
     assert signature != cryptosign_sign(key, bytes.fromhex(challenge))
+
+
+def test_the_protocol_module_never_imports_the_session_module() -> None:
+    """The dependency goes one way (session -> protocol), type-checking imports
+    included: the protocol knows its session only as a ProtocolSession."""
+    import ast
+    import inspect
+
+    import wamp_twisted.protocol
+    import wamp_twisted.session
+
+    def imported(module: Any) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        return names
+
+    assert not any(
+        name.startswith("wamp_twisted.session") for name in imported(wamp_twisted.protocol)
+    )
+    assert "wamp_twisted.protocol" in imported(wamp_twisted.session)
