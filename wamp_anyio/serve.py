@@ -289,13 +289,21 @@ async def serve(
     realms: Sequence[RealmConfig] = (RealmConfig("realm1"),),
     *,
     max_queued: int = DEFAULT_MAX_QUEUED,
+    max_connections: int | None = None,
 ) -> AsyncIterator[Server]:
     """Run the router with ``listeners`` (default: WebSocket on 127.0.0.1:8080/ws and
     RawSocket on 127.0.0.1:8081; port 0 picks a free one: see ``server.urls``) while the
-    block runs; on the way out, GOODBYE to every session and close."""
+    block runs; on the way out, GOODBYE to every session and close. ``max_connections``
+    caps the connections served at once (in-memory sessions included): the next are
+    refused in their handshake, and the cap is logged when hit."""
     if listeners is None:
         listeners = default_listens()
-    router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
+    router = Router(
+        realms,
+        random_bytes=secrets.token_bytes,
+        timestamp=_timestamp,
+        max_connections=max_connections,
+    )
     # The task group is entered by hand, so that what the caller's block raises comes
     # out as it is, not wrapped in an ExceptionGroup.
     tg = anyio.create_task_group()

@@ -21,6 +21,8 @@ from wamp_core.router.config import (
     parse_config,
 )
 from wamp_core.router.connection import (
+    CapacityReached,
+    CapacityRecovered,
     ConnectionClosed,
     ConnectionState,
     MessageDropped,
@@ -39,6 +41,8 @@ __all__ = [
     "ALLOW_ALL",
     "ANONYMOUS_AUTH",
     "TRUSTED",
+    "CapacityReached",
+    "CapacityRecovered",
     "ConfigError",
     "ConnectionClosed",
     "ConnectionState",

@@ -18,7 +18,12 @@ from typing import Any, Final
 from wamp_core.router._ids import RandomBytes, RandomIds
 from wamp_core.router.acceptor import TransportAuth
 from wamp_core.router.authorization import ALLOW_ALL, Role, RoleSet
-from wamp_core.router.connection import RouterConnection, ServerTransport
+from wamp_core.router.connection import (
+    CapacityReached,
+    CapacityRecovered,
+    RouterConnection,
+    ServerTransport,
+)
 from wamp_core.router.realm import Realm
 
 __all__ = ["ANONYMOUS_AUTH", "RealmConfig", "Router"]
@@ -42,7 +47,12 @@ def _no_wall_clock() -> str:
 class Router:
     """Realms and their sessions. ``random_bytes`` is the random source (session and
     publication ids, challenges, nonces); ``timestamp`` returns the wall-clock time
-    in ISO 8601 (for challenges and the meta API), from the host."""
+    in ISO 8601 (for challenges and the meta API), from the host.
+
+    ``max_connections`` (None: no cap) bounds the connections served at once; one
+    more is refused in its handshake (RawSocket error 4, WebSocket HTTP 503), and
+    once as many refusals are pending as the cap, further connections are closed at
+    once, unanswered, so that a flood of sockets costs the router nothing more."""
 
     def __init__(
         self,
@@ -51,7 +61,13 @@ class Router:
         random_bytes: RandomBytes,
         timestamp: Callable[[], str] = _no_wall_clock,
         max_retained: int = 10_000,
+        max_connections: int | None = None,
     ) -> None:
+        if max_connections is not None and max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        self.max_connections = max_connections
+        self._refused: set[RouterConnection] = set()  # refusals not yet written and closed
+        self._cap_reported: int | None = None  # CapacityReached's limit, until recovered
         self.random_bytes = random_bytes
         self.timestamp = timestamp
         self.ids = RandomIds(random_bytes)
@@ -97,9 +113,15 @@ class Router:
 
         ``max_queued`` bounds the bytes queued for it between two ``data_to_send()``:
         a peer that stops reading (the host stops draining) is cut off when it is
-        passed, so that it cannot make the router buffer without end."""
+        passed, so that it cannot make the router buffer without end.
+
+        Over ``max_connections`` the connection is refused (see the class); the host
+        serves it as any other, until it closes."""
         if now is not None:
             self.now = now
+        refused = self._over_capacity()
+        if refused:
+            transport.refuse()
         connection = RouterConnection(
             self,
             transport,
@@ -109,7 +131,32 @@ class Router:
             max_queued=max_queued,
         )
         self.connections.add(connection)
+        if refused:
+            self._refuse(connection)
+        elif self._cap_reported is not None:
+            connection._events.append(CapacityRecovered(self._cap_reported))
+            self._cap_reported = None
         return connection
+
+    @property
+    def served(self) -> int:
+        """The connections served (not counting those being refused)."""
+        return len(self.connections) - len(self._refused)
+
+    def _over_capacity(self) -> bool:
+        limit = self.max_connections
+        return limit is not None and self.served >= limit
+
+    def _refuse(self, connection: RouterConnection) -> None:
+        limit = self.max_connections
+        assert limit is not None
+        if self._cap_reported is None:
+            self._cap_reported = limit
+            connection._events.append(CapacityReached(limit))
+        if len(self._refused) >= limit:
+            connection.close()  # forgets it: the host closes the socket at once
+        else:
+            self._refused.add(connection)
 
     def take_writable(self) -> list[RouterConnection]:
         """The connections that have something to send since the last call."""
@@ -123,6 +170,7 @@ class Router:
     def forget(self, connection: RouterConnection) -> None:
         """A closed connection (the connection calls it once its transport closed)."""
         self.connections.discard(connection)
+        self._refused.discard(connection)
 
     # -- ids --------------------------------------------------------------------------
 

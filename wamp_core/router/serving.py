@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from wamp_core.router.acceptor import TransportAuth
 from wamp_core.router.config import ListenerConfig, NodeConfig, TcpEndpoint, TlsConfig
 from wamp_core.router.connection import (
+    CapacityReached,
+    CapacityRecovered,
     ConnectionClosed,
     MessageDropped,
     RouterEvent,
@@ -191,6 +193,10 @@ def event_line(event: RouterEvent) -> LogLine | None:
         return "info", f"session {event.session_id} left realm {event.realm}: {event.reason}"
     if isinstance(event, MessageDropped):
         return "warning", f"dropped a {event.message} of {event.size} bytes: {event.limit}"
+    if isinstance(event, CapacityReached):
+        return "warning", f"connection cap of {event.limit} reached: refusing new connections"
+    if isinstance(event, CapacityRecovered):
+        return "info", f"below the connection cap of {event.limit} again: accepting connections"
     if isinstance(event, ConnectionClosed) and event.error is not None:
         return "info", f"connection closed: {event.error}"
     return None
