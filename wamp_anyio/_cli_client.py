@@ -226,8 +226,10 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
-    if not (args.ca_file or args.cert_file):
-        return None  # wss:// and rss:// verify against the system's CAs
+    # TLS files matter to wss:// and rss:// only (a context would start TLS on any URL);
+    # without them those verify against the system's CAs.
+    if not (args.ca_file or args.cert_file) or not args.url.startswith(("wss:", "rss:")):
+        return None
     try:
         context = ssl.create_default_context(cafile=args.ca_file)
         if args.cert_file:
