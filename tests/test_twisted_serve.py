@@ -111,7 +111,8 @@ async def tls_refusal(url: str, **options: Any) -> BaseException | None:
 
 
 def server_context(files: TlsFiles) -> Any:
-    return server_tls(TlsConfig(str(files.key_file), str(files.cert_file)))
+    """The server's TLS, sending the CA along as its chain."""
+    return server_tls(TlsConfig(str(files.key_file), str(files.cert_file), (str(files.ca_file),)))
 
 
 # -- transports -----------------------------------------------------------------------
@@ -303,13 +304,20 @@ def _rawsocket_json(sock: socket.socket, *messages: list[Any]) -> Iterator[list[
     for message in messages:
         frame = json.dumps(message).encode()
         sock.sendall(len(frame).to_bytes(4, "big") + frame)
+    answer = b""
+    while len(answer) < 4:
+        answer += sock.recv(4 - len(answer))
+    assert answer[:2] == b"\x7f\xf1", answer
+    return _frames(sock)
+
+
+def _frames(sock: socket.socket) -> Iterator[list[Any]]:
+    """The RawSocket JSON frames that come on ``sock`` from a frame's start on."""
     buffer = b""
     while True:
-        chunk = sock.recv(65536)
+        chunk = sock.recv(1 << 20)
         assert chunk, "the router closed the connection"
         buffer += chunk
-        if buffer.startswith(b"\x7f"):
-            buffer = buffer[4:]  # the handshake's answer
         while len(buffer) >= 4 and len(buffer) >= 4 + int.from_bytes(buffer[1:4], "big"):
             length = int.from_bytes(buffer[1:4], "big")
             yield json.loads(buffer[4 : 4 + length])
@@ -371,6 +379,31 @@ def test_a_slow_consumer_is_cut_off_and_the_others_go_on(run: Any, router_log: l
     finally:
         run(service.stopService)
     assert any("stopped reading" in line for line in router_log), router_log[-5:]
+
+
+def test_a_peer_that_reads_late_gets_everything(run: Any) -> None:
+    """Paused while the peer does not read (the kernel's buffers and Twisted's are full),
+    resumed when it reads again: below max_queued, nothing is lost."""
+    count, payload = 1200, "y" * 5000  # 6 MB: more than the kernel buffers on loopback
+    service = RouterService([Listen("rawsocket", port=0)], REALMS, max_queued=16 * 2**20)
+    run(service.startService)
+    try:
+        host, port = service.url.removeprefix("rs://").rsplit(":", 1)
+        late = _subscribe_and_stop_reading(host, int(port), "com.later")
+
+        async def publish() -> None:
+            publisher = await service.connect()
+            for n in range(count):
+                await twisted_client.publish(publisher, "com.later", n, payload)
+
+        run(publish)
+        late.settimeout(TIMEOUT)
+        events = _frames(late)  # WELCOME and SUBSCRIBED were read
+        received = [next(events)[4][0] for _ in range(count)]
+        assert received == list(range(count))
+        late.close()
+    finally:
+        run(service.stopService)
 
 
 def test_garbage_on_one_connection_leaves_the_others_alone(run: Any) -> None:

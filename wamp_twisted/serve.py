@@ -128,10 +128,7 @@ def _read(path: str) -> bytes:
 
 def _tls_unique_of_client(transport: Any) -> bytes | None:
     """tls-unique as the server sees it: the client's Finished (a full handshake)."""
-    try:
-        finished = transport.getHandle().get_peer_finished()
-    except Exception:  # not a pyOpenSSL connection: no channel binding
-        return None
+    finished = transport.getHandle().get_peer_finished()
     return finished if isinstance(finished, bytes) else None
 
 
@@ -175,8 +172,7 @@ class _RouterProtocol(Protocol):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         connection = self.connection
-        if connection is None:
-            return
+        assert connection is not None  # connectionMade came first
         self._ending = True
         if not connection.closed:
             connection.receive_data(b"", self.server.reactor.seconds())
@@ -542,9 +538,6 @@ class _MemoryTransport:
         if not self.disconnecting:
             self.pipe.put(self.receiver, bytes(data))
 
-    def writeSequence(self, data: Sequence[bytes]) -> None:
-        self.write(b"".join(data))
-
     def loseConnection(self) -> None:
         if not self.disconnecting:
             self.disconnecting = True
@@ -557,8 +550,3 @@ class _MemoryTransport:
 
     def unregisterProducer(self) -> None:
         self.producer = None
-
-    def getPeer(self) -> Any:
-        return None
-
-    getHost = getPeer
