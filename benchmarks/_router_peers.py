@@ -79,7 +79,14 @@ async def rpc(opts: argparse.Namespace) -> dict[str, Any]:
         served = [0] * opts.callees
         options = RegisterOptions(invoke="roundrobin") if opts.callees > 1 else None
         for index, callee in enumerate(await sessions(stack, opts.url, opts.callees)):
-            await callee.register(counting_echo(served, index), PROCEDURE, options)
+            try:
+                await callee.register(counting_echo(served, index), PROCEDURE, options)
+            except Exception as error:
+                policy = options.invoke if options else "single"
+                raise RuntimeError(
+                    f"callee {index + 1} of {opts.callees} could not register {PROCEDURE} "
+                    f"(invoke={policy}): {describe(error)}"
+                ) from error
         callers = await sessions(stack, opts.url, opts.callers)
         calls = [caller_of(session) for session in callers]
 

@@ -25,9 +25,10 @@ sessions of one measure in one process. Measures, in one run:
 * events delivered/s (every subscriber's events counted) from 1 publisher to 1, 10
   and 100 subscribers; the publisher keeps at most ``--window`` events out that have
   not reached every subscriber, so no queue grows and no subscriber is cut off;
-* the router process's CPU time (``/proc/PID/stat`` utime + stime, read by the
-  client process at the edges of its measured window) per routed call and per
-  delivered event;
+* the router process's CPU time per routed call and per delivered event: the
+  scheduler's count for all its threads (``/proc/PID/task/*/schedstat``, in ns; else
+  utime + stime of ``/proc/PID/stat``, in clock ticks), read by the client process
+  at the edges of its measured window;
 * router memory per idle session: VmRSS of the router after ``--sessions`` (1,000)
   sessions joined and stay idle, minus VmRSS before them (after 20 sessions joined
   and left, so the first connection's one-off costs are not counted), divided by the
@@ -273,7 +274,7 @@ def table(
 ) -> list[str]:
     """Rows: routers; per column the figure and its ratio to Crossbar.io's."""
     columns = list(next(iter(figures.values())))
-    head = " | ".join(f"{c} | x{REFERENCE}" for c in columns)
+    head = " | ".join(f"{c} | /{REFERENCE}" for c in columns)
     lines = [f"\n{title}\n", f"| router | {head} | {target} |"]
     lines.append("|---|" + "---:|" * (2 * len(columns) + 1))
     reference = figures.get(REFERENCE, {})
