@@ -137,7 +137,16 @@ def ours(backend: str) -> RouterKind:
 
 def ours_twisted() -> RouterKind:
     def argv(node_dir: Path, config: Path, ws: int, rs: int) -> list[str]:
-        return [sys.executable, "-m", "wamp_twisted", "serve", "--config", str(config)]
+        return [
+            sys.executable,
+            "-m",
+            "wamp_twisted",
+            "serve",
+            "--config",
+            str(config),
+            "--log-level",  # every adapter's serve takes it (wamp_core.router.command)
+            "warning",
+        ]
 
     return RouterKind("ours/twisted", argv)
 

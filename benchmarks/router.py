@@ -226,7 +226,8 @@ def idle_memory(router: RouterProcess, opts: argparse.Namespace) -> float:
         after = rss_bytes(router.pid)
     finally:
         stop(proc)
-    return (after - before) / opts.sessions
+    sessions: int = opts.sessions
+    return (after - before) / sessions
 
 
 # ---- figures
