@@ -99,7 +99,10 @@ async def rpc(opts: argparse.Namespace) -> dict[str, Any]:
         window = Window(opts.router_pid)
         window.begin()
         await concurrently(workers(opts.warmup, opts.calls, opts.inflight))
-        return window.end(opts.calls, served=served)
+        result = window.end(opts.calls, served=served)
+    if min(served) == 0:
+        raise RuntimeError(f"the registration was not shared: calls per callee {served}")
+    return result
 
 
 def counting_echo(served: list[int], index: int) -> Callable[[Any], Any]:
