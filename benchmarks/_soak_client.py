@@ -9,8 +9,9 @@ URL when *i* is even and RawSocket when odd, and json, msgpack and cbor in turn.
 
 The parent (benchmarks/soak.py, tests/integration/test_soak.py) talks to it by lines:
 
-* stdout, one JSON object per line: ``{"ev": "ready"|"gone"|"first_ok", "client",
-  "t"}`` as they happen (``t``: CLOCK_MONOTONIC, one clock for every process), then
+* stdout, one JSON object per line: ``{"ev": "ready"|"gone"|"served", "client",
+  "t"}`` as they happen (``served``: the session's ``--served``-th answer, acknowledgement
+  or event) (``t``: CLOCK_MONOTONIC, one clock for every process), then
   ``{"ev": "marked", ...}``, ``{"ev": "quiet"}`` and, last, ``{"ev": "report", ...}``;
 * stdin: ``mark`` (take the "start" measures: RSS after gc, open fds, tasks), ``quiet``
   (callers and publishers stop; answered once their requests are over), ``stop``
@@ -130,6 +131,7 @@ def make_clients(opts: argparse.Namespace, runtime: Runtime) -> list[Client]:
         margin=opts.margin,
         call_pause=opts.call_pause,
         publish_pause=opts.publish_pause,
+        served=opts.served,
     )
     return [
         Client(f"{opts.loop}-{role}-{i}", role, runtime, settings, emit)
@@ -379,6 +381,7 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=5.0)
     parser.add_argument("--call-pause", type=float, default=0.02)
     parser.add_argument("--publish-pause", type=float, default=0.1)
+    parser.add_argument("--served", type=int, default=1)
     parser.add_argument("--deadline", type=float, default=1200.0)
     opts = parser.parse_args()
 

@@ -104,6 +104,7 @@ class Settings:
     margin: float = 5.0  # a request is hung after call_timeout + margin
     call_pause: float = 0.02  # between a caller's calls (each of its INFLIGHT loops)
     publish_pause: float = 0.1
+    served: int = 1  # successes per session before the parent hears "served"
 
 
 class Client:
@@ -134,7 +135,7 @@ class Client:
         self.publications: list[tuple[int, float, float]] = []  # seq, sent, acknowledged
         self.invocations = 0
         self._seq = 0
-        self._ok_since_ready = False
+        self._served = 0  # successes of this session
 
     # -- the component's listeners
 
@@ -146,7 +147,7 @@ class Client:
         if self.attempts:
             self.attempts[-1].ready = t
         self.session = session
-        self._ok_since_ready = False
+        self._served = 0
         self.emit({"ev": "ready", "client": self.name, "t": t})
         self.change.notify()
 
@@ -170,6 +171,8 @@ class Client:
     def on_event(self, tag: str, seq: int) -> None:
         if self.attempts:
             self.attempts[-1].received.setdefault(tag, []).append(seq)
+        if self.session is not None:  # joined and ready: the subscriber is served again
+            self._count_served()
 
     # -- the active roles
 
@@ -188,7 +191,7 @@ class Client:
             if outcome is not FAILED:
                 if outcome == value:
                     self.ops["ok"] += 1
-                    self._first_ok()
+                    self._count_served()
                 else:
                     self.ops["wrong"] += 1
             await self.rt.sleep(self.settings.call_pause)
@@ -207,7 +210,7 @@ class Client:
             if outcome is not FAILED:
                 self.ops["ok"] += 1
                 self.publications.append((seq, sent, now()))
-                self._first_ok()
+                self._count_served()
             await self.rt.sleep(self.settings.publish_pause)
 
     async def _joined(self) -> Any:
@@ -232,10 +235,11 @@ class Client:
                 self.unclear.append(repr(exc))
         return FAILED
 
-    def _first_ok(self) -> None:
-        if not self._ok_since_ready:
-            self._ok_since_ready = True
-            self.emit({"ev": "first_ok", "client": self.name, "t": now()})
+    def _count_served(self) -> None:
+        """Tell the parent once this session has been served ``settings.served`` times."""
+        self._served += 1
+        if self._served == self.settings.served:
+            self.emit({"ev": "served", "client": self.name, "t": now()})
 
     def stop(self) -> None:
         self.running = False
