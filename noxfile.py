@@ -90,6 +90,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/router_core.py")
     session.run("python", "benchmarks/rpc.py", *session.posargs)
     session.run("python", "benchmarks/router.py")
+    session.run("python", "benchmarks/soak.py")  # 10 minutes per router (--quick: 1)
 
 
 @nox.session
