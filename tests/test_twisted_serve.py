@@ -525,7 +525,7 @@ def test_shutdown_says_goodbye_to_connected_sessions(run: Any) -> None:
 
 
 def test_shutdown_closes_sessions_that_do_not_answer(run: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr("wamp_twisted.serve.SHUTDOWN_GRACE", 0.05)
+    monkeypatch.setattr("wamp_core.router.serving.SHUTDOWN_GRACE", 0.05)
     service = RouterService([Listen("rawsocket", port=0)], REALMS)
     run(service.startService)
     host, port = service.url.removeprefix("rs://").rsplit(":", 1)

@@ -35,11 +35,13 @@ from wamp_core.router import ANONYMOUS_AUTH, RealmConfig, Router, RouterConnecti
 from wamp_core.router.acceptor import TransportAuth
 from wamp_core.router.serving import (
     DEFAULT_MAX_QUEUED,
+    MEMORY_URL,
     SHUTDOWN_GRACE,
     Listen,
     default_listens,
     event_line,
     iso_timestamp,
+    memory_listen,
 )
 
 __all__ = ["Listen", "Server", "serve"]
@@ -191,9 +193,8 @@ class Server:
         """A session joined to ``realm`` over an in-memory RawSocket connection (no
         socket); it leaves when the block ends."""
         client_end, server_end = _memory_pipe()
-        listen = Listen("rawsocket", auth=dict(auth), open_timeout=None)
-        self._group.start_soon(self.handle, server_end, listen)
-        transport = Transport("rs://127.0.0.1:1", [serializer], authentication)
+        self._group.start_soon(self.handle, server_end, memory_listen(auth))
+        transport = Transport(MEMORY_URL, [serializer], authentication)
         async with connect_over(transport, client_end, realm, extra=extra) as session:
             yield session
 

@@ -47,19 +47,11 @@ from zope.interface import implementer  # type: ignore[import-untyped]
 from wamp_core.application.url import parse_url
 from wamp_core.connection import DISPATCH_CHUNK
 from wamp_core.exception import ApplicationError, TransportLost
-from wamp_core.router import ANONYMOUS_AUTH, RealmConfig, Router, RouterConnection
+from wamp_core.router import ANONYMOUS_AUTH, RealmConfig, Router, RouterConnection, serving
 from wamp_core.router.acceptor import TransportAuth
 from wamp_core.router.command import LOG_LEVELS
 from wamp_core.router.config import NodeConfig, TlsConfig, load_config
-from wamp_core.router.serving import (
-    DEFAULT_MAX_QUEUED,
-    SHUTDOWN_GRACE,
-    Listen,
-    default_listens,
-    event_line,
-    iso_timestamp,
-    listens_from,
-)
+from wamp_core.router.serving import Listen
 from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
 from wamp_twisted.protocol import WampClientFactory
 from wamp_twisted.session import Session
@@ -270,7 +262,7 @@ class RouterService(service.Service):
         listens: Sequence[Listen] | None = None,
         realms: Sequence[RealmConfig] = (RealmConfig("realm1"),),
         *,
-        max_queued: int = DEFAULT_MAX_QUEUED,
+        max_queued: int = serving.DEFAULT_MAX_QUEUED,
         reactor: Any = None,
         log_level: str = "info",
     ) -> None:
@@ -280,7 +272,7 @@ class RouterService(service.Service):
             reactor = default_reactor
         if log_level not in LOG_LEVELS:
             raise ValueError(f"log_level must be one of {LOG_LEVELS}, got {log_level!r}")
-        self.listens = tuple(default_listens() if listens is None else listens)
+        self.listens = tuple(serving.default_listens() if listens is None else listens)
         self.reactor = reactor
         self.max_queued = max_queued
         self.router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
@@ -300,7 +292,7 @@ class RouterService(service.Service):
         node = config if isinstance(config, NodeConfig) else load_config(config)
         for warning in node.warnings:
             log.warn("configuration: {warning}", warning=warning)
-        return cls(listens_from(node, server_tls), node.realms, **options)
+        return cls(serving.listens_from(node, server_tls), node.realms, **options)
 
     @property
     def url(self) -> str:
@@ -340,7 +332,7 @@ class RouterService(service.Service):
         self.router.shutdown("wamp.close.system_shutdown")
         self._write_queued()
         if self.protocols:
-            grace = self.reactor.callLater(SHUTDOWN_GRACE, self._abort_all)
+            grace = self.reactor.callLater(serving.SHUTDOWN_GRACE, self._abort_all)
             closed.addBoth(_cancel_call, grace)
         else:
             closed.callback(None)
@@ -395,7 +387,7 @@ class RouterService(service.Service):
 
     def _log_events(self, connection: RouterConnection) -> None:
         for event in connection.events():
-            line = event_line(event)
+            line = serving.event_line(event)
             if line is not None:
                 self._emit(*line)
 
@@ -431,31 +423,32 @@ class RouterService(service.Service):
         self,
         realm: str = "realm1",
         *,
-        serializer: str = "msgpack",
         authentication: Mapping[str, Any] | None = None,
-        auth: TransportAuth = ANONYMOUS_AUTH,
         extra: Any = None,
+        serializer: str = "msgpack",
+        auth: TransportAuth = ANONYMOUS_AUTH,
     ) -> defer.Deferred[Session]:
         """A wamp_twisted Session joined to ``realm`` over an in-memory RawSocket
-        connection (no socket); ``auth`` is that connection's authentication on the
-        router's side. A refused join fails with ApplicationError. Leave with
-        ``session.leave()`` (or ``session.disconnect()``)."""
+        connection (no socket), with the client's ``authentication`` and ``extra``;
+        ``auth`` is that connection's authentication on the router's side. A refused
+        join fails with ApplicationError. Leave with ``session.leave()`` (or
+        ``session.disconnect()``)."""
         session = _JoiningSession(ComponentConfig(realm=realm, extra=extra))
         factory: WampClientFactory[Session] = WampClientFactory(
             lambda: session,
-            parse_url("rs://127.0.0.1:1"),
+            parse_url(serving.MEMORY_URL),
             realm,
             self.reactor,
             serializers=[serializer],
             authentication=authentication,
         )
-        router_end = _RouterProtocol(self, Listen("rawsocket", auth=dict(auth), open_timeout=None))
+        router_end = _RouterProtocol(self, serving.memory_listen(auth))
         _MemoryPipe(self.reactor).join(router_end, factory.buildProtocol(None))
         return session.joined
 
 
 def _timestamp() -> str:
-    return iso_timestamp(time.time())
+    return serving.iso_timestamp(time.time())
 
 
 def _cancel_call(result: Any, call: Any) -> Any:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_QUEUED",
     "DEFAULT_OPEN_TIMEOUT",
+    "MEMORY_URL",
     "SHUTDOWN_GRACE",
     "Listen",
     "LogLine",
@@ -45,6 +46,7 @@ __all__ = [
     "event_line",
     "iso_timestamp",
     "listens_from",
+    "memory_listen",
 ]
 
 DEFAULT_MAX_QUEUED: Final = 4 * 1024 * 1024
@@ -139,6 +141,17 @@ class Listen:
 def default_listens() -> tuple[Listen, Listen]:
     """WebSocket on 127.0.0.1:8080/ws and RawSocket on 127.0.0.1:8081."""
     return (Listen("websocket", port=8080), Listen("rawsocket", port=8081))
+
+
+MEMORY_URL: Final = "rs://127.0.0.1:1"
+"""The transport URL of a client joined over memory (a host's ``connect()``): RawSocket,
+whose handshake names no host; the address is never dialled."""
+
+
+def memory_listen(auth: TransportAuth) -> Listen:
+    """How a host serves a client joined over memory: RawSocket with ``auth`` (the
+    router's side), and no opening timeout (nothing on the way can stall)."""
+    return Listen("rawsocket", auth=dict(auth), open_timeout=None)
 
 
 # -- a node configuration's listeners -------------------------------------------------
