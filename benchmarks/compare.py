@@ -168,13 +168,13 @@ def main() -> None:
         "--only",
         action="append",
         default=None,
-        help="rpc.py variants (default: ours and floor, which the targets need)",
+        help="rpc.py variants (default: ours, the floors, autobahn/twisted: the targets' rows)",
     )
     parser.add_argument("--no-core", action="store_true")
     parser.add_argument("--no-rpc", action="store_true")
     parser.add_argument("--log", type=Path, help="also write every benchmark's output here")
     opts = parser.parse_args()
-    opts.only = opts.only or ["ours", "floor"]
+    opts.only = opts.only or ["ours", "floor", "autobahn/twisted"]
     if not opts.no_rpc and not os.environ.get("WAMP_CROSSBAR") and not shutil.which("crossbar"):
         sys.exit("compare: rpc.py needs Crossbar.io: set $WAMP_CROSSBAR")
     WORK.mkdir(parents=True, exist_ok=True)
