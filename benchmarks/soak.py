@@ -94,7 +94,8 @@ def rows(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("registrations restored", f"{row['registrations_restored']} / {row['restarts']}"),
         ("client RSS start -> end", f"{rss0 / MB:.1f} -> {rss1 / MB:.1f} MiB ({growth:+.1%})"),
         ("router RSS first -> last", f"{r0 / MB:.1f} -> {r1 / MB:.1f} MiB"),
-        ("unhandled exceptions", str(row["unhandled"])),
+        ("unhandled exceptions (clients)", str(row["unhandled"])),
+        ("router tracebacks", str(row["router_tracebacks"])),
     ]
     for loop, stats in row["end"].items():
         parts = []
@@ -155,6 +156,8 @@ def main() -> int:
             print(f"{kind.name}:")
             result = run_soak(SoakRouter(kind, node_dir / "router"), config, node_dir)
             row = summarize(result)
+            for text in row["router_traceback_texts"]:
+                print(f"  router traceback:\n{text}")
             if row["unhandled"] or row["unclear"]:
                 print(f"  unhandled: {row['unhandled_texts']} unclear: {row['unclear']}")
                 for loop, tail in result.stderr_tails.items():
