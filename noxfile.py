@@ -91,6 +91,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/rpc.py", *session.posargs)
     session.run("python", "benchmarks/router.py")
     session.run("python", "benchmarks/soak.py")  # 10 minutes per router (--quick: 1)
+    session.run("python", "benchmarks/sessions.py")  # 1,000 sessions per client process
 
 
 @nox.session

@@ -1,0 +1,216 @@
+"""Many sessions (issue 15): 1,000 client sessions in one process, ours on asyncio, trio
+and Twisted beside Autobahn|Python's on asyncio and Twisted, joined to our router and
+to Crossbar.io.
+
+For every router (``--routers``: ``ours`` = ``python -m wamp_anyio serve`` on asyncio,
+and ``crossbar``; each started afresh for every client, on loopback, with
+benchmarks/_router_procs.py's node configuration) and every client
+(benchmarks/_sessions_peer.py, one process each, WebSocket + msgpack):
+
+* memory per idle session: the client process's RSS after ``--count`` sessions joined,
+  minus its RSS before them (after ``--warm`` sessions joined and left), both after
+  ``gc.collect()``, divided by the count; the router's RSS grows too (read by this
+  process before and after): its figure per session is beside it;
+* the time to connect and join them all (``--connecting`` joins in progress at a time);
+* one event fanned out to all of them: the time from publishing to its delivery at the
+  last subscriber (``--events`` events, one after the other; the median is shown).
+
+File descriptors: each session is a socket on each side, so this process raises its
+RLIMIT_NOFILE soft limit to the hard limit; the routers and clients it starts inherit
+it (the client raises its own again). A hard limit under count + 100 is an error.
+
+Target (issue 15), PASS or MISS: ours <= 0.5x Autobahn's memory per idle session
+(trio and asyncio against Autobahn on asyncio, Twisted against Autobahn on Twisted).
+The machine's other load makes every figure noisy: rerun on a quiet one to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from _router_procs import RouterKind, RouterProcess, crossbar, ours
+from _router_stats import rss_bytes
+from _variant import wamp_core_build
+
+from tests.integration.crossbar_node import _free_ports, find_crossbar
+
+PEER = str(HERE / "_sessions_peer.py")
+IMPLS = ["ours-asyncio", "ours-trio", "ours-twisted", "autobahn-asyncio", "autobahn-twisted"]
+REFERENCE = {
+    "ours-asyncio": "autobahn-asyncio",
+    "ours-trio": "autobahn-asyncio",
+    "ours-twisted": "autobahn-twisted",
+}
+TARGET = 0.5
+PEER_TIMEOUT = 300.0
+KB = 1024
+
+
+def raise_fd_limit() -> tuple[int, int]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard or hard == resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def run_peer(impl: str, router: RouterProcess, opts: argparse.Namespace) -> dict[str, Any]:
+    """One client process against a running router; its report plus the router's RSS."""
+    argv = [
+        sys.executable, PEER, impl, router.url("ws"), f"--count={opts.count}",
+        f"--connecting={opts.connecting}", f"--warm={opts.warm}", f"--events={opts.events}",
+    ]  # fmt: skip
+    router_before = rss_bytes(router.pid)
+    with subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        report: dict[str, Any] = {"error": "no report"}
+        router_after = router_before
+        try:
+            for line in proc.stdout:
+                with contextlib.suppress(ValueError):
+                    event = json.loads(line)
+                    if event.get("ev") == "joined":
+                        router_after = rss_bytes(router.pid)
+                        proc.stdin.write("go\n")
+                        proc.stdin.flush()
+                    elif event.get("ev") == "report":
+                        report = event
+                        break
+        finally:
+            proc.stdin.close()
+            try:
+                proc.wait(PEER_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if "error" in report:
+            assert proc.stderr is not None
+            report["stderr"] = proc.stderr.read()[-2000:]
+    report["router_per_session"] = (router_after - router_before) / opts.count
+    return report
+
+
+def measure(kind: RouterKind, opts: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="wamp-sessions-") as tmp:
+        ports = tuple(_free_ports(2))
+        for impl in opts.impls.split(","):
+            router = RouterProcess(kind, Path(tmp) / impl, (ports[0], ports[1]))
+            router.start()
+            try:
+                results[impl] = run_peer(impl, router, opts)
+            finally:
+                router.stop()
+            print(f"  {kind.name} <- {impl}: {summary(results[impl])}", flush=True)
+    return results
+
+
+def summary(report: dict[str, Any]) -> str:
+    if "error" in report:
+        return f"FAILED: {report['error']} {report.get('stderr', '')[-600:]}"
+    return (
+        f"{report['per_session'] / KB:.1f} KiB/session, connect {report['connect_s']:.2f} s, "
+        f"fan-out {statistics.median(report['fanout_s']) * 1000:.1f} ms, "
+        f"router {report['router_per_session'] / KB:.1f} KiB/session"
+    )
+
+
+def print_table(results: dict[str, dict[str, dict[str, Any]]], count: int) -> bool:
+    routers = list(results)
+    cells = [
+        "client KiB/session",
+        "vs Autobahn",
+        "connect all (s)",
+        "fan-out (ms)",
+        "router KiB/s.",
+    ]
+    print(f"{count} sessions per client process; one column group per router")
+    head = f"{'client':18}" + "".join(f" | {r:^63}" for r in routers)
+    print(head)
+    print(f"{'':18}" + " | ".join([""] + [" ".join(f"{c:>12.12}" for c in cells)] * len(routers)))
+    print("-" * len(head))
+    ok = True
+    impls = [i for i in IMPLS if any(i in results[r] for r in routers)]
+    for impl in impls:
+        line = f"{impl:18}"
+        for router in routers:
+            report = results[router].get(impl, {"error": "not run"})
+            if "error" in report:
+                line += f" | {'failed: ' + str(report['error']):63.63}"
+                continue
+            reference = results[router].get(REFERENCE.get(impl, ""), {})
+            ratio = ""
+            if "per_session" in reference and reference["per_session"] > 0:
+                value = report["per_session"] / reference["per_session"]
+                verdict = "PASS" if value <= TARGET else "MISS"
+                ok = ok and value <= TARGET
+                ratio = f"{value:.2f}x {verdict}"
+            fanout = statistics.median(report["fanout_s"]) * 1000
+            values = [
+                f"{report['per_session'] / KB:.1f}",
+                ratio,
+                f"{report['connect_s']:.2f}",
+                f"{fanout:.1f}",
+                f"{report['router_per_session'] / KB:.1f}",
+            ]
+            line += " | " + " ".join(f"{v:>12}" for v in values)
+        print(line)
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--connecting", type=int, default=50)
+    parser.add_argument("--warm", type=int, default=20)
+    parser.add_argument("--events", type=int, default=3)
+    parser.add_argument("--routers", default="ours,crossbar")
+    parser.add_argument("--impls", default=",".join(IMPLS))
+    parser.add_argument("--quick", action="store_true", help="200 sessions")
+    parser.add_argument("--json", help="also write the figures to this file")
+    opts = parser.parse_args()
+    if opts.quick:
+        opts.count = 200
+    soft, hard = raise_fd_limit()
+    print(wamp_core_build())
+    print(f"RLIMIT_NOFILE raised to {soft} (hard {hard}) for this process, the routers and "
+          "the clients")  # fmt: skip
+    if soft < opts.count + 100:
+        raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} is too low for {opts.count} sessions")
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in opts.routers.split(","):
+        if name == "ours":
+            kind: RouterKind = ours("asyncio")
+        elif name == "crossbar":
+            executable = find_crossbar()
+            if executable is None:
+                print("crossbar: not found, skipped")
+                continue
+            kind = crossbar(executable)
+        else:
+            raise SystemExit(f"unknown router {name!r}")
+        print(f"{kind.name}:", flush=True)
+        results[kind.name] = measure(kind, opts)
+    print()
+    ok = print_table(results, opts.count)
+    print(f"target: ours <= {TARGET}x Autobahn's memory per idle session: "
+          + ("PASS" if ok else "MISS"))  # fmt: skip
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
