@@ -18,6 +18,8 @@ the expectation is per router (:func:`per_router`), with the reason beside it.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import threading
 import time
@@ -583,6 +585,53 @@ def test_authorization_denied(open_client: OpenClient) -> None:
         assert isinstance(failed, RequestFailed), failed
         assert isinstance(failed.error, ApplicationError)
         assert failed.error.error == NOT_AUTHORIZED
+
+
+# ---- bad input on one connection
+
+
+def flood(sock: socket.socket, chunk: bytes, total: int = 1 << 20) -> bool:
+    """Send ``chunk`` until ``total`` bytes went or the router stopped taking them;
+    then read until it closes. Whether it closed within the socket's timeout."""
+    sent = 0
+    with contextlib.suppress(ConnectionError):  # a reset or a broken pipe: it closed
+        while sent < total:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    try:
+        while sock.recv(65536):  # what it says before closing (an ABORT, a 400)
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        pass
+    return True
+
+
+@pytest.mark.parametrize("transport", ["rs", "ws"])
+def test_garbage_on_one_connection_leaves_the_others_alone(
+    router: CrossbarNode, open_client: OpenClient, transport: str
+) -> None:
+    """A connection that sends malformed frames (RawSocket: framed bytes that are no
+    msgpack message; WebSocket: no HTTP at all) is closed; the others go on."""
+    bystander = open_client(router.ws_url, serializer="json")
+    host, port = (
+        router.host,
+        router.endpoints.rs_port if transport == "rs" else router.endpoints.ws_port,
+    )
+    with socket.create_connection((host, port), timeout=10) as sock:
+        if transport == "rs":
+            sock.sendall(bytes([0x7F, 0xF2, 0, 0]))  # RawSocket: msgpack, 16 MiB frames
+            assert sock.recv(4)[:2] == bytes([0x7F, 0xF2])  # accepted
+            payload = b"\xc1" * 1000  # 0xc1 is never valid msgpack
+            chunk = (bytes([0]) + len(payload).to_bytes(3, "big") + payload) * 64
+        else:
+            chunk = bytes(range(256)) * 256
+        assert flood(sock, chunk), "the router did not close the connection"
+    count = call_result(bystander, "wamp.session.count").args
+    assert count is not None and count[0] >= 1
+    newcomer = open_client(router.rs_url, serializer="cbor")
+    assert newcomer.session.session_id is not None
 
 
 # ---- the node itself: restart on the same endpoints, crash
