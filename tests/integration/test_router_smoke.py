@@ -93,6 +93,8 @@ def refusal_may_be_lost(request: pytest.FixtureRequest, node: CrossbarNode) -> N
 
 
 OpenClient = Callable[..., BlockingClient]
+MAX_FLOOD_EVENTS = 2000  # 64 KiB events: far more than any router queues for one reader
+ACKNOWLEDGED = PublishOptions(acknowledge=True)
 REFUSALS = 60  # refused joins in a row (ours-trio loses ~1 ABORT in 6 on a loaded box)
 
 
@@ -632,6 +634,41 @@ def test_garbage_on_one_connection_leaves_the_others_alone(
     assert count is not None and count[0] >= 1
     newcomer = open_client(router.rs_url, serializer="cbor")
     assert newcomer.session.session_id is not None
+
+
+@pytest.mark.parametrize("router", ["ours-asyncio", "ours-trio", "ours-twisted"], indirect=True)
+def test_a_slow_consumer_is_cut_off_while_the_others_go_on(
+    router: CrossbarNode, open_client: OpenClient
+) -> None:
+    """A subscriber that stops reading is disconnected once what our router queues for
+    it passes its bound (4 MiB by default); a subscriber that reads gets every event.
+    Ours only: the bound is our router's (Crossbar.io's configuration has none)."""
+    topic, payload = unique(), "x" * 65536
+    stalled = open_client(router.rs_url)
+    subscribe(stalled, topic)  # and never read again
+    reader, publisher = open_client(router.ws_url, serializer="json"), open_client()
+    subscribe(reader, topic)
+    stalled_id = stalled.session.session_id
+    for sent in range(1, MAX_FLOOD_EVENTS + 1):
+        request_id = publisher.session.publish(topic, [sent, payload], options=ACKNOWLEDGED)
+        publisher.flush()
+        assert isinstance(publisher.expect_request(request_id), PublishAcknowledged)
+        assert reader.expect(Event).args == [sent, payload]
+        if sent % 16 == 0 and stalled_id not in session_ids(publisher):
+            break
+    else:
+        raise AssertionError(f"the stalled subscriber was not cut off after {sent} events")
+    # The rest of the realm goes on.
+    request_id = publisher.session.publish(topic, ["after"], options=ACKNOWLEDGED)
+    publisher.flush()
+    assert isinstance(publisher.expect_request(request_id), PublishAcknowledged)
+    assert reader.expect(Event).args == ["after"]
+
+
+def session_ids(client: BlockingClient) -> set[int]:
+    listed = call_result(client, "wamp.session.list").args
+    assert listed is not None
+    return set(listed[0])
 
 
 # ---- the node itself: restart on the same endpoints, crash
