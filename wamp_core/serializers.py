@@ -204,7 +204,10 @@ class MsgPackSerializer(Serializer):
 
     def __init__(self, batched: bool = False, *, strict_uris: bool = False):
         super().__init__(batched, strict_uris=strict_uris)
-        self._packer = msgpack.Packer(use_bin_type=True)
+        # msgpack's default first buffer is 256 KiB per Packer, i.e. per connection:
+        # ~14 KiB of resident memory per idle session (benchmarks/sessions.py). It
+        # grows by doubling when a message needs more and keeps its size.
+        self._packer = msgpack.Packer(use_bin_type=True, buf_size=1024)
 
     def dumps(self, obj: Any) -> bytes:
         try:
