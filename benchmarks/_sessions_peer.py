@@ -185,6 +185,17 @@ def autobahn_asyncio(opts: argparse.Namespace) -> None:
     figures = Figures(opts)
     parts = urlsplit(opts.url)
 
+    class S(ApplicationSession):  # type: ignore[misc]
+        joined: asyncio.Future[Any]
+
+        def onJoin(self, details: Any) -> None:
+            if not self.joined.done():
+                self.joined.set_result(self)
+
+        def onDisconnect(self) -> None:
+            if not self.joined.done():
+                self.joined.set_exception(ConnectionError("closed before joining"))
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         txaio.config.loop = loop
@@ -192,17 +203,13 @@ def autobahn_asyncio(opts: argparse.Namespace) -> None:
         async def one() -> tuple[Any, Any]:
             joined: asyncio.Future[Any] = loop.create_future()
 
-            class S(ApplicationSession):  # type: ignore[misc]
-                def onJoin(self, details: Any) -> None:
-                    if not joined.done():
-                        joined.set_result(self)
-
-                def onDisconnect(self) -> None:
-                    if not joined.done():
-                        joined.set_exception(ConnectionError("closed before joining"))
+            def make() -> S:
+                session = S(ComponentConfig(REALM))
+                session.joined = joined
+                return session
 
             factory = WampWebSocketClientFactory(
-                lambda: S(ComponentConfig(REALM)), url=opts.url, serializers=[MsgPackSerializer()]
+                make, url=opts.url, serializers=[MsgPackSerializer()]
             )
             transport, _ = await loop.create_connection(factory, parts.hostname, parts.port)
             return await asyncio.wait_for(joined, 30), transport
@@ -284,19 +291,26 @@ def on_twisted(opts: argparse.Namespace, autobahn: bool) -> None:
             factory = WampClientFactory(make, target, REALM, clock, serializers=["msgpack"])
             return endpoint_for(target, clock, None, None).connect(factory)
 
+    class S(ApplicationSession):  # type: ignore[misc,valid-type]
+        joined: defer.Deferred[Any]
+
+        def onJoin(self, details: Any) -> None:
+            if not self.joined.called:
+                self.joined.callback(self)
+
+        def onDisconnect(self) -> None:
+            if not self.joined.called:
+                self.joined.errback(ConnectionError("closed before joining"))
+
     async def one() -> tuple[Any, Any]:
         joined: defer.Deferred[Any] = defer.Deferred()
 
-        class S(ApplicationSession):  # type: ignore[misc,valid-type]
-            def onJoin(self, details: Any) -> None:
-                if not joined.called:
-                    joined.callback(self)
+        def make() -> S:
+            session = S(ComponentConfig(REALM))
+            session.joined = joined
+            return session
 
-            def onDisconnect(self) -> None:
-                if not joined.called:
-                    joined.errback(ConnectionError("closed before joining"))
-
-        proto = await connector(lambda: S(ComponentConfig(REALM)))
+        proto = await connector(make)
         return await joined, proto
 
     async def main() -> None:
