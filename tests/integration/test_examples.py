@@ -16,11 +16,12 @@ Autobahn programs they were ported from (their original import lines are in thei
 header comment) when Autobahn is installed, which shows that only the imports
 differ. Where Autobahn behaves differently, the run says so in its expectations.
 
-Those ports and their Autobahn originals run once more against our router (the
-``ours-asyncio`` node of the ``router`` fixture: ``python -m wamp_anyio serve`` on
-the same node configuration), ids ending in ``@ours-asyncio``, and the Autobahn
-originals against our Twisted-served router too (``@ours-twisted``): Autobahn's own
-clients against our router. Where our router answers differently from Crossbar.io,
+The Autobahn originals run once more against our router served by asyncio and by
+Twisted (the ``ours-asyncio`` and ``ours-twisted`` nodes of the ``router`` fixture:
+``python -m wamp_anyio serve`` / ``python -m wamp_twisted serve`` on the same node
+configuration; ids ending in ``@ours-asyncio``, ``@ours-twisted``): Autobahn's own
+clients against our router; our anyio ports run against ``ours-asyncio`` too
+(:data:`OUR_ROUTERS`). Where our router answers differently from Crossbar.io,
 :data:`OURS_EXPECT` says how.
 """
 
@@ -51,10 +52,21 @@ README = ROOT / "README.md"
 RUN_TIMEOUT = 60.0  # seconds for one example (they take 1-3 s)
 MAX_PARALLEL = 6  # processes at once (the machine may have few cores; some examples time things)
 HAVE_AUTOBAHN = importlib.util.find_spec("autobahn") is not None
-# The routers the Autobahn ports run against besides Crossbar.io: on ours-asyncio the
-# ports and their Autobahn originals; on ours-twisted, to stay within CI's time, the
-# Autobahn originals only (Autobahn's clients against our Twisted-served router).
-OUR_ROUTERS = {"ours-asyncio": False, "ours-twisted": True}  # router -> originals only
+# The routers the Autobahn ports run against besides Crossbar.io, and which runs: every
+# Autobahn original on both (Autobahn's clients against our router, served by asyncio
+# and by Twisted), our anyio ports on ours-asyncio. To stay within CI's time, our
+# Twisted ports run against Crossbar.io only (tests/test_twisted_serve.py has our
+# Twisted client against our router).
+OUR_ROUTERS = {
+    "ours-asyncio": ("original", "anyio port"),
+    "ours-twisted": ("original",),
+}
+
+
+def run_kind(run: Run) -> str:
+    if run.source is not None:
+        return "original"
+    return "anyio port" if run.id.startswith("autobahn_port/") else "twisted port"
 
 
 @dataclass(frozen=True)
@@ -543,11 +555,11 @@ def on_our_routers(runs: list[Run]) -> list[Run]:
     they may overlap with the Crossbar.io runs; the waves keep ours and Autobahn's
     apart on one router)."""
     out = []
-    for router, originals_only in OUR_ROUTERS.items():
+    for router, kinds in OUR_ROUTERS.items():
         available = backend_available(router.removeprefix("ours-"))
         skip = pytest.mark.skipif(not available, reason=f"{router} is not available here")
         for run in runs:
-            if originals_only and run.source is None:
+            if run_kind(run) not in kinds:
                 continue
             out.append(
                 replace(
