@@ -139,8 +139,9 @@ class Server:
         while True:
             await peer.wake.wait()
             peer.wake = anyio.Event()
-            data = connection.data_to_send()
-            if data:
+            # Until nothing is left: what the router queued while we were sending
+            # (an ABORT, before it closed the connection) goes out before the close.
+            while data := connection.data_to_send():
                 try:
                     await stream.send(data)
                 except _GONE:

@@ -76,26 +76,10 @@ def per_router(node: CrossbarNode, crossbar: Any, ours: Any) -> Any:
     return crossbar if router_name(node) == "crossbar" else ours
 
 
-# A bug of our router served by trio (reported; not papered over): a refused join's
-# ABORT is sometimes not written before the connection closes, and the client sees
-# the end of the stream instead (wamp.close.transport_lost). It comes and goes, so
-# the tests that refuse one join are xfail(strict=False) on ours-trio, and
-# test_every_refused_join_gets_its_abort, which refuses many, is strict.
-TRIO_LOSES_ABORT = (
-    "our router on trio sometimes closes a refused connection before its ABORT is "
-    "written: the client sees EOF (wamp.close.transport_lost) instead of the ABORT"
-)
-
-
-def refusal_may_be_lost(request: pytest.FixtureRequest, node: CrossbarNode) -> None:
-    if router_name(node) == "ours-trio":
-        request.applymarker(pytest.mark.xfail(strict=False, reason=TRIO_LOSES_ABORT))
-
-
 OpenClient = Callable[..., BlockingClient]
 MAX_FLOOD_EVENTS = 2000  # 64 KiB events: far more than any router queues for one reader
 ACKNOWLEDGED = PublishOptions(acknowledge=True)
-REFUSALS = 60  # refused joins in a row (ours-trio loses ~1 ABORT in 6 on a loaded box)
+REFUSALS = 60  # refused joins in a row (ours-trio once lost ~1 ABORT in 6 on a loaded box)
 
 
 def unique(prefix: str = "com.example") -> str:
@@ -263,10 +247,9 @@ def test_cryptosign_without_authid(router: CrossbarNode, open_client: OpenClient
 
 @pytest.mark.parametrize("endpoint", ["wss", "rss"])
 def test_cryptosign_with_tls_channel_binding(
-    router: CrossbarNode, open_client: OpenClient, endpoint: str, request: pytest.FixtureRequest
+    router: CrossbarNode, open_client: OpenClient, endpoint: str
 ) -> None:
     """tls-unique works over TLS 1.3 (both sides use the Finished message)."""
-    refusal_may_be_lost(request, router)
     alice = router.principals["cryptosign"]
     key = CryptosignKey.from_hex(alice["private_seed_hex"])
     bound = AuthCryptosign("alice", key=key, channel_binding="tls-unique")
@@ -287,9 +270,8 @@ def test_cryptosign_with_tls_channel_binding(
 
 @pytest.mark.parametrize("name", AUTH_PRINCIPALS)
 def test_wrong_credential_is_rejected(
-    router: CrossbarNode, open_client: OpenClient, name: str, request: pytest.FixtureRequest
+    router: CrossbarNode, open_client: OpenClient, name: str
 ) -> None:
-    refusal_may_be_lost(request, router)
     client = open_client(principal=router.wrong_principals[name], join=False)
     left: Joined | Left = client.expect((Joined, Left))
     messages = per_router(router, WRONG_CREDENTIAL_MESSAGES, OUR_WRONG_CREDENTIAL_MESSAGES)
@@ -301,7 +283,7 @@ def test_wrong_credential_is_rejected(
     [
         "crossbar",
         "ours-asyncio",
-        pytest.param("ours-trio", marks=pytest.mark.xfail(strict=True, reason=TRIO_LOSES_ABORT)),
+        "ours-trio",
         "ours-twisted",
     ],
     indirect=True,
@@ -321,10 +303,7 @@ def test_every_refused_join_gets_its_abort(router: CrossbarNode, open_client: Op
     assert outcomes == {(NOT_AUTHORIZED, True)}
 
 
-def test_unknown_principal_is_rejected(
-    router: CrossbarNode, open_client: OpenClient, request: pytest.FixtureRequest
-) -> None:
-    refusal_may_be_lost(request, router)
+def test_unknown_principal_is_rejected(router: CrossbarNode, open_client: OpenClient) -> None:
     nobody = dict(router.principals["ticket"], authid="nobody")
     client = open_client(principal=nobody, join=False)
     left: Joined | Left = client.expect((Joined, Left))
@@ -333,11 +312,8 @@ def test_unknown_principal_is_rejected(
     assert left == Left(NOT_AUTHORIZED, f"no principal with authid {quote} exists", True, True)
 
 
-def test_spec_scram_is_not_offered(
-    router: CrossbarNode, open_client: OpenClient, request: pytest.FixtureRequest
-) -> None:
+def test_spec_scram_is_not_offered(router: CrossbarNode, open_client: OpenClient) -> None:
     """Both routers speak only Crossbar.io's SCRAM convention (authmethod ``scram``)."""
-    refusal_may_be_lost(request, router)
     scram = router.principals["scram"]
     spec = AuthScram(scram["authid"], scram["password"], convention="spec")
     client = open_client(authenticators=[spec], join=False)
