@@ -56,15 +56,20 @@ from wamp_core.types import CloseDetails, ComponentConfig, SessionDetails
 from wamp_twisted.protocol import WampClientFactory
 from wamp_twisted.session import Session
 
-__all__ = ["Listen", "RouterService", "server_tls"]
+__all__ = ["Listen", "RouterService", "log_level", "server_tls"]
 
 log = Logger(namespace="wamp_twisted.router")
-_LEVELS = {
+_LEVELS: dict[str, LogLevel] = {
     "debug": LogLevel.debug,
     "info": LogLevel.info,
     "warning": LogLevel.warn,
     "error": LogLevel.error,
 }
+
+
+def log_level(name: str) -> LogLevel:
+    """Twisted's LogLevel for a ``--log-level`` name (debug, info, warning, error)."""
+    return _LEVELS[name]
 
 
 def server_tls(files: TlsConfig) -> Any:
@@ -242,6 +247,9 @@ class _RouterFactory(Factory):
 
     def buildProtocol(self, addr: Any) -> _RouterProtocol:
         return _RouterProtocol(self.server, self.listen)
+
+    def logPrefix(self) -> str:
+        return "wamp-router"  # Twisted's "... starting on PORT" lines
 
 
 class RouterService(service.Service):
