@@ -424,6 +424,24 @@ def test_garbage_on_one_connection_leaves_the_others_alone(run: Any) -> None:
         run(service.stopService)
 
 
+def test_a_connection_cap(run: Any, router_log: list[str]) -> None:
+    service = RouterService([Listen("rawsocket", port=0)], REALMS, max_connections=1)
+    run(service.startService)
+    try:
+        first = run(service.connect)
+        host, port = service.url.removeprefix("rs://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as refused:
+            refused.sendall(b"\x7f\xf1\x00\x00")
+            answer = b""
+            while len(answer) < 4:
+                answer += refused.recv(4 - len(answer))
+            assert answer[:2] == b"\x7f\x40"  # error 4: the router is at its connection cap
+        assert run(first.call, "wamp.session.count") == 1
+    finally:
+        run(service.stopService)
+    assert any("connection cap of 1 reached" in line for line in router_log)
+
+
 # -- configuration, shutdown -----------------------------------------------------------
 
 

@@ -260,8 +260,10 @@ class RouterService(service.Service):
     twistd); ``startService()`` returns a Deferred (already fired) with ``urls``.
     ``stopService()`` says GOODBYE ``wamp.close.system_shutdown`` to every session,
     gives them ``SHUTDOWN_GRACE`` seconds to answer and closes every connection; its
-    Deferred fires once they are all closed. ``log_level`` (``info``, ``warning``,
-    ``error``) is the least level of the router's own log lines."""
+    Deferred fires once they are all closed. ``max_connections`` caps the connections
+    served at once (in-memory ones included): the next are refused in their handshake.
+    ``log_level`` (``info``, ``warning``, ``error``) is the least level of the router's
+    own log lines."""
 
     name = "wamp-router"
 
@@ -271,6 +273,7 @@ class RouterService(service.Service):
         realms: Sequence[RealmConfig] = (RealmConfig("realm1"),),
         *,
         max_queued: int = serving.DEFAULT_MAX_QUEUED,
+        max_connections: int | None = None,
         reactor: Any = None,
         log_level: str = "info",
     ) -> None:
@@ -283,7 +286,12 @@ class RouterService(service.Service):
         self.listens = tuple(serving.default_listens() if listens is None else listens)
         self.reactor = reactor
         self.max_queued = max_queued
-        self.router = Router(realms, random_bytes=secrets.token_bytes, timestamp=_timestamp)
+        self.router = Router(
+            realms,
+            random_bytes=secrets.token_bytes,
+            timestamp=_timestamp,
+            max_connections=max_connections,
+        )
         self.urls: list[str] = []
         self.protocols: dict[RouterConnection, _RouterProtocol] = {}
         self._least_level = _LEVELS[log_level]
