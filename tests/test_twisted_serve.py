@@ -158,6 +158,28 @@ def test_unix_sockets(run: Any, tmp_path: Path) -> None:
     run(scenario)
 
 
+def test_a_stale_unix_socket_is_replaced_and_a_live_one_kept(run: Any, tmp_path: Path) -> None:
+    from twisted.internet.error import CannotListenError
+
+    stale = str(tmp_path / "stale.sock")
+    with socket.socket(socket.AF_UNIX) as crashed:
+        crashed.bind(stale)  # the file stays: as after a router that was killed
+    not_a_socket = tmp_path / "file.sock"
+    not_a_socket.write_text("")
+
+    async def scenario() -> None:
+        async with serving([Listen("rawsocket", unix=stale)]) as first:
+            assert await count_sessions(first.url) == 1
+            second = RouterService([Listen("rawsocket", unix=stale)])
+            with pytest.raises(CannotListenError):
+                second.privilegedStartService()  # the first one's socket is alive
+            assert await count_sessions(first.url) == 1
+        with pytest.raises(CannotListenError):
+            RouterService([Listen("rawsocket", unix=str(not_a_socket))]).privilegedStartService()
+
+    run(scenario)
+
+
 def test_tls_and_a_channel_bound_cryptosign(run: Any, tmp_path: Path) -> None:
     files, trusting = tls_files(tmp_path)
     auth = {"cryptosign": AUTH["cryptosign"]}

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import stat
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -371,6 +373,7 @@ class RouterService(service.Service):
         if listen.tls is not None:  # what listenSSL does, over TCP and Unix alike
             factory = TLSMemoryBIOFactory(listen.tls, False, factory)
         if listen.unix is not None:
+            _remove_stale_socket(listen.unix)
             return self.reactor.listenUNIX(listen.unix, factory)
         return self.reactor.listenTCP(listen.port, factory, interface=listen.host)
 
@@ -461,6 +464,26 @@ class RouterService(service.Service):
         router_end = _RouterProtocol(self, serving.memory_listen(auth))
         _MemoryPipe(self.reactor).join(router_end, factory.buildProtocol(None))
         return session.joined
+
+
+def _remove_stale_socket(path: str) -> None:
+    """A Unix socket file that nobody listens on any more (a router that crashed left
+    it) is removed, as wamp_anyio's listener does; one in use is left for listenUNIX to
+    refuse (address in use)."""
+    try:
+        is_socket = stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return  # not there (or not ours to see): listenUNIX says what is wrong
+    if not is_socket:
+        return
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.setblocking(False)  # a full backlog answers at once too
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)
+        except OSError:
+            pass  # alive but busy, or not ours: leave it
 
 
 def _timestamp() -> str:

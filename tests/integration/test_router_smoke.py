@@ -650,14 +650,8 @@ def session_ids(client: BlockingClient) -> set[int]:
 # ---- the node itself: restart on the same endpoints, crash
 
 
-def test_kill_and_restart(fresh_router: CrossbarNode, request: pytest.FixtureRequest) -> None:
+def test_kill_and_restart(fresh_router: CrossbarNode) -> None:
     node = fresh_router
-    if router_name(node) == "ours-twisted":  # reported; Crossbar.io and wamp_anyio do restart
-        reason = (
-            "after a crash, python -m wamp_twisted serve does not start again: the dead "
-            "router's Unix socket file is still there (Errno 98, address already in use)"
-        )
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     endpoints = (node.endpoints, node.urls)
     victim = BlockingClient.open(node.ws_url, node.realm)
     victim.join()
