@@ -29,6 +29,7 @@ from wamp_core.exception import ProtocolError, TransportLost
 from wamp_core.messages import Event as EventMessage
 from wamp_core.messages import Publish
 from wamp_core.serializers import get_serializer
+from wamp_core.transports import websocket_server
 from wamp_core.transports import (
     ClosedByPeer,
     HandshakeError,
@@ -167,6 +168,22 @@ def test_subprotocol_choice(
     answer = server.data_to_send()
     assert (b"Sec-WebSocket-Protocol" in answer) is (subprotocol is not None)
     assert server.events() == [TransportOpened(serializer, subprotocol, server.request_headers)]
+
+
+def test_a_listener_s_connections_share_one_subprotocol_table(feed: Feed) -> None:
+    serializers = ["cbor", "json"]
+    first, second = WebSocketServerTransport(serializers), WebSocketServerTransport(serializers)
+    assert first._accepted is second._accepted  # not one table per idle connection
+    for server in (first, second):
+        feed(server, request(protocols="wamp.2.json"))
+        assert server.subprotocol == "wamp.2.json"
+    # Past the bound, a table is built for each connection, and still right.
+    orders = itertools.permutations(["json", "msgpack", "cbor", "json.batched", "cbor.batched"])
+    for order in itertools.islice(orders, 70):
+        server = WebSocketServerTransport(order)
+        feed(server, request(protocols=f"wamp.2.{order[0]}"))
+        assert server.subprotocol == f"wamp.2.{order[0]}"
+    assert len(websocket_server._TABLES) == websocket_server._MAX_TABLES
 
 
 def test_repeated_protocol_headers_are_one_list(feed: Feed) -> None:
