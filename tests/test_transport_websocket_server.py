@@ -29,7 +29,6 @@ from wamp_core.exception import ProtocolError, TransportLost
 from wamp_core.messages import Event as EventMessage
 from wamp_core.messages import Publish
 from wamp_core.serializers import get_serializer
-from wamp_core.transports import websocket_server
 from wamp_core.transports import (
     ClosedByPeer,
     HandshakeError,
@@ -42,6 +41,7 @@ from wamp_core.transports import (
     TransportState,
     WebSocketClientTransport,
     WebSocketServerTransport,
+    websocket_server,
 )
 from wamp_core.transports._wsframe import _LARGE, _RUN, frame, mask, unmasked_frame
 
