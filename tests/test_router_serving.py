@@ -25,6 +25,7 @@ from wamp_core.router.command import (
     EXIT_OK,
     EXIT_USAGE,
     add_serve_arguments,
+    add_serve_command,
     node_from_arguments,
     parse_address,
     run_serve,
@@ -249,6 +250,15 @@ def test_the_flags_defaults() -> None:
     )
     assert (args.serializers, args.log_level) == (None, "info")
     assert node_from_arguments(args) == default_config()
+
+
+def test_the_serve_command() -> None:
+    parser = argparse.ArgumentParser(prog="x")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = add_serve_command(commands, "the router")
+    assert serve.description == "the router"
+    args = parser.parse_args(["serve", "--realm", "r"])
+    assert (args.command, args.realm, args.ws) == ("serve", "r", "127.0.0.1:8080/ws")
 
 
 def test_flags_change_the_defaults() -> None:

@@ -27,7 +27,7 @@ from wamp_anyio._cli_client import add_commands as add_client_commands
 from wamp_anyio._cli_client import main as client_main
 from wamp_anyio.serve import Listen, serve
 from wamp_core.router import RealmConfig, serving
-from wamp_core.router.command import add_serve_arguments, run_serve
+from wamp_core.router.command import add_serve_command, run_serve
 from wamp_core.router.config import NodeConfig, TlsConfig
 
 __all__ = ["listens_from", "main"]
@@ -57,13 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="wamp-sansio", description="WAMP from the command line (wamp_anyio)."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = commands.add_parser(
-        "serve",
-        help="run the router",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_serve_arguments(serve_cmd)
+    serve_cmd = add_serve_command(commands, __doc__)
     serve_cmd.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     add_client_commands(commands)
     return parser

@@ -33,6 +33,7 @@ from wamp_core.router.command import (
     LOG_LEVELS,
     ServeError,
     add_serve_arguments,
+    add_serve_command,
     prepare,
     run_serve,
 )
@@ -48,13 +49,7 @@ PROGRAM = "python -m wamp_twisted"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description="WAMP with Twisted.")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
-        "serve",
-        help="run the router",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_serve_arguments(serve)
+    add_serve_command(commands, __doc__)
     return parser
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "LOG_LEVELS",
     "ServeError",
     "add_serve_arguments",
+    "add_serve_command",
     "node_from_arguments",
     "parse_address",
     "prepare",
@@ -52,6 +53,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--serializers", nargs="+", help="the serializers offered (default: json, msgpack, cbor)"
     )
     parser.add_argument("--log-level", default="info", help=", ".join(LOG_LEVELS))
+
+
+def add_serve_command(commands: Any, description: str | None) -> argparse.ArgumentParser:
+    """The ``serve`` sub-command (with its flags) of a command line's ``commands`` (what
+    ``add_subparsers()`` returned); ``description`` is its ``--help`` text."""
+    serve = commands.add_parser(
+        "serve",
+        help="run the router",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_serve_arguments(serve)
+    return serve  # type: ignore[no-any-return]
 
 
 def parse_address(text: str, *, path: bool) -> tuple[str, int, str] | None:
