@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,6 +158,34 @@ def measure(
     return figures, out
 
 
+def side_by_side(base: Figures, now: Figures) -> list[str]:
+    lines = ["| figure | base | now | now/base | better |", "|---|---:|---:|---:|---|"]
+    for key, (new, higher) in now.items():
+        if key not in base:
+            continue
+        old = base[key][0]
+        ratio = new / old if old else float("nan")
+        better = "same" if ratio == 1 else "now" if (ratio > 1) == higher else "base"
+        lines.append(f"| {key} | {old:,.2f} | {new:,.2f} | {ratio:.3f} | {better} |")
+    return lines
+
+
+def relative_to_floor(figures: Figures) -> Figures:
+    """Each of our rows' CPU figures divided by the same figure of its floor (Twisted
+    rows: the Twisted floor; the others: asyncio's), as rpc.py's targets compare."""
+    relative: Figures = {}
+    for key, (value, _) in figures.items():
+        match = re.fullmatch(r"(rpc|pubsub) ours/(\w+)/(\w+): (CPU .*)", key)
+        if match is None:
+            continue
+        kind, loop, transport, what = match.groups()
+        floor_loop = "twisted" if loop == "twisted" else "asyncio"
+        floor = figures.get(f"{kind} floor/{floor_loop}/{transport}: {what}")
+        if floor is not None and floor[0]:
+            relative[f"{key} / floor"] = (value / floor[0], False)
+    return relative
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("base", help="the revision to compare against (e.g. 5e3ea76)")
@@ -198,15 +227,14 @@ def main() -> None:
             if label == "now":
                 last_now = out
     print(f"\n{opts.base} (base) vs {opts.rev} (now), best of {opts.repeat} runs each\n")
-    print("| figure | base | now | now/base | better |")
-    print("|---|---:|---:|---:|---|")
-    for key in best["now"]:
-        if key not in best["base"]:
-            continue
-        (old, higher), (new, _) = best["base"][key], best["now"][key]
-        ratio = new / old if old else float("nan")
-        better = "now" if (ratio > 1) == higher and ratio != 1 else "base"
-        print(f"| {key} | {old:,.1f} | {new:,.1f} | {ratio:.3f} | {better} |")
+    print("\n".join(side_by_side(best["base"], best["now"])))
+    relative = {label: relative_to_floor(figures) for label, figures in best.items()}
+    if relative["now"]:
+        print(
+            "\nClient CPU relative to the floor of its transport, from the best figures (the "
+            "floors' code is the same in both builds: this cancels part of the machine's load)\n"
+        )
+        print("\n".join(side_by_side(relative["base"], relative["now"])))
     targets = last_now.split("Targets", 1)[-1] if "Targets" in last_now else ""
     if targets:
         print(f"\nTargets of rpc.py, the last 'now' run{targets}")
