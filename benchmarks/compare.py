@@ -152,6 +152,8 @@ def measure(
     if not opts.no_rpc:
         only = [arg for part in opts.only for arg in ("--only", part)]
         argv = [str(python), "benchmarks/rpc.py", "--rounds", str(opts.rounds), *only]
+        if opts.no_pubsub:
+            argv.append("--no-pubsub")
         out = run(argv)
         log(out)
         merge(figures, rpc_figures(out))
@@ -201,6 +203,7 @@ def main() -> None:
     )
     parser.add_argument("--no-core", action="store_true")
     parser.add_argument("--no-rpc", action="store_true")
+    parser.add_argument("--no-pubsub", action="store_true", help="rpc.py: calls only")
     parser.add_argument("--log", type=Path, help="also write every benchmark's output here")
     opts = parser.parse_args()
     opts.only = opts.only or ["ours", "floor", "autobahn/twisted"]
