@@ -412,6 +412,7 @@ def summarize(result: SoakResult) -> dict[str, Any]:
         "broken_processes": broken,
         "router_tracebacks": len(result.router_tracebacks),
         "router_traceback_texts": result.router_tracebacks[:3],
+        "invocations": {c["name"]: c["invocations"] for c in clients if c["role"] == "callee"},
         "reconnects": sum(
             max(0, sum(a["ready"] is not None for a in c["attempts"]) - 1) for c in clients
         ),

@@ -86,6 +86,7 @@ def rows(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("  hung", str(row["publishes_hung"])),
         ("deliveries expected", str(row["deliveries_expected"])),
         ("  received", str(row["deliveries_received"])),
+        ("invocations per callee min / max", _spread(row["invocations"])),
         ("reconnects", str(row["reconnects"])),
         (
             "re-register median / max",
@@ -104,6 +105,10 @@ def rows(row: dict[str, Any]) -> list[tuple[str, str]]:
             parts.append(f"{s.get('fds', '?')}/{s.get('tasks', '?')}")
         out.append((f"{loop} fds/tasks start, end, left", " ; ".join(parts)))
     return out
+
+
+def _spread(counts: dict[str, int]) -> str:
+    return f"{min(counts.values())} / {max(counts.values())}" if counts else "n/a"
 
 
 def print_table(summaries: list[dict[str, Any]]) -> None:
