@@ -10,22 +10,28 @@ high-water mark (asyncio's flow control), keeps reading while fewer than
 backpressure), and hands ``receive`` everything that arrived in one piece.
 
 It serves plain TCP and Unix sockets (TLS wraps it like any byte stream); trio
-and every other backend use anyio's streams.
+and every other backend use anyio's streams. A router serves over it too
+(``serve_socket``): each accepted connection is one such stream, TLS done by
+asyncio's own TLS transport.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 from anyio.abc import ByteStream, SocketAttribute
+from anyio.streams.tls import TLSAttribute
 
-__all__ = ["AsyncioStream", "connect_tcp", "connect_unix"]
+__all__ = ["AsyncioStream", "connect_tcp", "connect_unix", "serve_socket"]
 
 READ_LIMIT = 256 * 1024  # bytes waiting for receive() before reading pauses
+BACKLOG = 65536  # connections waiting to be accepted, as anyio's listeners (the kernel caps it)
 HAPPY_EYEBALLS_DELAY = 0.25  # as anyio.connect_tcp
 FLUSH_ON_CLOSE = 5.0  # seconds aclose() lets unsent bytes go out before aborting
 
@@ -116,6 +122,39 @@ class _StreamProtocol(asyncio.Protocol):
         for drainer in drainers:
             if not drainer.done():
                 drainer.set_result(None)
+
+
+class _ServedProtocol(_StreamProtocol):
+    """A connection a server accepted: its stream goes to ``accept`` once it is open
+    (after the TLS handshake, if any)."""
+
+    def __init__(self, accept: Callable[[AsyncioStream], None], tls: bool) -> None:
+        super().__init__()
+        self.accept = accept
+        self.tls = tls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.accept(AsyncioStream(self))
+
+    def eof_received(self) -> bool:
+        # Over TLS a half-closed connection cannot be kept (asyncio would warn).
+        return super().eof_received() and not self.tls
+
+
+async def serve_socket(
+    sock: socket.socket,
+    accept: Callable[[AsyncioStream], None],
+    tls: ssl.SSLContext | None = None,
+) -> asyncio.Server:
+    """Serve the listening ``sock`` (TCP or Unix): every connection accepted is given
+    to ``accept`` as a stream, in the transport's callback (so ``accept`` must not
+    block: it starts a task). Close the returned server to stop accepting."""
+    loop = asyncio.get_running_loop()
+    factory = functools.partial(_ServedProtocol, accept, tls is not None)
+    if sock.family == socket.AF_UNIX:
+        return await loop.create_unix_server(factory, sock=sock, ssl=tls, backlog=BACKLOG)
+    return await loop.create_server(factory, sock=sock, ssl=tls, backlog=BACKLOG)
 
 
 class AsyncioStream(ByteStream):
@@ -240,9 +279,12 @@ class AsyncioStream(ByteStream):
         self._uncork()
         self._closed = True
         transport = self._transport
-        transport.close()
-        if transport.get_write_buffer_size():
-            asyncio.get_running_loop().call_later(FLUSH_ON_CLOSE, transport.abort)
+        # Closed already (lost, or a TLS transport after the peer's EOF): a second
+        # close() would break asyncio's TLS transport.
+        if not transport.is_closing():
+            transport.close()
+            if transport.get_write_buffer_size():
+                asyncio.get_running_loop().call_later(FLUSH_ON_CLOSE, transport.abort)
         self._protocol.wake_reader()
         self._protocol.wake_drainers()
         self._protocol.tell_end()
@@ -250,9 +292,15 @@ class AsyncioStream(ByteStream):
     @property
     def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
         sock: socket.socket = self._transport.get_extra_info("socket")
-        return {
+        attributes: dict[Any, Callable[[], Any]] = {
             SocketAttribute.family: lambda: sock.family,
             SocketAttribute.local_address: sock.getsockname,
             SocketAttribute.remote_address: sock.getpeername,
             SocketAttribute.raw_socket: lambda: sock,
         }
+        tls: ssl.SSLObject | None = self._transport.get_extra_info("ssl_object")
+        if tls is not None:  # served over asyncio's TLS transport
+            attributes[TLSAttribute.channel_binding_tls_unique] = functools.partial(
+                tls.get_channel_binding, "tls-unique"
+            )
+        return attributes

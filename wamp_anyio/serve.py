@@ -16,19 +16,25 @@ says why in the log. Bad input on one connection ends that connection only.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import secrets
+import socket
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import anyio
-from anyio.abc import ByteStream, Listener, TaskGroup
+from anyio.abc import ByteStream, Listener, SocketAttribute, TaskGroup
+from anyio.streams.stapled import MultiListener
 from anyio.streams.tls import TLSAttribute, TLSListener
 
+from wamp_anyio import _asyncio_stream
+from wamp_anyio._backend import on_asyncio
 from wamp_anyio._run import Transport, connect_over
+from wamp_anyio._trio_reader import trio_receiver
 from wamp_anyio.session import Session
 from wamp_core.connection import DISPATCH_CHUNK
 from wamp_core.router import ANONYMOUS_AUTH, RealmConfig, Router, RouterConnection
@@ -57,12 +63,18 @@ def _timestamp() -> str:
 
 
 class _Peer:
-    """The tasks' shared state for one connection."""
+    """One connection's state: the stream, how to write without waiting, and whether
+    a writer task is busy with it (it exists only while output waits for the stream)."""
+
+    __slots__ = ("connection", "done", "ended", "stream", "write_now", "writing")
 
     def __init__(self, connection: RouterConnection, stream: ByteStream) -> None:
         self.connection = connection
         self.stream = stream
-        self.wake = anyio.Event()  # something to write, or the connection closed
+        self.write_now = _direct_writer(stream)
+        self.writing = False  # a writer task sends (and the queue is its to take)
+        self.ended = False  # the stream is closed (or being closed) by the writer
+        self.done: anyio.Event | None = None  # set when the writer ends, if awaited
 
 
 class Server:
@@ -96,10 +108,11 @@ class Server:
         peer = _Peer(connection, stream)
         self._peers[connection] = peer
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._write, peer)
-                await self._read(peer)
-                peer.wake.set()
+            await self._read(peer)
+            self._flush(peer)
+            if peer.writing:  # what was queued last goes out before the close
+                peer.done = anyio.Event()
+                await peer.done.wait()
         finally:
             del self._peers[connection]
             self._after(connection)
@@ -109,6 +122,7 @@ class Server:
 
     async def _read(self, peer: _Peer) -> None:
         connection, stream = peer.connection, peer.stream
+        receive = trio_receiver(stream) or stream.receive
         while not connection.closed:
             deadline = connection.next_deadline()
             data: bytes | None = None
@@ -116,7 +130,7 @@ class Server:
                 max(0.0, deadline - anyio.current_time()) if deadline else None
             ):
                 try:
-                    data = await stream.receive(65536)
+                    data = await receive(65536)
                 except (
                     anyio.EndOfStream,
                     anyio.BrokenResourceError,
@@ -134,23 +148,46 @@ class Server:
                     connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
             self._after(connection)
 
-    async def _write(self, peer: _Peer) -> None:
+    def _flush(self, peer: _Peer) -> None:
+        """Hand what the router queued for ``peer`` to its stream: at once when the
+        stream takes it without waiting, else (and to close) through a writer task."""
+        if peer.writing or peer.ended:
+            return  # the writer takes what is queued before it ends
+        connection = peer.connection
+        data = connection.data_to_send()
+        lost = False
+        if data and peer.write_now is not None:
+            try:
+                data = data[peer.write_now(data) :]
+            except _GONE:
+                data, lost = b"", True
+                connection.close()
+        if data or connection.closed:
+            peer.writing = True
+            self._group.start_soon(self._write, peer, data, lost)
+
+    async def _write(self, peer: _Peer, data: bytes, lost: bool) -> None:
         connection, stream = peer.connection, peer.stream
-        while True:
-            await peer.wake.wait()
-            peer.wake = anyio.Event()
+        try:
+            if lost:
+                self._after(connection)
             # Until nothing is left: what the router queued while we were sending
             # (an ABORT, before it closed the connection) goes out before the close.
-            while data := connection.data_to_send():
+            while data:
                 try:
                     await stream.send(data)
                 except _GONE:
                     connection.close()
                     self._after(connection)
-                    return
+                    break
+                data = connection.data_to_send()
             if connection.closed:
+                peer.ended = True
                 await _close(stream)
-                return
+        finally:
+            peer.writing = False
+            if peer.done is not None:
+                peer.done.set()
 
     def _after(self, source: RouterConnection) -> None:
         """After input (or a timer): wake the writers the router gave work, log what
@@ -161,7 +198,7 @@ class Server:
                 _log_event(event)
             peer = self._peers.get(connection)
             if peer is not None:
-                peer.wake.set()
+                self._flush(peer)
         self._timer_changed.set()
 
     async def run_timer(self) -> None:
@@ -177,7 +214,7 @@ class Server:
             for connection in self.router.take_writable():
                 peer = self._peers.get(connection)
                 if peer is not None:
-                    peer.wake.set()
+                    self._flush(peer)
 
     # -- in memory --------------------------------------------------------------------
 
@@ -209,7 +246,7 @@ class Server:
         log.info("shutting down: %d connections", len(self._peers))
         self.router.shutdown(reason)
         for peer in list(self._peers.values()):
-            peer.wake.set()
+            self._flush(peer)
         if self._peers:
             with anyio.move_on_after(SHUTDOWN_GRACE):
                 await self._all_closed.wait()
@@ -223,6 +260,29 @@ def _log_event(event: Any) -> None:
     if line is not None:
         level, text = line
         log.log(logging.INFO if level == "info" else logging.WARNING, "%s", text)
+
+
+def _direct_writer(stream: ByteStream) -> Callable[[bytes], int] | None:
+    """How to write to ``stream`` without waiting (the count of bytes it took), when
+    it can: asyncio's transport (through AsyncioStream) or trio's plain socket."""
+    if isinstance(stream, _asyncio_stream.AsyncioStream):
+        return functools.partial(_write_soon, stream)
+    if isinstance(stream, anyio.abc.SocketStream):
+        sock = stream.extra(SocketAttribute.raw_socket, None)
+        if isinstance(sock, socket.socket):
+            return functools.partial(_send_now, sock)
+    return None
+
+
+def _write_soon(stream: _asyncio_stream.AsyncioStream, data: bytes) -> int:
+    return len(data) if stream.write_soon(data) else 0
+
+
+def _send_now(sock: socket.socket, data: bytes) -> int:
+    try:
+        return sock.send(data)
+    except (BlockingIOError, InterruptedError):
+        return 0
 
 
 def _channel_id(stream: ByteStream) -> bytes | None:
@@ -272,6 +332,7 @@ def _memory_pipe() -> tuple[_MemoryEnd, _MemoryEnd]:
 
 
 async def _listen(listen: Listen) -> tuple[Listener[Any], int]:
+    """The listener bound for ``listen`` (TLS not yet applied) and its port."""
     listener: Listener[Any]
     if listen.unix is not None:
         listener = await anyio.create_unix_listener(listen.unix)
@@ -280,9 +341,32 @@ async def _listen(listen: Listen) -> tuple[Listener[Any], int]:
         tcp = await anyio.create_tcp_listener(local_host=listen.host, local_port=listen.port)
         port = tcp.extra(anyio.abc.SocketAttribute.local_port)
         listener = tcp
-    if listen.tls is not None:
-        listener = TLSListener(listener, listen.tls, standard_compatible=False)
     return listener, port
+
+
+async def _serve_listener(
+    listener: Listener[Any], listen: Listen, server: Server, tg: TaskGroup
+) -> list[asyncio.Server]:
+    """Accept on ``listener``: on asyncio through the loop's own server (each
+    connection an AsyncioStream: no accept task, writes at once), else with anyio's
+    listener in the task group. The asyncio servers are returned, to close."""
+    handle = functools.partial(server.handle, listen=listen)
+    if not on_asyncio():
+        if listen.tls is not None:
+            listener = TLSListener(listener, listen.tls, standard_compatible=False)
+        tg.start_soon(listener.serve, handle)
+        return []
+
+    def accept(stream: ByteStream) -> None:
+        tg.start_soon(handle, stream)
+
+    parts = listener.listeners if isinstance(listener, MultiListener) else [listener]
+    return [
+        await _asyncio_stream.serve_socket(
+            part.extra(SocketAttribute.raw_socket), accept, listen.tls
+        )
+        for part in parts
+    ]
 
 
 @asynccontextmanager
@@ -311,16 +395,19 @@ async def serve(
     tg = anyio.create_task_group()
     await tg.__aenter__()
     server = Server(router, tg, max_queued=max_queued)
+    accepting: list[asyncio.Server] = []
     try:
         for listen in listeners:
             listener, port = await _listen(listen)
             server.urls.append(listen.url(port))
-            tg.start_soon(listener.serve, functools.partial(server.handle, listen=listen))
+            accepting += await _serve_listener(listener, listen, server, tg)
             log.info("listening on %s", server.urls[-1])
         tg.start_soon(server.run_timer)
         yield server
     finally:
         with anyio.CancelScope(shield=True):
             await server.shutdown()
+        for accepted in accepting:
+            accepted.close()
         tg.cancel_scope.cancel()
         await tg.__aexit__(None, None, None)
