@@ -137,6 +137,29 @@ async def test_tls(tmp_path: Path) -> None:
                 await echo_call(server.urls[0], ssl=untrusted)
 
 
+async def test_tls_channel_binding_reaches_cryptosign(tmp_path: Path) -> None:
+    """The router takes the TLS channel id from the stream it serves (asyncio's own
+    TLS transport, or anyio's TLS stream on trio): a signature bound to the client's
+    channel id verifies, so both ends saw the same one."""
+    import ssl
+
+    files = make_tls_files(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert_file, files.key_file)
+    client = ssl.create_default_context(cafile=str(files.ca_file))
+    listen = Listen("rawsocket", port=0, tls=context, auth={"cryptosign": AUTH["cryptosign"]})
+    bound = {**CREDENTIALS["cryptosign"], "channel_binding": "tls-unique"}
+    with anyio.fail_after(TIMEOUT):
+        async with (
+            wamp_anyio.serve([listen], REALMS) as server,
+            wamp_anyio.connect(
+                server.url, "secure", ssl=client, authentication={"cryptosign": bound}
+            ) as session,
+        ):
+            assert session.details is not None
+            assert session.details.authmethod == "cryptosign"
+
+
 @pytest.mark.parametrize("method", ["ticket", "wampcra", "cryptosign", "scram"])
 async def test_every_authentication_method(method: str) -> None:
     listen = Listen("rawsocket", port=0, auth={method: AUTH[method]})
