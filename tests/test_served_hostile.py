@@ -319,7 +319,8 @@ async def play(served: Served, script: Script) -> None:
             await _drain(stream)
         elif script.ending == "reset":
             raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with _gone():  # unless the router closed it first
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     finally:
         await stream.aclose()
 

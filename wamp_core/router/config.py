@@ -193,8 +193,9 @@ class ListenerConfig:
     kind: Literal["websocket", "rawsocket"]
     endpoint: TcpEndpoint | UnixEndpoint
     serializers: tuple[str, ...]
-    auth: TransportAuth | None = field(default_factory=lambda: ANONYMOUS_AUTH)
-    paths: Mapping[str, TransportAuth] | None = None
+    # Out of the repr: principals carry tickets, secrets and SCRAM keys.
+    auth: TransportAuth | None = field(default_factory=lambda: ANONYMOUS_AUTH, repr=False)
+    paths: Mapping[str, TransportAuth] | None = field(default=None, repr=False)
     id: str | None = None
     max_message_size: int | None = None
     ping_interval: float | None = None

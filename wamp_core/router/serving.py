@@ -72,8 +72,9 @@ class Listen:
     unix: str | None = None
     tls: Any = None
     serializers: Sequence[str] | None = None
-    auth: TransportAuth = field(default_factory=lambda: dict(ANONYMOUS_AUTH))
-    paths: Mapping[str, TransportAuth] | None = None
+    # Out of the repr: principals carry tickets, secrets and SCRAM keys.
+    auth: TransportAuth = field(default_factory=lambda: dict(ANONYMOUS_AUTH), repr=False)
+    paths: Mapping[str, TransportAuth] | None = field(default=None, repr=False)
     max_message_size: int = 16 * 1024 * 1024
     ping_interval: float | None = None
     ping_timeout: float = 10.0
