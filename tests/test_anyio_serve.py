@@ -175,6 +175,41 @@ async def test_every_authentication_method(method: str) -> None:
             assert refused.value.error == "wamp.error.not_authorized"
 
 
+async def test_the_router_times_a_call_out() -> None:
+    """The router's own timer ends a call whose callee never answers: the deadline
+    comes with the CALL (the timer task was armed for none before it)."""
+    never = anyio.Event()
+
+    async def stuck() -> None:
+        await never.wait()
+
+    with anyio.fail_after(TIMEOUT):
+        async with (
+            wamp_anyio.serve([Listen("rawsocket", port=0)]) as server,
+            server.connect() as callee,
+        ):
+            await callee.register(stuck, "com.stuck")
+            host, port = server.url.removeprefix("rs://").rsplit(":", 1)
+            answer = await anyio.to_thread.run_sync(_call_with_timeout, host, int(port))
+            never.set()
+    assert answer.startswith(b'[8,48,1,{},"wamp.error.canceled",["timeout reached"]'), answer
+
+
+def _call_with_timeout(host: str, port: int) -> bytes:
+    """A raw RawSocket caller (in a worker thread) whose CALL asks the router for a
+    timeout of 1 (in seconds, as Crossbar.io reads it): the frame that ends it."""
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"\x7f\xf1\x00\x00")  # RawSocket handshake: json, 16 MiB
+        frames = [b'[1,"realm1",{"roles":{"caller":{}}}]', b'[48,1,{"timeout":1},"com.stuck"]']
+        sock.sendall(b"".join(len(f).to_bytes(4, "big") + f for f in frames))
+        data = b""
+        while b"[8," not in data:
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+        return data[data.index(b"[8,") :]
+
+
 async def test_authorization_denied() -> None:
     listen = Listen("rawsocket", port=0, auth={"anonymous": {"type": "static", "role": "reader"}})
     with anyio.fail_after(TIMEOUT):

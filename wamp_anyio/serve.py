@@ -87,6 +87,7 @@ class Server:
         self._max_queued = max_queued
         self._peers: dict[RouterConnection, _Peer] = {}
         self._timer_changed = anyio.Event()
+        self._armed: float | None = None  # the deadline run_timer waits for
         self._closing = False
         self._all_closed = anyio.Event()
 
@@ -199,13 +200,16 @@ class Server:
             peer = self._peers.get(connection)
             if peer is not None:
                 self._flush(peer)
-        self._timer_changed.set()
+        # Only a new deadline wakes the timer task (not every input: that is a task
+        # switch per message).
+        if self.router.next_deadline() != self._armed:
+            self._timer_changed.set()
 
     async def run_timer(self) -> None:
-        """The router's own timer (call timeouts), re-armed after every input."""
+        """The router's own timer (call timeouts), re-armed when its next deadline changes."""
         while True:
             self._timer_changed = anyio.Event()
-            deadline = self.router.next_deadline()
+            deadline = self._armed = self.router.next_deadline()
             delay = None if deadline is None else max(0.0, deadline - anyio.current_time())
             with anyio.move_on_after(delay):
                 await self._timer_changed.wait()
