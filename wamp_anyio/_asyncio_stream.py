@@ -32,6 +32,7 @@ __all__ = ["AsyncioStream", "connect_tcp", "connect_unix", "serve_socket"]
 
 READ_LIMIT = 256 * 1024  # bytes waiting for receive() before reading pauses
 BACKLOG = 65536  # connections waiting to be accepted, as anyio's listeners (the kernel caps it)
+TLS_HANDSHAKE_TIMEOUT = 30.0  # seconds, as anyio's TLSListener
 HAPPY_EYEBALLS_DELAY = 0.25  # as anyio.connect_tcp
 FLUSH_ON_CLOSE = 5.0  # seconds aclose() lets unsent bytes go out before aborting
 
@@ -152,9 +153,14 @@ async def serve_socket(
     block: it starts a task). Close the returned server to stop accepting."""
     loop = asyncio.get_running_loop()
     factory = functools.partial(_ServedProtocol, accept, tls is not None)
+    timeout = TLS_HANDSHAKE_TIMEOUT if tls is not None else None
     if sock.family == socket.AF_UNIX:
-        return await loop.create_unix_server(factory, sock=sock, ssl=tls, backlog=BACKLOG)
-    return await loop.create_server(factory, sock=sock, ssl=tls, backlog=BACKLOG)
+        return await loop.create_unix_server(
+            factory, sock=sock, ssl=tls, backlog=BACKLOG, ssl_handshake_timeout=timeout
+        )
+    return await loop.create_server(
+        factory, sock=sock, ssl=tls, backlog=BACKLOG, ssl_handshake_timeout=timeout
+    )
 
 
 class AsyncioStream(ByteStream):
