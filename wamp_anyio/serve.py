@@ -7,11 +7,16 @@ connection, the router's timer, in-memory client sessions, graceful shutdown.
         async with server.connect("realm1") as session:  # joined, over memory: no socket
             ...
 
-Each connection has a reader task (bytes in, the connection's own timer: handshake
-timeout, keep-alive) and a writer task (what the router queued for it, out). A
-connection whose peer stops reading blocks only its own writer; what is queued for it
-meanwhile is bounded (``max_queued``): past it the router cuts the connection off and
-says why in the log. Bad input on one connection ends that connection only.
+Each connection has one task, its reader (bytes in, the connection's own timer:
+handshake timeout, keep-alive). What the router queues for a connection is written at
+once when its stream takes it without waiting (asyncio's transport, trio's plain
+socket, the in-memory pipe); a writer task exists only while output waits for the
+stream (and to close it). On asyncio the loop's own server accepts, each connection
+an AsyncioStream (no accept task; TLS by asyncio's TLS transport); on trio anyio's
+listeners do. An idle session thus costs little more than the router's own objects.
+A connection whose peer stops reading blocks only its own writer; what is queued for
+it meanwhile is bounded (``max_queued``): past it the router cuts the connection off
+and says why in the log. Bad input on one connection ends that connection only.
 """
 
 from __future__ import annotations
@@ -271,6 +276,8 @@ def _direct_writer(stream: ByteStream) -> Callable[[bytes], int] | None:
     it can: asyncio's transport (through AsyncioStream) or trio's plain socket."""
     if isinstance(stream, _asyncio_stream.AsyncioStream):
         return functools.partial(_write_soon, stream)
+    if isinstance(stream, _MemoryEnd):
+        return stream.send_now
     if isinstance(stream, anyio.abc.SocketStream):
         sock = stream.extra(SocketAttribute.raw_socket, None)
         if isinstance(sock, socket.socket):
@@ -320,6 +327,17 @@ class _MemoryEnd(ByteStream):
             await self._send.send(bytes(item))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             raise anyio.BrokenResourceError from None
+
+    def send_now(self, item: bytes) -> int:
+        """Send without waiting: the count of bytes taken (all, or none when the pipe
+        is full)."""
+        try:
+            self._send.send_nowait(bytes(item))
+        except anyio.WouldBlock:
+            return 0
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            raise anyio.BrokenResourceError from None
+        return len(item)
 
     async def send_eof(self) -> None:
         await self._send.aclose()
