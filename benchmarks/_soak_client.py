@@ -102,9 +102,14 @@ def rss_bytes() -> int:
     return 0
 
 
-def measures(tasks: int) -> dict[str, int]:
+def measures(tasks: int, clients: list[Client]) -> dict[str, int]:
     gc.collect()
-    return {"rss": rss_bytes(), "fds": len(os.listdir("/proc/self/fd")), "tasks": tasks}
+    return {
+        "rss": rss_bytes(),
+        "records": sum(c.record_bytes() for c in clients),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "tasks": tasks,
+    }
 
 
 def anyio_tasks() -> int:
@@ -209,7 +214,7 @@ def run_anyio(opts: argparse.Namespace, errors: Errors) -> None:
         async def until(wanted: str) -> None:
             while (line := await command()) != wanted and line != "stop":
                 if line == "mark":
-                    stats["mark"] = measures(anyio_tasks())
+                    stats["mark"] = measures(anyio_tasks(), clients)
                     emit({"ev": "marked", **stats["mark"]})
 
         async with anyio.create_task_group() as running:
@@ -227,12 +232,12 @@ def run_anyio(opts: argparse.Namespace, errors: Errors) -> None:
                     client.stop()
             emit({"ev": "quiet"})
             await until("stop")
-            stats["end"] = measures(anyio_tasks())
+            stats["end"] = measures(anyio_tasks(), clients)
             for component in made:
                 component.stop()
             running.cancel_scope.deadline = anyio.current_time() + STOP_TIMEOUT
         stats["stop_timed_out"] = running.cancel_scope.cancelled_caught
-        stats["after"] = measures(anyio_tasks())
+        stats["after"] = measures(anyio_tasks(), clients)
         report(opts, clients, errors, stats)
 
     anyio.run(main, backend=opts.loop)
@@ -329,7 +334,7 @@ def run_twisted(opts: argparse.Namespace, errors: Errors) -> None:
                 if line in (wanted, "stop"):
                     return
                 if line == "mark":
-                    stats["mark"] = measures(pending())
+                    stats["mark"] = measures(pending(), clients)
                     emit({"ev": "marked", **stats["mark"]})
 
         started = [component.start(clock) for component in made]
@@ -345,7 +350,7 @@ def run_twisted(opts: argparse.Namespace, errors: Errors) -> None:
         await defer.gatherResults(active, consumeErrors=True)
         emit({"ev": "quiet"})
         await until("stop")
-        stats["end"] = measures(pending())
+        stats["end"] = measures(pending(), clients)
         for component in made:
             component.stop()
         done = defer.DeferredList(started, consumeErrors=True)
@@ -357,7 +362,7 @@ def run_twisted(opts: argparse.Namespace, errors: Errors) -> None:
             stats["stop_timed_out"] = True
         if timer.active():
             timer.cancel()
-        stats["after"] = measures(pending())
+        stats["after"] = measures(pending(), clients)
         report(opts, clients, errors, stats)
 
     def finish(result: Any) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import time
 from abc import ABC, abstractmethod
+from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -87,14 +88,21 @@ class Attempt:
     connected: float
     ready: float | None = None  # registrations/subscriptions done (Component's "ready")
     ended: float | None = None
-    received: dict[str, list[int]] = field(default_factory=dict)
+    # Compact on purpose: what the soak records grows for the whole run, and the
+    # clients' RSS growth is a target (record_bytes() says how much is the records').
+    received: dict[str, array[int]] = field(default_factory=dict)
+
+    def record_bytes(self) -> int:
+        """What the soak's own records of this client hold (they grow by design)."""
+        arrays = [self.publications, *(a for at in self.attempts for a in at.received.values())]
+        return sum(len(a) * a.itemsize for a in arrays) + 200 * len(self.attempts)
 
     def report(self) -> dict[str, Any]:
         return {
             "connected": self.connected,
             "ready": self.ready,
             "ended": self.ended,
-            "received": self.received,
+            "received": {tag: seqs.tolist() for tag, seqs in self.received.items()},
         }
 
 
@@ -132,7 +140,7 @@ class Client:
         self.ops = Counter[str]()  # made, ok, wrong, hung
         self.failures = Counter[str]()  # kind -> count
         self.unclear: list[str] = []  # the first few unclear errors, as text
-        self.publications: list[tuple[int, float, float]] = []  # seq, sent, acknowledged
+        self.publications = array("d")  # seq, sent, acknowledged; flat and compact
         self.invocations = 0
         self._seq = 0
         self._served = 0  # successes of this session
@@ -170,7 +178,10 @@ class Client:
 
     def on_event(self, tag: str, seq: int) -> None:
         if self.attempts:
-            self.attempts[-1].received.setdefault(tag, []).append(seq)
+            received = self.attempts[-1].received
+            if tag not in received:
+                received[tag] = array("q")
+            received[tag].append(seq)
         if self.session is not None:  # joined and ready: the subscriber is served again
             self._count_served()
 
@@ -209,7 +220,7 @@ class Client:
             )
             if outcome is not FAILED:
                 self.ops["ok"] += 1
-                self.publications.append((seq, sent, now()))
+                self.publications.extend((seq, sent, now()))
                 self._count_served()
             await self.rt.sleep(self.settings.publish_pause)
 
@@ -245,14 +256,22 @@ class Client:
         self.running = False
         self.change.notify()
 
+    def record_bytes(self) -> int:
+        """What the soak's own records of this client hold (they grow by design)."""
+        arrays = [self.publications, *(a for at in self.attempts for a in at.received.values())]
+        return sum(len(a) * a.itemsize for a in arrays) + 200 * len(self.attempts)
+
     def report(self) -> dict[str, Any]:
+        pubs = self.publications
         return {
             "name": self.name,
             "role": self.role,
             "ops": dict(self.ops),
             "failures": dict(self.failures),
             "unclear": self.unclear,
-            "publications": self.publications,
+            "publications": [
+                [int(pubs[i]), pubs[i + 1], pubs[i + 2]] for i in range(0, len(pubs), 3)
+            ],
             "invocations": self.invocations,
             "attempts": [a.report() for a in self.attempts],
         }

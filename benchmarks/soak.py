@@ -94,10 +94,13 @@ def rows(row: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("registrations restored", f"{row['registrations_restored']} / {row['restarts']}"),
         ("client RSS start -> end", f"{rss0 / MB:.1f} -> {rss1 / MB:.1f} MiB ({growth:+.1%})"),
+        ("  of which the soak's records", f"{row['client_records_growth'] / MB:.1f} MiB"),
         ("router RSS first -> last", f"{r0 / MB:.1f} -> {r1 / MB:.1f} MiB"),
         ("unhandled exceptions (clients)", str(row["unhandled"])),
         ("router tracebacks", str(row["router_tracebacks"])),
     ]
+    for loop, (start, end) in row["client_rss_by_loop"].items():
+        out.append((f"{loop} client RSS start -> end", f"{start / MB:.1f} -> {end / MB:.1f} MiB"))
     for loop, stats in row["end"].items():
         parts = []
         for when in ("mark", "end", "after"):
