@@ -46,7 +46,7 @@ def test_eight_threads_two_hundred_calls_each_and_no_thread_left(router: Running
             with ThreadPoolExecutor(8) as pool:
                 results = list(pool.map(two_hundred, range(8)))
         assert results == [[n + i for i in range(200)] for n in range(8)]
-        assert set(threading.enumerate()) == before
+        assert set(threading.enumerate()) <= before  # none left (an older one may end)
 
 
 def test_a_call_timeout_cancels_the_call(router: RunningRouter) -> None:

@@ -59,6 +59,8 @@ __all__ = ["Listen", "Server", "serve"]
 
 log = logging.getLogger("wamp_anyio.router")
 
+# Seconds a closing connection may take to send what is left (to a peer that reads).
+CLOSE_GRACE = 5.0
 # What a stream raises when the other side has gone (or we closed it meanwhile).
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
@@ -71,7 +73,7 @@ class _Peer:
     """One connection's state: the stream, how to write without waiting, and whether
     a writer task is busy with it (it exists only while output waits for the stream)."""
 
-    __slots__ = ("connection", "done", "ended", "stream", "write_now", "writing")
+    __slots__ = ("connection", "done", "ended", "sending", "stream", "write_now", "writing")
 
     def __init__(self, connection: RouterConnection, stream: ByteStream) -> None:
         self.connection = connection
@@ -80,6 +82,7 @@ class _Peer:
         self.writing = False  # a writer task sends (and the queue is its to take)
         self.ended = False  # the stream is closed (or being closed) by the writer
         self.done: anyio.Event | None = None  # set when the writer ends, if awaited
+        self.sending: anyio.CancelScope | None = None  # the writer's, while it sends
 
 
 class Server:
@@ -118,7 +121,10 @@ class Server:
             self._flush(peer)
             if peer.writing:  # what was queued last goes out before the close
                 peer.done = anyio.Event()
-                await peer.done.wait()
+                # ... but a peer that stopped reading does not hold the connection
+                # open: closing the stream below wakes a writer stuck in send().
+                with anyio.move_on_after(CLOSE_GRACE):
+                    await peer.done.wait()
         finally:
             del self._peers[connection]
             self._after(connection)
@@ -158,7 +164,12 @@ class Server:
         """Hand what the router queued for ``peer`` to its stream: at once when the
         stream takes it without waiting, else (and to close) through a writer task."""
         if peer.writing or peer.ended:
-            return  # the writer takes what is queued before it ends
+            # The writer takes what is queued before it ends; once the connection is
+            # closed (a reader cut off), within CLOSE_GRACE whether the peer reads or not.
+            if peer.sending is not None and peer.connection.closed:
+                limit = anyio.current_time() + CLOSE_GRACE
+                peer.sending.deadline = min(peer.sending.deadline, limit)
+            return
         connection = peer.connection
         data = connection.data_to_send()
         lost = False
@@ -179,14 +190,18 @@ class Server:
                 self._after(connection)
             # Until nothing is left: what the router queued while we were sending
             # (an ABORT, before it closed the connection) goes out before the close.
-            while data:
-                try:
-                    await stream.send(data)
-                except _GONE:
-                    connection.close()
-                    self._after(connection)
-                    break
-                data = connection.data_to_send()
+            with anyio.CancelScope() as peer.sending:
+                if connection.closed:
+                    peer.sending.deadline = anyio.current_time() + CLOSE_GRACE
+                while data:
+                    try:
+                        await stream.send(data)
+                    except _GONE:
+                        connection.close()
+                        self._after(connection)
+                        break
+                    data = connection.data_to_send()
+            peer.sending = None
             if connection.closed:
                 peer.ended = True
                 await _close(stream)
@@ -305,8 +320,12 @@ def _channel_id(stream: ByteStream) -> bytes | None:
 
 
 async def _close(stream: ByteStream) -> None:
-    with anyio.CancelScope(shield=True), suppress(*_GONE):
+    # A TLS stream's close sends close_notify, which waits on a peer that does not read.
+    with anyio.move_on_after(CLOSE_GRACE, shield=True) as scope, suppress(*_GONE):
         await stream.aclose()
+    if scope.cancelled_caught:
+        with anyio.CancelScope(shield=True), suppress(*_GONE):
+            await anyio.aclose_forcefully(stream)
 
 
 class _MemoryEnd(ByteStream):
