@@ -215,12 +215,12 @@ class WebSocketTransport(Transport):
                 self._need = stop - pos
                 return pos
             if key_size:
-                if stop > covered:
+                if stop > covered and stop < end:  # more frames follow: one XOR for a run
                     clear, covered = unmask_run(data, pos, end)
                     base = pos
                 if stop <= covered:
                     payload = clear[start + 4 - base : stop - base]
-                else:  # a large payload, unmasked on its own
+                else:  # the chunk's last frame (often its only one), or a large payload
                     payload = mask(data[start + 4 : stop], data[start : start + 4])
             else:
                 payload = data[start:stop]
