@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import struct
+from typing import Any
 
 import pytest
+import ujson
 
 from tests.conftest import VECTORS
+from wamp_core import serializers
 from wamp_core.exception import ProtocolError, SerializationError
 from wamp_core.messages import Call, Event, Publish
 from wamp_core.serializers import (
@@ -221,3 +224,36 @@ def test_strict_uris_option() -> None:
     with pytest.raises(ProtocolError, match="strict"):
         codec.decode(b'[48,1,{},"Com.P"]')
     assert get_serializer(1, strict_uris=True).strict_uris
+
+
+# -- ujson called with positional arguments (checked once) ------------------------------
+
+
+def test_ujson_is_called_positionally_where_it_takes_the_same_meaning() -> None:
+    assert serializers._ujson_takes_positions(ujson.dumps)  # the installed ujson: the fast call
+
+    def keywords_only(obj: Any, **options: Any) -> str:
+        return ujson.dumps(obj, **options)
+
+    def other_order(obj: Any, *flags: bool, **options: Any) -> str:
+        return ujson.dumps(obj, ensure_ascii=not flags, escape_forward_slashes=False)
+
+    def takes_bytes(obj: Any, *flags: bool, **options: Any) -> str:
+        return ujson.dumps(obj, False, False, False, reject_bytes=False)
+
+    for dumps in (keywords_only, other_order, takes_bytes):
+        assert not serializers._ujson_takes_positions(dumps), dumps.__name__
+
+
+@pytest.mark.parametrize("positional", [True, False])
+def test_json_encodes_the_same_either_way(
+    monkeypatch: pytest.MonkeyPatch, positional: bool
+) -> None:
+    monkeypatch.setattr(serializers, "_UJSON_POSITIONAL", positional)
+    codec = get_serializer("json")
+    message = Event(1, 2, ["a/b", "\u00e9t\u00e9", "<&>", b"\x00\xff"], {"k": 1.5})
+    assert (
+        codec.encode(message)
+        == '[36,1,2,{},["a/b","\u00e9t\u00e9","<&>","\\u0000AP8="],{"k":1.5}]'.encode()
+    )
+    assert codec.decode(codec.encode(message)) == [message]

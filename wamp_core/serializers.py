@@ -18,6 +18,7 @@ import base64
 import binascii
 import io
 import struct
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cbor2
@@ -113,6 +114,28 @@ class Serializer:
         return parts
 
 
+def _ujson_takes_positions(dumps: Callable[..., Any]) -> bool:
+    """Whether ``dumps(obj, False, False, False)`` encodes as ``dumps(obj, ensure_ascii=False,
+    escape_forward_slashes=False)``, bytes still refused. ujson matches keyword arguments
+    by name on every call, a third of a small message's encoding; its positional order
+    (obj, ensure_ascii, encode_html_chars, escape_forward_slashes) is checked once, here."""
+    probe = ["a/b", "\u00e9", "<&>"]
+    try:
+        positional = dumps(probe, False, False, False)
+    except TypeError:
+        return False
+    if positional != dumps(probe, ensure_ascii=False, escape_forward_slashes=False):
+        return False
+    try:
+        dumps([b"\0"], False, False, False)
+    except TypeError:
+        return True
+    return False
+
+
+_UJSON_POSITIONAL = _ujson_takes_positions(ujson.dumps)
+
+
 class JsonSerializer(Serializer):
     """JSON (text frames). Binary values travel as ``"\\u0000" + base64`` at any depth.
 
@@ -127,7 +150,10 @@ class JsonSerializer(Serializer):
 
     def dumps(self, obj: Any) -> bytes:
         try:
-            text = ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
+            if _UJSON_POSITIONAL:
+                text = ujson.dumps(obj, False, False, False)
+            else:
+                text = ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
         except TypeError:
             # ujson refuses bytes: only then pay for a walk that replaces them.
             text = self._dumps_binary(obj)
