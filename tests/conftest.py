@@ -4,7 +4,10 @@ choice of the wamp_core under test (the source tree, or the installed, compiled 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +37,7 @@ def _use_installed_wamp_core() -> None:
 if os.environ.get("WAMP_TEST_INSTALLED") == "compiled":
     _use_installed_wamp_core()
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 # The conformance and authentication vectors (data copied in; tests/vectors/NOTICE.md).
@@ -52,3 +56,14 @@ settings.load_profile(PROFILE)
 
 # The session state machine explores far more in CI (the issue asks for >= 2,000 runs).
 MACHINE_EXAMPLES = 2000 if PROFILE == "ci" else 200
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary folder with a short path, for Unix sockets: a socket's path has at
+    most 107 bytes, and pytest's tmp_path under a deep checkout (or .nox/) is longer."""
+    path = Path(tempfile.mkdtemp(prefix="wamp-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

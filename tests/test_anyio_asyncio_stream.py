@@ -191,8 +191,8 @@ async def test_reading_pauses_while_too_much_waits_for_receive(
         assert not protocol.reading_paused
 
 
-async def test_unix_socket_and_extra_attributes(tmp_path: object) -> None:
-    path = f"{tmp_path}/s.sock"
+async def test_unix_socket_and_extra_attributes(short_tmp: object) -> None:
+    path = f"{short_tmp}/s.sock"
     async with served(unix_path=path) as (stream, peer):
         assert stream.extra(SocketAttribute.raw_socket).fileno() >= 0
         assert stream.extra(SocketAttribute.family) is not None

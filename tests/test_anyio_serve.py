@@ -105,8 +105,8 @@ async def test_every_transport_and_serializer(kind: str, serializer: str) -> Non
                 assert c.details.serializer == serializer.split(".", maxsplit=1)[0]
 
 
-async def test_unix_sockets(tmp_path: Path) -> None:
-    ws_path, rs_path = str(tmp_path / "ws.sock"), str(tmp_path / "rs.sock")
+async def test_unix_sockets(short_tmp: Path) -> None:
+    ws_path, rs_path = str(short_tmp / "ws.sock"), str(short_tmp / "rs.sock")
     with anyio.fail_after(TIMEOUT):
         async with wamp_anyio.serve(
             [Listen("websocket", unix=ws_path), Listen("rawsocket", unix=rs_path)]

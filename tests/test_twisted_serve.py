@@ -144,8 +144,8 @@ def test_every_transport_and_serializer(run: Any, kind: str, serializer: str) ->
     run(scenario)
 
 
-def test_unix_sockets(run: Any, tmp_path: Path) -> None:
-    ws_path, rs_path = str(tmp_path / "ws.sock"), str(tmp_path / "rs.sock")
+def test_unix_sockets(run: Any, short_tmp: Path) -> None:
+    ws_path, rs_path = str(short_tmp / "ws.sock"), str(short_tmp / "rs.sock")
 
     async def scenario() -> None:
         async with serving(
@@ -158,13 +158,13 @@ def test_unix_sockets(run: Any, tmp_path: Path) -> None:
     run(scenario)
 
 
-def test_a_stale_unix_socket_is_replaced_and_a_live_one_kept(run: Any, tmp_path: Path) -> None:
+def test_a_stale_unix_socket_is_replaced_and_a_live_one_kept(run: Any, short_tmp: Path) -> None:
     from twisted.internet.error import CannotListenError
 
-    stale = str(tmp_path / "stale.sock")
+    stale = str(short_tmp / "stale.sock")
     with socket.socket(socket.AF_UNIX) as crashed:
         crashed.bind(stale)  # the file stays: as after a router that was killed
-    not_a_socket = tmp_path / "file.sock"
+    not_a_socket = short_tmp / "file.sock"
     not_a_socket.write_text("")
 
     async def scenario() -> None:
