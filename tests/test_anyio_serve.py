@@ -17,34 +17,15 @@ import pytest
 
 import wamp_anyio
 from tests.crossbar.config import make_tls_files
+from tests.threaded_router import AUTH  # the principals every served-router test uses
 from wamp_anyio import Listen
-from wamp_core.auth import CryptosignKey
 from wamp_core.exception import ApplicationError
 from wamp_core.router import ALLOW_ALL, Permission, RealmConfig, Role
-from wamp_core.router.auth import scram_principal, wampcra_principal
 from wamp_core.types import PublishOptions
 
 pytestmark = pytest.mark.anyio
 
 TIMEOUT = 20.0
-KEY = CryptosignKey.from_seed(bytes(range(32)))
-AUTH: dict[str, Any] = {
-    "ticket": {"type": "static", "principals": {"joe": {"ticket": "t1ck3t", "role": "user"}}},
-    "wampcra": {
-        "type": "static",
-        "users": {"ann": {**wampcra_principal("s3cret"), "role": "user"}},
-    },
-    "cryptosign": {
-        "type": "static",
-        "principals": {"cy": {"authorized_keys": [KEY.public_key_hex()], "role": "user"}},
-    },
-    "scram": {
-        "type": "static",
-        "principals": {
-            "sam": scram_principal("pa55", b"saltsalt", kdf="pbkdf2", iterations=4096, role="user")
-        },
-    },
-}
 CREDENTIALS: dict[str, dict[str, Any]] = {
     "ticket": {"authid": "joe", "ticket": "t1ck3t"},
     "wampcra": {"authid": "ann", "secret": "s3cret"},

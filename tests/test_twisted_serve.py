@@ -29,14 +29,8 @@ from tests.crossbar.config import TlsFiles, make_tls_files
 from tests.integration import twisted_client
 from tests.integration.twisted_client import Client, Inbox, Latch
 from tests.integration.twisted_reactor import ReactorThread
-from tests.test_anyio_serve import (
-    AUTH,
-    CREDENTIALS,
-    KEY,
-    REALMS,
-    WRONG,
-    _subscribe_and_stop_reading,
-)
+from tests.test_anyio_serve import CREDENTIALS, REALMS, WRONG, _subscribe_and_stop_reading
+from tests.threaded_router import AUTH, KEY
 from wamp_core.exception import ApplicationError, TransportLost
 from wamp_core.router import RealmConfig, TlsConfig
 from wamp_core.types import PublishOptions, SubscribeOptions
