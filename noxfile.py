@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench. Run them through ``./dev`` on a fresh machine."""
+"""Sessions: tests, lint, typecheck, docs, bench. Run them through ``./dev`` on a fresh machine."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "typecheck", "tests", "compiled"]
+nox.options.sessions = ["lint", "typecheck", "docs", "tests", "compiled"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEV = nox.project.dependency_groups(PYPROJECT, "dev")
@@ -23,6 +23,16 @@ EXTRAS = ".[crypto,twisted,trio,testing,yaml]"
 CROSSBAR = "crossbar==26.10.1"
 CROSSBAR_VENV = Path(__file__).resolve().parent / ".nox" / "crossbar"
 CROSSBAR_PYTHONS = ("python3.13", "python3.12", "python3.11")  # Crossbar needs >= 3.11
+
+# The documentation site's tools, pinned: a new Material or mkdocstrings may warn about
+# something new, and the build is strict.
+DOCS = (
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "ruff==0.17.6",  # mkdocstrings formats the signatures with it
+)
 
 
 @nox.session
@@ -76,6 +86,18 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the three packages."""
     session.install("-e", EXTRAS, *DEV)
     session.run("mypy", "--strict")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, built strictly into site/ (a warning fails it); ``-- --serve``
+    serves it on 127.0.0.1:8000 instead, rebuilt as files change."""
+    session.install("-e", ".", *DOCS)
+    session.env["NO_MKDOCS_2_WARNING"] = "1"  # Material's notice about MkDocs 2.0, not ours
+    if "--serve" in session.posargs:
+        session.run("mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8000")
+    else:
+        session.run("mkdocs", "build", "--strict", "--clean", "--site-dir", "site")
 
 
 @nox.session
