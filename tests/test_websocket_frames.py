@@ -61,15 +61,23 @@ def test_key_and_masks_come_from_the_source_in_blocks() -> None:
     # The mask is the pool's next 4 bytes (16-19); the payload is XORed with it.
     expected = bytes((0x82, 0x85, 16, 17, 18, 19, 16, 16, 16, 16, 20))
     assert transport.data_to_send() == expected
-    for _ in range(1019):  # 16 + 4 * 1020 = 4096: the pool is used up exactly
+    # The first block (64 bytes) holds the key and 12 masks; each next block is twice
+    # the last (an idle connection keeps little), up to 4096 bytes (1024 masks).
+    for _ in range(11):
         transport.send_message(b"x")
-    assert source.calls == [4096]
+    assert source.calls == [64]
     transport.send_message(b"x")
-    assert source.calls == [4096, 4096]
+    assert source.calls == [64, 128]
+    for _ in range((128 + 256 + 512 + 1024 + 2048 + 4096) // 4 - 1):  # those blocks used up
+        transport.send_message(b"x")
+    assert source.calls == [64, 128, 256, 512, 1024, 2048, 4096]
+    for _ in range(1024):
+        transport.send_message(b"x")
+    assert source.calls == [64, 128, 256, 512, 1024, 2048, 4096, 4096]
 
 
 def test_a_short_random_source_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"random_bytes\(4096\) must return exactly 4096"):
+    with pytest.raises(ValueError, match=r"random_bytes\(64\) must return exactly 64"):
         WebSocketClientTransport("h", random_bytes=lambda n: b"\x00" * (n - 1))
     source = MaskSource(bytearray)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="exactly"):

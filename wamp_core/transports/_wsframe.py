@@ -39,15 +39,20 @@ OP_PONG: Final = 0xA
 RandomBytes: TypeAlias = Callable[[int], bytes]
 """The injected randomness source: ``random_bytes(n)`` returns ``n`` random bytes."""
 
-_POOL = 4096  # random bytes drawn at once: 1024 masks per call of the source
+_FIRST_BLOCK = 64  # random bytes of the first draw: the handshake's key and a few masks
+_POOL = 4096  # the most drawn at once: 1024 masks per call of the source
 
 
 class MaskSource:
     """Fresh 4-byte masking keys (RFC 6455 section 5.3), drawn from ``random_bytes``
     in blocks: one call of a system CSPRNG per frame would cost more than the frame.
-    Every key is used once and is unpredictable as long as the source is."""
+    Every key is used once and is unpredictable as long as the source is.
 
-    __slots__ = ("_at", "_pool", "_random_bytes")
+    The first block is small and each next one twice the last, up to ``_POOL``: an
+    idle connection (its handshake, HELLO, a rare ping) holds 64 bytes, not 4 KiB,
+    and a busy one soon draws the full block."""
+
+    __slots__ = ("_at", "_block", "_pool", "_random_bytes")
 
     def __init__(self, random_bytes: RandomBytes) -> None:
         # Held as returning object: compiled code would otherwise reject a wrong
@@ -55,15 +60,18 @@ class MaskSource:
         self._random_bytes: Callable[[int], object] = random_bytes
         self._pool = b""
         self._at = 0
+        self._block = _FIRST_BLOCK
 
     def draw(self, count: int) -> bytes:
-        """``count`` (at most the pool size) random bytes never handed out before."""
+        """``count`` (at most the first block's size) random bytes never handed out before."""
         at = self._at
         if at + count > len(self._pool):
-            pool = self._random_bytes(_POOL)
-            if not isinstance(pool, bytes) or len(pool) != _POOL:
-                raise ValueError(f"random_bytes({_POOL}) must return exactly {_POOL} bytes")
+            size = self._block
+            pool = self._random_bytes(size)
+            if not isinstance(pool, bytes) or len(pool) != size:
+                raise ValueError(f"random_bytes({size}) must return exactly {size} bytes")
             self._pool = pool
+            self._block = min(size * 2, _POOL)
             at = 0
         self._at = at + count
         return self._pool[at : at + count]
