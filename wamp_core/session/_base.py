@@ -61,6 +61,13 @@ IN_SESSION = frozenset(
 )
 
 
+# The router messages each state accepts: message code -> the ClientSession method
+# that handles it, called with the session. The same tables serve every session (filled
+# in by _client.py once the class exists): bound methods per session cost 4 KiB each.
+DISPATCH: Final[dict[SessionState, dict[int, Callable[[Any, Any], None]]]] = {}
+NOTHING: Final[dict[int, Callable[[Any, Any], None]]] = {}  # no message is accepted
+
+
 # Plain classes, not dataclasses: one is made per request (and per invocation), and
 # a dataclass's generated __init__ stays a Python function even in the compiled build.
 class Pending:
@@ -140,16 +147,15 @@ class SessionBase:
     _timer_seq: int
     _leave_deadline: float | None
     _authenticator: Authenticator | None
-    # The router messages each state accepts, and the table of the current state
-    # (kept apart so the hot path does no enum hashing).
-    _handlers: dict[SessionState, dict[int, Callable[[Any], None]]]
-    _dispatch: dict[int, Callable[[Any], None]]
+    # The table of the current state (see DISPATCH; kept so the hot path does no enum
+    # hashing).
+    _dispatch: dict[int, Callable[[Any, Any], None]]
 
     # ---- small moves shared by all parts
 
     def _set_state(self, state: SessionState) -> None:
         self.state = state
-        self._dispatch = self._handlers[state]
+        self._dispatch = DISPATCH[state]
 
     def _tick(self, now: float | None) -> float:
         if now is not None:

@@ -27,10 +27,17 @@ from wamp_core.messages import (
     Unsubscribed,
     Welcome,
 )
-from wamp_core.session._base import CALL, IN_SESSION, INVOCATION, SessionState
+from wamp_core.session._base import (
+    CALL,
+    DISPATCH,
+    IN_SESSION,
+    INVOCATION,
+    NOTHING,
+    SessionState,
+)
 from wamp_core.session._incoming import IncomingMixin
 
-Handler = Callable[[Any], None]
+Handler = Callable[[Any, Any], None]
 
 
 class ClientSession(IncomingMixin):
@@ -85,36 +92,7 @@ class ClientSession(IncomingMixin):
         self._timer_seq = 0
         self._leave_deadline = None
         self._authenticator = None
-        opening: dict[int, Handler] = {
-            Welcome.CODE: self._on_welcome,
-            Challenge.CODE: self._on_challenge,
-            Abort.CODE: self._on_abort,
-        }
-        self._handlers: dict[SessionState, dict[int, Handler]] = {
-            SessionState.JOINING: opening,
-            SessionState.AUTHENTICATING: opening,
-            SessionState.JOINED: {
-                Abort.CODE: self._on_abort,
-                Goodbye.CODE: self._on_goodbye,
-                Error.CODE: self._on_error,
-                Published.CODE: self._on_published,
-                Subscribed.CODE: self._on_subscribed,
-                Unsubscribed.CODE: self._on_unsubscribed,
-                Event.CODE: self._on_event,
-                Result.CODE: self._on_result,
-                Registered.CODE: self._on_registered,
-                Unregistered.CODE: self._on_unregistered,
-                Invocation.CODE: self._on_invocation,
-                Interrupt.CODE: self._on_interrupt,
-            },
-            SessionState.LEAVING: {
-                Goodbye.CODE: self._on_goodbye_reply,
-                Abort.CODE: self._on_abort,
-            },
-            SessionState.CLOSED: {},
-            SessionState.FAILED: {},
-        }
-        self._dispatch = self._handlers[SessionState.CLOSED]
+        self._dispatch = DISPATCH[SessionState.CLOSED]
 
     def __repr__(self) -> str:
         state, session_id = self.state.value, self.session_id
@@ -139,7 +117,7 @@ class ClientSession(IncomingMixin):
                 if handler is None:
                     self._unexpected(message)
                 else:
-                    handler(message)
+                    handler(self, message)
         except ProtocolError as exc:
             self.protocol_violation(str(exc))
 
@@ -159,7 +137,7 @@ class ClientSession(IncomingMixin):
             left = Left("wamp.close.transport_lost", text, by_router=False, aborted=True)
             self._end(left, SessionState.CLOSED)
         self.transport_gone = True
-        self._dispatch = {}
+        self._dispatch = NOTHING
         self._outgoing.clear()
 
     # ---- output
@@ -253,3 +231,38 @@ class ClientSession(IncomingMixin):
             self._end(
                 Left("wamp.close.timeout", text, by_router=False, aborted=True), SessionState.CLOSED
             )
+
+
+# The tables every session dispatches through (see DISPATCH): unbound methods, called
+# with the session, made once here rather than bound per session.
+_OPENING: dict[int, Handler] = {
+    Welcome.CODE: ClientSession._on_welcome,
+    Challenge.CODE: ClientSession._on_challenge,
+    Abort.CODE: ClientSession._on_abort,
+}
+DISPATCH.update(
+    {
+        SessionState.JOINING: _OPENING,
+        SessionState.AUTHENTICATING: _OPENING,
+        SessionState.JOINED: {
+            Abort.CODE: ClientSession._on_abort,
+            Goodbye.CODE: ClientSession._on_goodbye,
+            Error.CODE: ClientSession._on_error,
+            Published.CODE: ClientSession._on_published,
+            Subscribed.CODE: ClientSession._on_subscribed,
+            Unsubscribed.CODE: ClientSession._on_unsubscribed,
+            Event.CODE: ClientSession._on_event,
+            Result.CODE: ClientSession._on_result,
+            Registered.CODE: ClientSession._on_registered,
+            Unregistered.CODE: ClientSession._on_unregistered,
+            Invocation.CODE: ClientSession._on_invocation,
+            Interrupt.CODE: ClientSession._on_interrupt,
+        },
+        SessionState.LEAVING: {
+            Goodbye.CODE: ClientSession._on_goodbye_reply,
+            Abort.CODE: ClientSession._on_abort,
+        },
+        SessionState.CLOSED: NOTHING,
+        SessionState.FAILED: NOTHING,
+    }
+)
