@@ -58,6 +58,7 @@ from wamp_core.messages import (
 )
 from wamp_core.session import CLIENT_ROLES, SessionState
 from wamp_core.session._base import KNOWN_URIS_LIMIT
+from wamp_core.session._incoming import SHARED_ROLES_LIMIT, shared_roles
 from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 
 Harness = MessageHarness
@@ -120,6 +121,32 @@ def test_welcome_joins_and_keeps_router_roles(h: Harness) -> None:
     assert joined_event.roles == ROUTER_ROLES
     assert h.session.is_joined and h.session.session_id == 77
     assert h.session.router_roles == ROUTER_ROLES
+
+
+def test_sessions_welcomed_with_the_same_roles_share_one_dict(make: Make) -> None:
+    """Memory per idle session: equal announcements are kept once; any difference
+    (also one equality would not see: 1 and True) keeps its own; the memory of them
+    is bounded."""
+    first, second, third = make(), make(), make()
+    for harness, roles in (
+        (first, ROUTER_ROLES),
+        (second, {**ROUTER_ROLES}),
+        (third, {**ROUTER_ROLES, "broker": {"features": {"x": 1}}}),
+    ):
+        harness.join(roles)
+    assert first.session.router_roles == second.session.router_roles == ROUTER_ROLES
+    assert first.session.router_roles is second.session.router_roles
+    fourth = make()
+    fourth.start()
+    fourth.sent()
+    fourth.deliver(Welcome(5, {"roles": {**ROUTER_ROLES}}))
+    assert fourth.event(Joined).roles is first.session.router_roles
+    assert third.session.router_roles is not first.session.router_roles
+    true_roles = {**ROUTER_ROLES, "broker": {"features": {"x": True}}}
+    assert shared_roles(true_roles) is true_roles  # 1 == True, yet not the same
+    for n in range(SHARED_ROLES_LIMIT + 1):  # past the limit the memory starts afresh
+        shared_roles({"dealer": {"n": n}})
+    assert shared_roles({**ROUTER_ROLES}) is not first.session.router_roles
 
 
 def test_abort_on_join_ends_with_reason(h: Harness) -> None:

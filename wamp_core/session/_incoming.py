@@ -51,6 +51,26 @@ from wamp_core.session._requests import RequestsMixin
 
 GOODBYE_AND_OUT = "wamp.close.goodbye_and_out"
 
+# The router's roles from WELCOME, one dict per distinct announcement, shared by the
+# sessions it welcomed: a router announces the same roles to every session, and each
+# copy costs over a kilobyte per session. Bounded: past the limit it starts afresh.
+_SHARED_ROLES: dict[str, dict[str, Any]] = {}
+SHARED_ROLES_LIMIT = 16
+
+
+def shared_roles(roles: dict[str, Any]) -> dict[str, Any]:
+    """An equal dict seen before, or ``roles`` (remembered). The key is the repr: it
+    tells apart every value a deserializer makes (str, bytes, int, float, bool, None,
+    list, dict), which equality does not (1 == 1.0 == True)."""
+    key = repr(roles)
+    known = _SHARED_ROLES.get(key)
+    if known is not None:
+        return known
+    if len(_SHARED_ROLES) >= SHARED_ROLES_LIMIT:
+        _SHARED_ROLES.clear()
+    _SHARED_ROLES[key] = roles
+    return roles
+
 
 class IncomingMixin(RequestsMixin):
     """Handlers for router messages, grouped by the phase of the session.
@@ -73,7 +93,7 @@ class IncomingMixin(RequestsMixin):
                 return
         self._set_state(SessionState.JOINED)
         self.session_id = msg.session_id
-        self.router_roles = msg.roles
+        roles = self.router_roles = shared_roles(msg.roles)
         self._authenticator = None
         self._events.append(
             Joined(
@@ -84,7 +104,7 @@ class IncomingMixin(RequestsMixin):
                 details.get("authmethod"),
                 details.get("authprovider"),
                 details.get("authextra") or {},
-                msg.roles,
+                roles,
             )
         )
 
