@@ -25,8 +25,8 @@ from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from wamp_anyio._asyncio_stream import AsyncioStream
-from wamp_anyio._backend import clock, on_asyncio, on_trio
-from wamp_anyio._future import AsyncioFuture, Future, Sleepers, TrioFuture
+from wamp_anyio._backend import clock, on_trio
+from wamp_anyio._future import Future, Sleepers, future_class
 from wamp_anyio._trio_reader import trio_receiver
 from wamp_core.application import (
     Endpoint,
@@ -71,19 +71,21 @@ class Driver:
         self.on_session_event = on_session_event
         self.max_buffer = max_buffer
         self.core: SessionCore[Future] = SessionCore(connection, self, errors)
-        self.closed = anyio.Event()
         self.now = clock()  # the backend's clock, looked up once
-        # The lightest future the backend allows (anyio's Event costs a backend lookup).
-        self._future_class = AsyncioFuture if on_asyncio() else TrioFuture if on_trio() else Future
+        # The lightest future the backend allows; this driver's one-shot signals too.
+        self._future_class = future_class()
         self._sleepers = Sleepers()  # tasks awaiting an answer (asyncio)
         # Our asyncio stream can hold the bytes of one loop iteration for one send.
         self._corkable = stream if isinstance(stream, AsyncioStream) else None
         # A stream that writes at once (no await before its bytes are in the transport)
         # keeps the order by itself: no lock, whose hand-over costs a loop iteration.
         self._writes_at_once = bool(getattr(stream, "writes_at_once", False))
-        self._send_lock = anyio.Lock(fast_acquire=True)
-        self._wakeup = anyio.Event()
-        self._ended = anyio.Event()  # the connection closed (deliveries end)
+        self._send_lock: anyio.Lock | None = None  # made by the first write that needs it
+        # The pump task runs only while it has something to do: bytes to write, or a
+        # deadline to wait for. An idle session has no task of its own but its reader.
+        self._pumping = False
+        self._wakeup: Future | None = None  # what the sleeping pump waits on
+        self._ended: Future = self._future_class(None)  # the connection closed (deliveries end)
         self._armed = math.inf  # the deadline the pump sleeps towards
         self._writing_soon = False
         self._writing_soon_context = _WritingSoon(self)  # one for all (it holds no state)
@@ -96,7 +98,8 @@ class Driver:
 
     async def run(self) -> None:
         """Read until the transport closes; the pump handles writes and the timer."""
-        self.task_group.start_soon(self._pump)
+        if self.connection.next_deadline() is not None:
+            self._wake()  # e.g. the opening handshake's timeout
         try:
             await self.write()  # the opening handshake
             if self._corkable is not None:
@@ -141,13 +144,13 @@ class Driver:
         try:
             self._feed(data)
             if self.connection.closed:
-                self._ended.set()
+                self._ended.set_result(None)
             elif self._blocked:
                 assert self._corkable is not None
                 self._corkable.pause_delivery()
                 self.task_group.start_soon(self._unblock, self._corkable)
             elif self.connection.has_data_to_send:
-                self._wakeup.set()
+                self._wake()
         finally:
             _leave_asyncio(previous)
 
@@ -174,22 +177,38 @@ class Driver:
         finally:
             self._writing_soon = False
 
+    def _wake(self) -> None:
+        """Start the pump, or wake it if it sleeps (a pump that is busy looks again
+        at what there is to write and at the deadline before it sleeps)."""
+        if not self._pumping:
+            self._pumping = True
+            self.task_group.start_soon(self._pump)
+        elif self._wakeup is not None:
+            self._wakeup.set_result(None)
+
     async def _pump(self) -> None:
-        """Writes what synchronous code queued, and fires the connection's timer."""
+        """Writes what synchronous code queued, and fires the connection's timer; ends
+        when neither is left (the next ``_wake`` starts it again)."""
         connection = self.connection
         while not connection.closed:
             deadline = connection.next_deadline()
+            if deadline is None and not connection.has_data_to_send:
+                self._pumping = False
+                self._armed = math.inf
+                return
             self._armed = math.inf if deadline is None else deadline
-            timeout = math.inf if deadline is None else max(0.0, deadline - self.now())
-            with anyio.move_on_after(timeout):
-                await self._wakeup.wait()
-            self._wakeup = anyio.Event()
-            now = self.now()
-            if deadline is not None and now >= deadline:
-                connection.handle_timer(now)
-                self._dispatch()
+            if deadline is not None and not connection.has_data_to_send:
+                wakeup = self._wakeup = self._future_class(None)
+                with anyio.move_on_after(max(0.0, deadline - self.now())):
+                    await wakeup.wait()
+                self._wakeup = None
+                now = self.now()
+                if now >= deadline:
+                    connection.handle_timer(now)
+                    self._dispatch()
             await self._write_now()
-        self._ended.set()
+        self._pumping = False
+        self._ended.set_result(None)
         # The transport ended (closed here, or by the router): its last bytes are out;
         # closing the stream also ends a reader still waiting for data.
         with anyio.CancelScope(shield=True):
@@ -208,7 +227,7 @@ class Driver:
         if not self._sleepers.count:
             await self._write_now()
         elif self._corkable is None:
-            self._wakeup.set()
+            self._wake()
         else:
             data = self.connection.data_to_send()
             if not self._corkable.write_soon(data):  # full or closed: send() waits or says why
@@ -220,6 +239,8 @@ class Driver:
         if self._writes_at_once:
             await self._send(self.connection.data_to_send())
             return
+        if self._send_lock is None:
+            self._send_lock = anyio.Lock(fast_acquire=True)
         async with self._send_lock:
             data = self.connection.data_to_send()
             if data:
@@ -239,8 +260,8 @@ class Driver:
         for queue in self._queues.values():
             queue.close()
         self._blocked.clear()
-        self._wakeup.set()
-        self.closed.set()
+        if self._wakeup is not None:  # a sleeping pump ends (the connection is closed)
+            self._wakeup.set_result(None)
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -251,7 +272,7 @@ class Driver:
         if not self.connection.closed:
             self.connection.close()
             self._dispatch()
-            self._wakeup.set()
+            self._wake()
 
     # ---- Host: futures and flushing
 
@@ -268,11 +289,11 @@ class Driver:
         """Queued bytes must go out: wake the pump, unless an awaiting caller writes next
         (then only if the timer must be re-armed earlier)."""
         if not self._writing_soon:
-            self._wakeup.set()
+            self._wake()
             return
         deadline = self.connection.next_deadline()
         if deadline is not None and deadline < self._armed:
-            self._wakeup.set()
+            self._wake()
 
     def writing_soon(self) -> _WritingSoon:
         return self._writing_soon_context

@@ -7,6 +7,8 @@ from typing import Any
 
 import anyio
 
+from wamp_anyio._backend import on_asyncio, on_trio
+
 
 class Sleepers:
     """How many tasks sleep on the futures that share it (those of one session)."""
@@ -152,6 +154,12 @@ class TrioFuture(Future):
             for task in self._waiting:
                 reschedule(task)
             self._waiting = None
+
+
+def future_class() -> type[Future]:
+    """The lightest Future of the running backend (an anyio Event costs a backend
+    lookup, and on asyncio 900 bytes)."""
+    return AsyncioFuture if on_asyncio() else TrioFuture if on_trio() else Future
 
 
 _trio_lowlevel: Any = None  # trio.lowlevel once a TrioFuture is used (trio is optional)

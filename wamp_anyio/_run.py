@@ -15,6 +15,7 @@ from anyio.abc import ByteStream
 from anyio.streams.tls import TLSAttribute
 
 from wamp_anyio._driver import DEFAULT_MAX_BUFFER, Driver
+from wamp_anyio._future import future_class
 from wamp_anyio._streams import open_stream
 from wamp_anyio.session import Session
 from wamp_core.application import Backoff
@@ -85,14 +86,14 @@ class _Joining(Session):
 
     def __init__(self, config: ComponentConfig):
         super().__init__(config)
-        self.joined = anyio.Event()
+        self.joined = future_class()()
         self.failure: BaseException | None = None
 
     def on_join(self, details: SessionDetails) -> None:
-        self.joined.set()
+        self.joined.set_result(None)
 
     def on_leave(self, details: CloseDetails) -> None:
-        if not self.joined.is_set():
+        if not self.joined.done():
             reason = details.reason or ApplicationError.AUTHENTICATION_FAILED
             self.failure = (
                 ApplicationError(reason, details.message)
@@ -102,9 +103,9 @@ class _Joining(Session):
         self.disconnect()
 
     def on_disconnect(self) -> None:
-        if not self.joined.is_set() and self.failure is None:
+        if not self.joined.done() and self.failure is None:
             self.failure = TransportLost("the transport closed before the session joined")
-        self.joined.set()
+        self.joined.set_result(None)
 
 
 @asynccontextmanager

@@ -133,11 +133,14 @@ class Session(SessionHooks[Future, "Request"]):
         self.cancel_mode = DEFAULT_CANCEL_MODE
         self.details: SessionDetails | None = None
         self._driver: Driver | None = None
-        self._left = anyio.Event()
+        # Whether the session attached last has ended, and the futures leave() handed out
+        # meanwhile (settled then): no Event nor task per session for a rare call.
+        self._left = False
+        self._leave_waiters: list[Future] = []
         self._pending_errors: list[tuple[type[BaseException], str | None]] = []
         self._hooks: dict[anyio.CancelScope, str] = {}
         self._leave_done: anyio.Event | None = None
-        self._event_streams: set[MemoryObjectSendStream[ReceivedEvent]] = set()
+        self._event_streams: set[MemoryObjectSendStream[ReceivedEvent]] | None = None
 
     # ---- hooks (override; plain or async)
 
@@ -181,10 +184,10 @@ class Session(SessionHooks[Future, "Request"]):
         """Send GOODBYE; the returned future resolves when the session has ended."""
         self._core.leave(reason, message)
         done = Future()
-        if self._left.is_set():
+        if self._left:
             done.set_result(None)
         else:
-            self._driver.task_group.start_soon(_settle_when, self._left, done)  # type: ignore[union-attr]
+            self._leave_waiters.append(done)
         return done
 
     def disconnect(self) -> None:
@@ -246,12 +249,15 @@ class Session(SessionHooks[Future, "Request"]):
         subscription: Subscription = await Request(
             driver, driver.core.subscribe(handler, topic, options, buffer=max_buffer)
         )
-        self._event_streams.add(send)  # closed when the session ends: the iteration ends
+        streams = self._event_streams
+        if streams is None:
+            streams = self._event_streams = set()
+        streams.add(send)  # closed when the session ends: the iteration ends
         try:
             async with receive:
                 yield receive
         finally:
-            self._event_streams.discard(send)
+            streams.discard(send)
             send.close()
             if subscription.active and self.is_attached():
                 # Bounded: a router that never answers must not hang the block's exit.
@@ -268,7 +274,8 @@ class Session(SessionHooks[Future, "Request"]):
 
     def _attach(self, driver: Driver) -> None:
         self._driver = driver
-        self._left = anyio.Event()
+        self._left = False
+        self._leave_waiters = []
         for exception, error in self._pending_errors:
             driver.core.define(exception, error)
 
@@ -276,10 +283,15 @@ class Session(SessionHooks[Future, "Request"]):
         self.lifecycle_event(event)
 
     def _session_over(self, details: CloseDetails | None) -> None:
-        self._left.set()
+        self._left = True
+        waiters, self._leave_waiters = self._leave_waiters, []
+        for done in waiters:
+            done.set_result(None)
         self._end_event_streams()
 
     def _end_event_streams(self) -> None:
+        if self._event_streams is None:
+            return
         for send in self._event_streams:
             send.close()
         self._event_streams.clear()
@@ -344,11 +356,6 @@ class Session(SessionHooks[Future, "Request"]):
             await driver.write()
 
         driver.task_group.start_soon(answer)
-
-
-async def _settle_when(event: anyio.Event, future: Future) -> None:
-    await event.wait()
-    future.set_result(None)
 
 
 async def _maybe_await(value: Any) -> Any:
