@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.abc import ByteStream
+from anyio.abc import ByteStream, TaskGroup
 from anyio.streams.tls import TLSAttribute
 
 from wamp_anyio._driver import DEFAULT_MAX_BUFFER, Driver
@@ -53,9 +53,25 @@ class Transport:
 
 
 async def run_session(
-    session: Session, transport: Transport, stream: ByteStream, realm: str
+    session: Session,
+    transport: Transport,
+    stream: ByteStream,
+    realm: str,
+    task_group: TaskGroup | None = None,
 ) -> None:
-    """Drive ``session`` over ``stream`` until the transport closes."""
+    """Drive ``session`` over ``stream`` until the transport closes. The session's
+    tasks (hooks, invocations, handlers) go to ``task_group`` when given (connect()
+    passes its own: a group less per session), else to a group of its own, waited for."""
+    if task_group is not None:
+        await _drive(session, transport, stream, realm, task_group)
+        return
+    async with anyio.create_task_group() as tg:
+        await _drive(session, transport, stream, realm, tg)
+
+
+async def _drive(
+    session: Session, transport: Transport, stream: ByteStream, realm: str, tg: TaskGroup
+) -> None:
     connection = build_connection(
         transport.target,
         realm,
@@ -68,17 +84,14 @@ async def run_session(
     )
     connection.auto_join = False  # the session's on_connect joins
     connection.session.channel_id = _channel_binding(stream)
-    async with anyio.create_task_group() as tg:
-        driver = Driver(
-            connection, stream, tg, session._session_event, max_buffer=transport.max_buffer
-        )
-        session._attach(driver)
-        try:
-            await driver.run()
-        finally:
-            session._end_hooks()
-            with anyio.CancelScope(shield=True):
-                await stream.aclose()
+    driver = Driver(connection, stream, tg, session._session_event, max_buffer=transport.max_buffer)
+    session._attach(driver)
+    try:
+        await driver.run()
+    finally:
+        session._end_hooks()
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
 
 
 class _Joining(Session):
@@ -156,7 +169,7 @@ async def connect_over(
     tg = anyio.create_task_group()
     await tg.__aenter__()
     try:
-        tg.start_soon(run_session, session, transport, stream, realm)
+        tg.start_soon(run_session, session, transport, stream, realm, tg)
         await session.joined.wait()
     except BaseException:
         await _close_group(tg)
