@@ -13,7 +13,9 @@ The parent (benchmarks/soak.py, tests/integration/test_soak.py) talks to it by l
   "t"}`` as they happen (``served``: the session's ``--served``-th answer, acknowledgement
   or event) (``t``: CLOCK_MONOTONIC, one clock for every process), then
   ``{"ev": "marked", ...}``, ``{"ev": "quiet"}`` and, last, ``{"ev": "report", ...}``;
-* stdin: ``mark`` (take the "start" measures: RSS after gc, open fds, tasks), ``quiet``
+* stdin: ``mark`` (take the "start" measures: RSS after gc, open fds, tasks), ``snap
+  [NAME]`` (the same measures, kept in a list; with ``--trace`` a tracemalloc
+  snapshot NAME too, ``mid``), ``quiet``
   (callers and publishers stop; answered once their requests are over), ``stop``
   (take the "end" measures while still joined, leave, measure again, report; end of
   input means the same).
@@ -28,12 +30,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import logging
 import os
 import sys
 import threading
+import tracemalloc
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from _soak_roles import (
@@ -43,6 +48,7 @@ from _soak_roles import (
     Hung,
     Runtime,
     Settings,
+    now,
     transports,
     wire,
 )
@@ -109,7 +115,69 @@ def measures(tasks: int, clients: list[Client]) -> dict[str, int]:
         "records": sum(c.record_bytes() for c in clients),
         "fds": len(os.listdir("/proc/self/fd")),
         "tasks": tasks,
+        "traced": tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0,
+        "objects": len(gc.get_objects()),
     }
+
+
+class Tracing:
+    """With ``--trace``: tracemalloc snapshots at ``mark``, at ``snap mid`` and at the
+    end, and what grew between them (by traceback), for the report. Tracing costs
+    memory of its own: a traced run's RSS is not the untraced run's."""
+
+    FRAMES = 8
+    TOP = 12
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.snapshots: dict[str, tracemalloc.Snapshot] = {}
+        if enabled:
+            tracemalloc.start(self.FRAMES)
+
+    def take(self, name: str) -> None:
+        if self.enabled:
+            gc.collect()
+            self.snapshots[name] = _filtered(tracemalloc.take_snapshot())
+
+    def growth(self) -> dict[str, list[str]]:
+        """Top growth between consecutive snapshots ("mark..mid", "mid..end")."""
+        out: dict[str, list[str]] = {}
+        names = [n for n in ("mark", "mid", "end") if n in self.snapshots]
+        for before, after in itertools.pairwise(names):
+            stats = self.snapshots[after].compare_to(self.snapshots[before], "traceback")
+            lines = []
+            for stat in stats[: self.TOP]:
+                where = " <- ".join(
+                    f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback[:5]
+                )
+                lines.append(f"{stat.size_diff:+d} B {stat.count_diff:+d} blocks: {where}")
+            out[f"{before}..{after}"] = lines
+        return out
+
+
+def _filtered(snapshot: tracemalloc.Snapshot) -> tracemalloc.Snapshot:
+    return snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+
+
+def on_line(
+    line: str,
+    stats: dict[str, Any],
+    tasks: Callable[[], int],
+    clients: list[Client],
+    trace: Tracing,
+) -> None:
+    """The parent's ``mark`` and ``snap [NAME]`` lines (``quiet``/``stop`` are the loop's)."""
+    word, _, name = line.partition(" ")
+    if word == "mark":
+        stats["mark"] = measures(tasks(), clients)
+        trace.take("mark")
+        emit({"ev": "marked", **stats["mark"]})
+    elif word == "snap":  # after each restart: the RSS curve over the run
+        snap = measures(tasks(), clients)
+        stats.setdefault("snaps", []).append({"t": now(), **snap})
+        if name:
+            trace.take(name)
+        emit({"ev": "snapped"})
 
 
 def anyio_tasks() -> int:
@@ -204,6 +272,7 @@ def run_anyio(opts: argparse.Namespace, errors: Errors) -> None:
 
     async def main() -> None:
         stats: dict[str, Any] = {}
+        trace = Tracing(opts.trace)
         clients = make_clients(opts, AnyioRuntime())
         made = components(opts, clients, Component)
 
@@ -213,9 +282,7 @@ def run_anyio(opts: argparse.Namespace, errors: Errors) -> None:
 
         async def until(wanted: str) -> None:
             while (line := await command()) != wanted and line != "stop":
-                if line == "mark":
-                    stats["mark"] = measures(anyio_tasks(), clients)
-                    emit({"ev": "marked", **stats["mark"]})
+                on_line(line, stats, anyio_tasks, clients, trace)
 
         async with anyio.create_task_group() as running:
             for component in made:
@@ -233,6 +300,8 @@ def run_anyio(opts: argparse.Namespace, errors: Errors) -> None:
             emit({"ev": "quiet"})
             await until("stop")
             stats["end"] = measures(anyio_tasks(), clients)
+            trace.take("end")
+            stats["trace"] = trace.growth()
             for component in made:
                 component.stop()
             running.cancel_scope.deadline = anyio.current_time() + STOP_TIMEOUT
@@ -325,6 +394,7 @@ def run_twisted(opts: argparse.Namespace, errors: Errors) -> None:
 
     async def main() -> None:
         stats: dict[str, Any] = {}
+        trace = Tracing(opts.trace)
         clients = make_clients(opts, TwistedRuntime())
         made = components(opts, clients, Component)
 
@@ -333,9 +403,7 @@ def run_twisted(opts: argparse.Namespace, errors: Errors) -> None:
                 line = (await threads.deferToThread(sys.stdin.readline)).strip() or "stop"
                 if line in (wanted, "stop"):
                     return
-                if line == "mark":
-                    stats["mark"] = measures(pending(), clients)
-                    emit({"ev": "marked", **stats["mark"]})
+                on_line(line, stats, pending, clients, trace)
 
         started = [component.start(clock) for component in made]
         active = []
@@ -351,6 +419,8 @@ def run_twisted(opts: argparse.Namespace, errors: Errors) -> None:
         emit({"ev": "quiet"})
         await until("stop")
         stats["end"] = measures(pending(), clients)
+        trace.take("end")
+        stats["trace"] = trace.growth()
         for component in made:
             component.stop()
         done = defer.DeferredList(started, consumeErrors=True)
@@ -388,6 +458,7 @@ def main() -> None:
     parser.add_argument("--publish-pause", type=float, default=0.1)
     parser.add_argument("--served", type=int, default=1)
     parser.add_argument("--deadline", type=float, default=1200.0)
+    parser.add_argument("--trace", action="store_true", help="tracemalloc snapshots")
     opts = parser.parse_args()
 
     def expire() -> None:

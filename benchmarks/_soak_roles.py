@@ -92,11 +92,6 @@ class Attempt:
     # clients' RSS growth is a target (record_bytes() says how much is the records').
     received: dict[str, array[int]] = field(default_factory=dict)
 
-    def record_bytes(self) -> int:
-        """What the soak's own records of this client hold (they grow by design)."""
-        arrays = [self.publications, *(a for at in self.attempts for a in at.received.values())]
-        return sum(len(a) * a.itemsize for a in arrays) + 200 * len(self.attempts)
-
     def report(self) -> dict[str, Any]:
         return {
             "connected": self.connected,

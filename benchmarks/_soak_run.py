@@ -125,6 +125,7 @@ class SoakConfig:
     deliver_margin: float = 0.5
     served: int = 1  # answers/acks/events each client needs per session to be whole
     realm: str = "realm1"
+    trace: bool = False  # the clients take tracemalloc snapshots (see _soak_client.py)
 
 
 class ClientProcess:
@@ -149,6 +150,7 @@ class ClientProcess:
             "--call-pause", str(config.call_pause),
             "--publish-pause", str(config.publish_pause), "--served", str(config.served),
             "--deadline", str(config.duration + 10 * config.restore_timeout + 300),
+            *(["--trace"] if config.trace else []),
         ]  # fmt: skip
         self.stderr_file = log_dir / f"client-{loop}.log"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -246,7 +248,7 @@ class Monitor:
             self.ready[event["client"]].append(event["t"])
         elif kind == "served":
             self.served[event["client"]].append(event["t"])
-        elif kind in ("quiet", "marked", "report"):
+        elif kind in ("quiet", "marked", "snapped", "report"):
             self.replies[kind] += 1
         elif kind == "exit":
             self.exited.add(loop)
@@ -292,6 +294,7 @@ def run_soak(
         router_rss_start = rss_bytes(router.pid)
         started = time.monotonic()
         up = started
+        mid_taken = False
         while _more(config, started, restarts):
             monitor.wait(lambda: False, max(0.0, up + config.interval - time.monotonic()))
             killed = time.monotonic()
@@ -313,6 +316,12 @@ def run_soak(
             if len(restarts) == 1:
                 _all(procs, "mark")
                 monitor.wait(lambda: monitor.replies["marked"] >= len(procs), REPORT_TIMEOUT)
+            else:  # the clients' RSS after every restart: warm-up or steady growth?
+                half = not mid_taken and _past_half(config, started, restarts)
+                mid_taken = mid_taken or half
+                wanted = monitor.replies["snapped"] + len(procs)
+                _all(procs, "snap mid" if half else "snap")
+                monitor.wait(functools.partial(_replied, monitor, wanted), REPORT_TIMEOUT)
         if not restarts:  # no restart asked for: measure now
             _all(procs, "mark")
             monitor.wait(lambda: monitor.replies["marked"] >= len(procs), REPORT_TIMEOUT)
@@ -345,6 +354,16 @@ def _more(config: SoakConfig, started: float, restarts: list[Restart]) -> bool:
     if config.restarts is not None:
         return len(restarts) < config.restarts
     return time.monotonic() - started < config.duration
+
+
+def _replied(monitor: Monitor, snapped: int) -> bool:
+    return monitor.replies["snapped"] >= snapped
+
+
+def _past_half(config: SoakConfig, started: float, restarts: list[Restart]) -> bool:
+    if config.restarts is not None:
+        return 2 * len(restarts) >= config.restarts
+    return 2 * (time.monotonic() - started) >= config.duration
 
 
 def _all(procs: Iterable[ClientProcess], command: str) -> None:
@@ -431,10 +450,25 @@ def summarize(result: SoakResult) -> dict[str, Any]:
             for loop, s in stats.items()
         },
         "router_rss": result.router_rss,
+        "client_rss_curve": _rss_curve(stats),
+        "client_trace": {loop: s.get("trace", {}) for loop, s in stats.items()},
         "end": {loop: {k: s.get(k) for k in ("mark", "end", "after")} for loop, s in stats.items()},
         "stop_timed_out": [loop for loop, s in stats.items() if s.get("stop_timed_out")],
         "unclear_count": unclear_count,
     }
+
+
+def _rss_curve(stats: dict[str, dict[str, Any]]) -> list[int]:
+    """The clients' RSS summed over the processes: at the mark, after each later
+    restart, at the end (a process with fewer snapshots stops the curve early)."""
+    per_loop = [
+        [s["mark"]["rss"], *(snap["rss"] for snap in s.get("snaps", [])), s["end"]["rss"]]
+        for s in stats.values()
+        if "mark" in s and "end" in s
+    ]
+    if not per_loop:
+        return []
+    return [sum(points) for points in zip(*per_loop, strict=False)]
 
 
 def _deliveries(

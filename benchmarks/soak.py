@@ -95,6 +95,8 @@ def rows(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("registrations restored", f"{row['registrations_restored']} / {row['restarts']}"),
         ("client RSS start -> end", f"{rss0 / MB:.1f} -> {rss1 / MB:.1f} MiB ({growth:+.1%})"),
         ("  of which the soak's records", f"{row['client_records_growth'] / MB:.1f} MiB"),
+        ("  growth 1st half / 2nd half", _halves(row["client_rss_curve"])),
+        ("client RSS after restarts (MiB)", _curve(row["client_rss_curve"])),
         ("router RSS first -> last", f"{r0 / MB:.1f} -> {r1 / MB:.1f} MiB"),
         ("unhandled exceptions (clients)", str(row["unhandled"])),
         ("router tracebacks", str(row["router_tracebacks"])),
@@ -108,6 +110,23 @@ def rows(row: dict[str, Any]) -> list[tuple[str, str]]:
             parts.append(f"{s.get('fds', '?')}/{s.get('tasks', '?')}")
         out.append((f"{loop} fds/tasks start, end, left", " ; ".join(parts)))
     return out
+
+
+def _halves(curve: list[int]) -> str:
+    """The growth of the first half of the curve and of the second (each of the start):
+    a leak grows alike in both, a warm-up mostly in the first."""
+    if len(curve) < 3:
+        return "n/a"
+    start, mid, end = curve[0], curve[len(curve) // 2], curve[-1]
+    return f"{(mid - start) / start:+.1%} / {(end - mid) / start:+.1%}"
+
+
+def _curve(curve: list[int], points: int = 8) -> str:
+    if not curve:
+        return "n/a"
+    step = max(1, len(curve) // points)
+    picked = curve[::step] if curve[::step][-1] == curve[-1] else [*curve[::step], curve[-1]]
+    return " ".join(f"{rss / MB:.1f}" for rss in picked)
 
 
 def _spread(counts: dict[str, int]) -> str:
@@ -141,6 +160,12 @@ def main() -> int:
     parser.add_argument("--margin", type=float, default=5.0)
     parser.add_argument("--json", help="also write the summaries to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 on any MISS")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="clients take tracemalloc snapshots (mark, half-way, end) and report the top"
+        " growth between them (tracing inflates the RSS figures: not for the targets)",
+    )
     opts = parser.parse_args()
     duration = 60.0 if opts.quick else opts.duration
     print(wamp_core_build())
@@ -158,6 +183,7 @@ def main() -> int:
             interval=opts.interval,
             call_timeout=opts.call_timeout,
             margin=opts.margin,
+            trace=opts.trace,
         )
         with tempfile.TemporaryDirectory(prefix="wamp-soak-") as tmp:
             node_dir = Path(tmp)
@@ -172,6 +198,11 @@ def main() -> int:
                     if tail.strip():
                         print(f"  {loop} stderr tail:\n{tail}")
         print(f"  failures by kind: {row['failures']}")
+        for loop, growth in row["client_trace"].items():
+            for span, lines in growth.items():
+                print(f"  {loop} tracemalloc growth {span}:")
+                for line in lines:
+                    print(f"    {line}")
         summaries.append(row)
         for target, ok in verdicts(row).items():
             print(f"  {'PASS' if ok else 'MISS'}: {target}")
