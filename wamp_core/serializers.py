@@ -232,8 +232,9 @@ class MsgPackSerializer(Serializer):
         super().__init__(batched, strict_uris=strict_uris)
         # msgpack's default first buffer is 256 KiB per Packer, i.e. per connection:
         # ~14 KiB of resident memory per idle session (benchmarks/sessions.py). It
-        # grows by doubling when a message needs more and keeps its size.
-        self._packer = msgpack.Packer(use_bin_type=True, buf_size=1024)
+        # grows by doubling when a message needs more and keeps its size, so a small
+        # start costs an idle session little and a busy one a few reallocations once.
+        self._packer = msgpack.Packer(use_bin_type=True, buf_size=256)
 
     def dumps(self, obj: Any) -> bytes:
         try:
