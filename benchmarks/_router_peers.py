@@ -26,7 +26,6 @@ registration) and exits 1. Every process ends by itself (``--deadline``).
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -34,7 +33,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
-from _router_stats import cpu_seconds
+from _router_stats import Window
 from _rpc_peers import emit, watchdog, worker, workers
 
 import wamp_anyio
@@ -43,25 +42,6 @@ from wamp_core.types import RegisterOptions
 PROCEDURE = "com.bench.echo"
 TOPIC = "com.bench.topic"
 REALM = "realm1"
-
-
-class Window:
-    """Wall, client CPU and router CPU over one measured window."""
-
-    def __init__(self, router_pid: int) -> None:
-        self.router_pid = router_pid
-        self.start = (0.0, 0.0, 0.0)
-
-    def begin(self) -> None:
-        gc.collect()  # the start-up garbage goes now, not inside the window
-        self.start = self._now()
-
-    def end(self, ops: int, **extra: Any) -> dict[str, Any]:
-        wall, client, router = (b - a for a, b in zip(self.start, self._now(), strict=True))
-        return {"ops": ops, "wall": wall, "client_cpu": client, "router_cpu": router, **extra}
-
-    def _now(self) -> tuple[float, float, float]:
-        return time.perf_counter(), time.process_time(), cpu_seconds(self.router_pid)
 
 
 async def sessions(stack: AsyncExitStack, url: str, count: int) -> list[wamp_anyio.Session]:

@@ -2,7 +2,8 @@
 
 * :func:`cpu_seconds`: CPU time of every thread of the process (schedstat, else stat);
 * :func:`rss_bytes`: its resident set size (VmRSS of /proc/PID/status);
-* :func:`children` and :func:`cmdline`: to find Crossbar.io's router worker.
+* :func:`children` and :func:`cmdline`: to find Crossbar.io's router worker;
+* :class:`Window`: wall, client CPU and router CPU over a client's measured window.
 
 The client processes import it too (each reads the router's CPU time at the edges of
 its own measured window), so it imports the standard library only.
@@ -11,7 +12,10 @@ its own measured window), so it imports the standard library only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import time
+from typing import Any
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -70,3 +74,22 @@ def children(pid: int) -> list[int]:
 def cmdline(pid: int) -> str:
     with open(f"/proc/{pid}/cmdline", "rb") as file:
         return file.read().replace(b"\0", b" ").decode(errors="replace")
+
+
+class Window:
+    """Wall, client CPU and router CPU over one measured window."""
+
+    def __init__(self, router_pid: int) -> None:
+        self.router_pid = router_pid
+        self.start = (0.0, 0.0, 0.0)
+
+    def begin(self) -> None:
+        gc.collect()  # the start-up garbage goes now, not inside the window
+        self.start = self._now()
+
+    def end(self, ops: int, **extra: Any) -> dict[str, Any]:
+        wall, client, router = (b - a for a, b in zip(self.start, self._now(), strict=True))
+        return {"ops": ops, "wall": wall, "client_cpu": client, "router_cpu": router, **extra}
+
+    def _now(self) -> tuple[float, float, float]:
+        return time.perf_counter(), time.process_time(), cpu_seconds(self.router_pid)

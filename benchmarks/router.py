@@ -16,9 +16,20 @@ its own):
   configuration file and serves WebSocket only, so it has no row with
   ``--transport rs``.
 
-Clients (benchmarks/_router_peers.py): wamp_anyio on asyncio, msgpack, over
-``--transport`` (WebSocket by default, the one transport every router serves), all
-sessions of one measure in one process. Measures, in one run:
+Clients: ours, the same against every router, msgpack, over ``--transport``
+(WebSocket by default, the one transport every router serves), all sessions of one
+measure in one process:
+
+* the RPC measures on wamp_twisted (``--rpc-client twisted``, the default;
+  benchmarks/_router_twisted_peers.py): the callee is a plain function, which
+  wamp_twisted runs in place, and the calls in flight are chains of Deferred
+  callbacks, each answer issuing the next call. With one task per call in flight and
+  one per invocation (wamp_anyio on asyncio, ``--rpc-client anyio``) the client
+  process spent twice our router's CPU per call, so it, not the router, set the pace;
+* the event and idle-session measures on wamp_anyio (asyncio;
+  benchmarks/_router_peers.py).
+
+Measures, in one run:
 
 * RPC calls/s with ``--inflight`` (64) calls in flight in all: 1 caller + 1 callee,
   and 4 callers + 2 callees sharing a roundrobin registration;
@@ -75,6 +86,11 @@ from rpc import PeerFailed, last_json, pin_cpus, spawn_measured, stop, wait_read
 from tests.integration.crossbar_node import _free_ports, find_crossbar
 
 PEERS = str(HERE / "_router_peers.py")
+RPC_CLIENTS = {
+    "twisted": "wamp_twisted, Deferred callbacks",
+    "anyio": "wamp_anyio on asyncio, a task per call",
+}
+RPC_PEERS = {"twisted": str(HERE / "_router_twisted_peers.py"), "anyio": PEERS}
 REFERENCE = "crossbar"
 THROUGHPUT_TARGET = 3.0  # ours >= 3x Crossbar.io's calls/s and events/s
 CPU_TARGET = 1 / 3  # ours <= 1/3 of Crossbar.io's router CPU per routed call
@@ -82,9 +98,10 @@ CPU_TARGET = 1 / 3  # ours <= 1/3 of Crossbar.io's router CPU per routed call
 
 @dataclass(frozen=True)
 class Measure:
-    """One column: a client process's role and its arguments."""
+    """One column: a client process's script, role and arguments."""
 
     key: str
+    script: str
     role: str
     args: tuple[str, ...]
 
@@ -93,6 +110,7 @@ def measures(opts: argparse.Namespace) -> tuple[list[Measure], list[Measure]]:
     rpc = [
         Measure(
             f"{callers}+{callees}",
+            RPC_PEERS[opts.rpc_client],
             "rpc",
             (
                 f"--callers={callers}",
@@ -110,6 +128,7 @@ def measures(opts: argparse.Namespace) -> tuple[list[Measure], list[Measure]]:
         events.append(
             Measure(
                 f"1->{fanout}",
+                PEERS,
                 "events",
                 (
                     f"--subscribers={fanout}",
@@ -176,7 +195,7 @@ def start_routers(
 def run_peer(router: RouterProcess, measure: Measure, opts: argparse.Namespace) -> dict[str, Any]:
     argv = [
         sys.executable,
-        PEERS,
+        measure.script,
         measure.role,
         router.url(opts.transport),
         f"--router-pid={router.pid}",
@@ -365,6 +384,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--transport", choices=["ws", "rs"], default="ws")
     parser.add_argument("--inflight", type=int, default=64)
+    parser.add_argument(
+        "--rpc-client",
+        choices=sorted(RPC_PEERS),
+        default="twisted",
+        help="our client the RPC measures run on (events and idle sessions: wamp_anyio)",
+    )
     parser.add_argument("--calls", type=int, default=20000, help="measured calls per round")
     parser.add_argument(
         "--deliveries", type=int, default=40000, help="measured event deliveries per round"
@@ -396,7 +421,8 @@ def main() -> None:
     if opts.only:
         kinds = [k for k in kinds if any(part in k.name for part in opts.only)]
     print(
-        f"router benchmark: clients ours (wamp_anyio, asyncio, msgpack) over {opts.transport}; "
+        f"router benchmark: clients ours, msgpack, over {opts.transport} (RPC: "
+        f"{RPC_CLIENTS[opts.rpc_client]}; events, idle sessions: wamp_anyio on asyncio); "
         f"{opts.calls} calls and {opts.deliveries} event deliveries per round, best of "
         f"{opts.rounds}; {opts.sessions} idle sessions; {os.cpu_count()} CPUs, "
         f"{pinning.replace('client', 'clients')} (routers there)",
