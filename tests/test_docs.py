@@ -406,3 +406,56 @@ def test_tree_paths() -> None:
         "wamp_core/connect.py",
         "wamp_anyio/",
     ]
+
+
+# ------------------------------------------------------------------ the lifecycle diagram
+
+
+def lifecycle_module() -> Any:
+    """docs/_hooks/lifecycle.py, the MkDocs hook that draws the diagram."""
+    import importlib.util
+
+    path = DOCS / "_hooks" / "lifecycle.py"
+    spec = importlib.util.spec_from_file_location("docs_lifecycle_hook", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_lifecycle_diagram_names_every_state_and_hook() -> None:
+    from wamp_core.application.hooks import SessionHooks
+    from wamp_core.session import SessionState
+
+    lifecycle = lifecycle_module()
+    picture = lifecycle.svg()
+    for state in SessionState:
+        assert f">{state.name}</text>" in picture, state
+        assert f"| `{state.name}` |" in lifecycle.table(), state
+    assert set(lifecycle.reachable()) == {state.name for state in SessionState}
+    hooks = [
+        name for name in vars(SessionHooks) if name.startswith("on_") and name != "on_user_error"
+    ]
+    for hook in hooks:
+        assert f"{hook} / {lifecycle.autobahn_name(hook)}" in picture, hook
+
+
+def test_the_lifecycle_transitions_are_the_sessions() -> None:
+    lifecycle = lifecycle_module()
+    moves = {(t.source, t.target): t for t in lifecycle.explore()}
+    assert moves["CLOSED", "JOINING"].stimuli == ("join()",)
+    assert "on_join / onJoin" in moves["JOINING", "JOINED"].hooks
+    assert "on_challenge / onChallenge" in moves["JOINING", "AUTHENTICATING"].hooks
+    assert "timeout" in moves["LEAVING", "CLOSED"].stimuli
+    assert lifecycle.OUT_OF_PLACE in moves["JOINED", "FAILED"].stimuli
+    assert ("LEAVING", "FAILED") not in moves  # after GOODBYE, stray messages are ignored
+
+
+def test_the_lifecycle_page_has_the_diagram_and_table_marks() -> None:
+    lifecycle = lifecycle_module()
+    page = (DOCS / "lifecycle.md").read_text()
+    assert lifecycle.DIAGRAM_MARK in page and lifecycle.TABLE_MARK in page
+    html = lifecycle.on_page_content(f"<p>x</p>{lifecycle.DIAGRAM_MARK}")
+    assert "<svg" in html and lifecycle.DIAGRAM_MARK not in html
+    assert lifecycle.on_page_content("<p>x</p>") == "<p>x</p>"
