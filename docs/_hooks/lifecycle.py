@@ -216,7 +216,7 @@ def svg(transitions: Iterable[Transition] | None = None) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lifecycle-diagram" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'font-family="sans-serif" font-size="{FONT}">',
+        f'font-family="sans-serif" font-size="{FONT}" style="max-width: none">',
         "<title>The WAMP session lifecycle: states, transitions and hooks</title>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
