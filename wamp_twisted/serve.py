@@ -148,6 +148,12 @@ class _RouterProtocol(Protocol):
     def connectionMade(self) -> None:
         transport: Any = self.transport
         transport.registerProducer(self, True)
+        # Twisted leaves Nagle on: a message written while an earlier one is not yet
+        # acknowledged would wait for the peer's delayed ACK (40 ms on Linux). A TLS
+        # transport passes the call on to its TCP one; a Unix socket has no such call.
+        no_delay = getattr(transport, "setTcpNoDelay", None)
+        if no_delay is not None:
+            no_delay(True)
         server = self.server
         self.connection = connection = self.listen.connect(
             server.router, server.reactor.seconds(), channel_id=None, max_queued=server.max_queued
