@@ -1,130 +1,365 @@
-"""A well-behaved caller's latency through our router, unloaded and during a flood.
+"""Floods (issue 15): a publisher as fast as it can and a subscriber that stopped reading,
+with every party in a process of its own; the others' latency, the router's memory.
 
-The router (wamp_anyio.serve, RawSocket on loopback) serves a callee and a caller (our
-client, over TCP). The caller makes sequential calls and we take the latency of each:
-first with nothing else going on, then while a publisher publishes as fast as it can to
-a topic with two subscribers, one reading every event and one (a raw socket) that
-stopped reading, which the router cuts off once max_queued bytes wait for it. The issue
-asks that the others' latency stays within 2x of the unloaded run; this prints p50 and
-p99 of both and their ratio.
+Routers (``--routers``, each in turn, in a process of its own, with
+benchmarks/_router_procs.py's node configuration, over RawSocket/json on loopback):
+ours served by asyncio, trio and Twisted (``ours``, ``ours-trio``, ``ours-twisted``;
+started with ``--log-level info`` so that the cut-off is in their log) and Crossbar.io
+(``crossbar``: ``$WAMP_CROSSBAR`` or .nox/crossbar), as the peer column.
 
-    python benchmarks/flood.py [--backend asyncio|trio] [--calls 2000] [--payload 2000]
+Processes (benchmarks/_flood_peers.py): the *probe* (our client, wamp_anyio on
+asyncio: a caller and a callee that also subscribes), a *reader* subscribed to the
+flooded topic that reads everything, a *stalled* subscriber (4 KiB receive buffer)
+that stops reading once subscribed, and the *publisher*: raw RawSocket frames of
+``--payload`` bytes, sent as fast as the router reads them (TCP is its only brake; no
+acknowledgements), so the router's CPU is saturated for the whole flood.
+
+Pinning (Linux, two CPUs or more): the router (Crossbar.io's node and its workers
+too) gets CPU 0 to itself; this process and the clients share the others. The
+latency is then the router's doing, not the flood's client processes taking the
+probe's CPU.
+
+Per router: the probe makes ``--calls`` sequential round trips of each kind (a call
+through the router to the callee, an acknowledged publication to a topic its callee
+subscribes) unloaded, then again while the flood runs; p50 and p99 of both and their
+ratio (target: within 2x). The router's RSS is sampled every ``--sample`` seconds from
+just before the flood to its end (bounded?), the events the reader received, and
+what the stalled subscriber finds when it reads again: whether the router closed its
+connection and the last message it sent (our routers: a GOODBYE with
+``wamp.close.slow_consumer``), and the cut-off line of the router's log.
+
+    python benchmarks/flood.py [--routers ours,ours-trio,ours-twisted,crossbar]
+                               [--calls 2000] [--payload 2000]
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
+import contextlib
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # for tests.integration.crossbar_node
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _router_procs import RouterKind, RouterProcess, crossbar, ours, ours_twisted
+from _router_stats import children, rss_bytes
 
-import wamp_anyio
-from wamp_anyio import Listen
-from wamp_core.types import PublishOptions
+from tests.integration.crossbar_node import _free_ports, find_crossbar
 
-MAX_QUEUED = 256 * 1024
-
-
-def _stop_reading(host: str, port: int, topic: str) -> socket.socket:
-    """A raw RawSocket subscriber that joins, subscribes and then never reads again."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, port))
-    sock.sendall(b"\x7f\xf1\x00\x00")  # json, 16 MiB
-    frames = [b'[1,"realm1",{"roles":{"subscriber":{}}}]', b'[32,1,{},"' + topic.encode() + b'"]']
-    sock.sendall(b"".join(len(f).to_bytes(4, "big") + f for f in frames))
-    data = b""
-    while data.count(b"[") < 2 or not data.rstrip().endswith(b"]"):  # WELCOME, SUBSCRIBED
-        data += sock.recv(65536)
-    return sock
+PEERS = str(HERE / "_flood_peers.py")
+MB = 1024 * 1024
+REPLY_TIMEOUT = 120.0  # seconds for a client process to answer a line
+CUT_OFF_WORDS = ("slow_consumer", "stopped reading")
 
 
-async def _latencies(caller: Any, calls: int) -> list[float]:
-    out = []
-    for i in range(calls):
-        start = time.perf_counter()
-        await caller.call("com.echo", i)
-        out.append(time.perf_counter() - start)
-    return out
+def router_kind(name: str) -> RouterKind | None:
+    if name in ("ours", "ours-asyncio"):
+        return _info_log(ours("asyncio"))
+    if name == "ours-trio":
+        return _info_log(ours("trio"))
+    if name == "ours-twisted":
+        return _info_log(ours_twisted())
+    if name == "crossbar":
+        executable = find_crossbar()
+        return crossbar(executable) if executable else None
+    raise SystemExit(f"unknown router {name!r}")
 
 
-def _percentiles(values: list[float]) -> tuple[float, float]:
+def _info_log(kind: RouterKind) -> RouterKind:
+    """``kind`` logging at INFO: our routers log a cut-off (and joins, leaves) there."""
+
+    def argv(node_dir: Path, config: Path, ws: int, rs: int) -> list[str]:
+        out = kind.argv(node_dir, config, ws, rs)
+        at = out.index("--log-level")
+        return [*out[: at + 1], "info", *out[at + 2 :]]
+
+    return RouterKind(kind.name, argv, kind.transports, kind.worker)
+
+
+# ---- pinning
+
+
+@dataclass
+class Pinning:
+    router: set[int] = field(default_factory=set)
+    clients: set[int] = field(default_factory=set)
+
+    def describe(self) -> str:
+        if not self.router:
+            return "not pinned"
+        return f"router on CPU {sorted(self.router)}, clients on CPU {sorted(self.clients)}"
+
+
+def plan_pinning(enabled: bool) -> Pinning:
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+    if not enabled or len(cpus) < 2:
+        return Pinning()
+    return Pinning({cpus[0]}, set(cpus[1:]))
+
+
+def pin_tree(pid: int, cpus: set[int]) -> None:
+    """``pid`` and its descendants on ``cpus`` (Crossbar.io's workers are children)."""
+    for each in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(each, cpus)
+        if each != pid:
+            pin_tree(each, cpus)
+
+
+def start_router(router: RouterProcess, pinning: Pinning) -> None:
+    """Start it pinned from the first instruction: this process moves to the router's
+    CPU while it starts it (children inherit the affinity), then back."""
+    if not pinning.router:
+        router.start()
+        return
+    os.sched_setaffinity(0, pinning.router)
+    try:
+        router.start()
+    finally:
+        os.sched_setaffinity(0, pinning.clients)
+    assert router.proc is not None
+    pin_tree(router.proc.pid, pinning.router)  # anything started meanwhile
+
+
+# ---- the client processes
+
+
+class Peer:
+    """One _flood_peers.py process, talked to by lines."""
+
+    def __init__(self, role: str, router: RouterProcess, opts: argparse.Namespace) -> None:
+        self.role = role
+        argv = [
+            sys.executable, PEERS, role, "127.0.0.1", str(router.rs_port),
+            f"--payload={opts.payload}", f"--deadline={opts.deadline}",
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, bufsize=1,
+        )  # fmt: skip
+
+    def answer(self) -> dict[str, Any]:
+        """The next JSON line it prints (its stderr in the error if it ends first)."""
+        assert self.proc.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(REPLY_TIMEOUT)
+        line = result[0] if result else ""
+        if not line:
+            self.stop()
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"{self.role}: no answer\n{err[-2000:]}")
+        return dict(json.loads(line))
+
+    def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class RssSampler:
+    """The router's RSS every ``interval`` seconds, in a thread, until stopped."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._start = time.monotonic()
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with contextlib.suppress(OSError, RuntimeError):
+                self.samples.append((time.monotonic() - self._start, rss_bytes(self.pid)))
+            if self._stop.wait(self.interval):
+                return
+
+
+# ---- one router
+
+
+def run_one(kind: RouterKind, opts: argparse.Namespace, pinning: Pinning) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="wamp-flood-") as tmp:
+        router = RouterProcess(kind, Path(tmp), tuple(_free_ports(2)))  # type: ignore[arg-type]
+        start_router(router, pinning)
+        peers: list[Peer] = []
+        try:
+            probe, reader, stalled = (Peer(r, router, opts) for r in ("probe", "read", "stall"))
+            peers += [probe, reader, stalled]
+            for peer in peers:
+                peer.answer()  # ready
+            probe.say(f"measure {opts.warmup}")
+            probe.answer()
+            probe.say(f"measure {opts.calls}")
+            unloaded = probe.answer()
+            rss_before = rss_bytes(router.pid)
+            publisher = Peer("publish", router, opts)
+            peers.append(publisher)
+            publisher.answer()  # ready: joined, about to flood
+            with RssSampler(router.pid, opts.sample) as sampler:
+                time.sleep(opts.settle)  # the flood under way (and the stalled cut off)
+                probe.say(f"measure {opts.calls}")
+                loaded = probe.answer()
+                publisher.say("stop")
+                published = publisher.answer()["published"]
+            reader.say("stop")
+            read = reader.answer()
+            stalled.say("drain")
+            drained = stalled.answer()
+            rss_after = rss_bytes(router.pid)
+        finally:
+            for peer in peers:
+                peer.stop()
+            log = router.log_tail(400)
+            router.stop()
+    cut_lines = [line for line in log.splitlines() if any(w in line for w in CUT_OFF_WORDS)]
+    return {
+        "router": kind.name,
+        "unloaded": unloaded,
+        "loaded": loaded,
+        "rss_before": rss_before,
+        "rss_samples": sampler.samples,
+        "rss_after": rss_after,
+        "published": published,
+        "read": read,
+        "stalled": drained,
+        "cut_off_log": cut_lines[:2],
+    }
+
+
+# ---- the report
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
     cuts = statistics.quantiles(values, n=100)
     return cuts[49] * 1e6, cuts[98] * 1e6
 
 
-async def main(backend: str, calls: int, payload_size: int) -> None:
-    payload = "x" * payload_size
-    async with wamp_anyio.serve([Listen("rawsocket", port=0)], max_queued=MAX_QUEUED) as server:
-        url = server.url
-        host, port = url.removeprefix("rs://").rsplit(":", 1)
-        async with (
-            wamp_anyio.connect(url, "realm1") as callee,
-            wamp_anyio.connect(url, "realm1") as caller,
-        ):
-            await callee.register(lambda value: value, "com.echo")
-            await _latencies(caller, 200)  # warm-up
-            unloaded = await _latencies(caller, calls)
+def rows(row: dict[str, Any], payload: int) -> list[tuple[str, str]]:
+    out = []
+    for kind in ("call", "publish"):
+        u50, u99 = percentiles(row["unloaded"][kind])
+        l50, l99 = percentiles(row["loaded"][kind])
+        out += [
+            (f"{kind} p50 unloaded -> flood (us)", f"{u50:.0f} -> {l50:.0f} ({l50 / u50:.2f}x)"),
+            (f"{kind} p99 unloaded -> flood (us)", f"{u99:.0f} -> {l99:.0f} ({l99 / u99:.2f}x)"),
+        ]
+    samples = [rss for _, rss in row["rss_samples"]]
+    seconds = row["rss_samples"][-1][0] if row["rss_samples"] else 0.0
+    out += [
+        ("flood (s) / published", f"{seconds:.1f} / {row['published']}"),
+        ("  published MB / s", f"{row['published'] * payload / MB / max(seconds, 1e-9):.1f}"),
+        ("  events to the reader", f"{row['read']['events']}"),
+        ("router RSS before flood", f"{row['rss_before'] / MB:.1f} MiB"),
+        ("router RSS flood max", f"{max(samples, default=0) / MB:.1f} MiB"),
+        ("router RSS flood end / after", _end_after(samples, row["rss_after"])),
+        ("router RSS over time (MiB)", _over_time(row["rss_samples"])),
+        ("stalled: closed by router", "yes" if row["stalled"]["eof"] else "no"),
+        ("stalled: last message", row["stalled"]["last"][:70] or "(none)"),
+        ("cut-off in the router log", _short(row["cut_off_log"])),
+    ]
+    return out
 
-            before = set(server.router.connections)
-            slow = await anyio.to_thread.run_sync(_stop_reading, host, int(port), "com.flood")
-            (slow_connection,) = set(server.router.connections) - before
-            received = 0
 
-            def on_event(_: str) -> None:
-                nonlocal received
-                received += 1
+def _end_after(samples: list[int], after: int) -> str:
+    end = samples[-1] if samples else 0
+    return f"{end / MB:.1f} / {after / MB:.1f} MiB"
 
-            published = 0
-            flooding = True
-            async with (
-                wamp_anyio.connect(url, "realm1") as fast,
-                wamp_anyio.connect(url, "realm1") as publisher,
-            ):
-                await fast.subscribe(on_event, "com.flood")
 
-                async def flood() -> None:
-                    nonlocal published
-                    acknowledged = PublishOptions(acknowledge=True)
-                    while flooding:
-                        for _ in range(99):  # as fast as it can, an answer now and then
-                            publisher.publish("com.flood", payload)
-                            await anyio.lowlevel.checkpoint()
-                        ack = publisher.publish("com.flood", payload, options=acknowledged)
-                        assert ack is not None
-                        await ack
-                        published += 100
+def _over_time(samples: list[tuple[float, int]], points: int = 6) -> str:
+    if not samples:
+        return "n/a"
+    step = max(1, len(samples) // points)
+    picked = samples[::step]
+    if picked[-1] is not samples[-1]:
+        picked.append(samples[-1])
+    return " ".join(f"{t:.0f}s:{rss / MB:.0f}" for t, rss in picked)
 
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(flood)
-                    loaded = await _latencies(caller, calls)
-                    flooding = False
-            cut = "was cut off" if slow_connection.closed else "was NOT cut off"
-            slow.close()
-    u50, u99 = _percentiles(unloaded)
-    l50, l99 = _percentiles(loaded)
-    print(f"{backend}: {calls} sequential calls each, our router over RawSocket on loopback")
-    print(f"{'':24}{'p50 us':>10}{'p99 us':>10}")
-    print(f"{'unloaded':24}{u50:>10.0f}{u99:>10.0f}")
-    print(f"{'during the flood':24}{l50:>10.0f}{l99:>10.0f}")
-    print(f"{'ratio':24}{l50 / u50:>10.2f}{l99 / u99:>10.2f}")
-    print(
-        f"flood: {published} events of {payload_size} B published, {received} received by the"
-        f" reading subscriber; the non-reader {cut} (max_queued {MAX_QUEUED} B)"
-    )
+
+def _short(lines: list[str]) -> str:
+    if not lines:
+        return "(none)"
+    line = lines[0]
+    at = min((line.find(w) for w in ("session", "connection") if w in line), default=0)
+    return line[at : at + 110]
+
+
+def print_table(results: list[dict[str, Any]], payload: int) -> None:
+    table = [rows(r, payload) for r in results]
+    width = max(len(label) for label, _ in table[0])
+    cols = [
+        max(len(r["router"]), *(len(v) for _, v in t)) for r, t in zip(results, table, strict=True)
+    ]
+    header = " | ".join(r["router"].ljust(c) for r, c in zip(results, cols, strict=True))
+    print(f"{'':{width}} | {header}")
+    print("-" * (width + 3 + len(header)))
+    for i, (label, _) in enumerate(table[0]):
+        values = " | ".join(t[i][1].ljust(c) for t, c in zip(table, cols, strict=True))
+        print(f"{label:{width}} | {values}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--routers", default="ours,ours-trio,ours-twisted,crossbar")
+    parser.add_argument("--calls", type=int, default=2000, help="round trips of each kind")
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--payload", type=int, default=2000, help="bytes per flooded event")
+    parser.add_argument("--settle", type=float, default=1.0, help="s of flood before measuring")
+    parser.add_argument("--sample", type=float, default=0.25, help="s between RSS samples")
+    parser.add_argument("--deadline", type=float, default=600.0)
+    parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument("--json", help="also write the results to this file")
+    opts = parser.parse_args()
+    pinning = plan_pinning(opts.pin)
+    if pinning.clients:
+        os.sched_setaffinity(0, pinning.clients)
+    print(f"flood: {opts.payload} B events, {opts.calls} round trips of each kind per phase; "
+          f"{pinning.describe()}")  # fmt: skip
+    results = []
+    for name in opts.routers.split(","):
+        kind = router_kind(name)
+        if kind is None:
+            print(f"{name}: not available, skipped")
+            continue
+        print(f"{kind.name} ...", flush=True)
+        results.append(run_one(kind, opts, pinning))
+    if results:
+        print()
+        print_table(results, opts.payload)
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(results))
+    return 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--payload", type=int, default=2000)
-    args = parser.parse_args()
-    anyio.run(main, args.backend, args.calls, args.payload, backend=args.backend)
+    sys.exit(main())
