@@ -147,3 +147,15 @@ def test_statistics() -> None:
     assert progress_bar(1, 4, width=4) == "[#...]  25%"
     assert progress_bar(9, 4, width=2) == "[##] 100%"
     assert progress_bar(0, 0, width=2) == "[..]   0%"
+
+
+@pytest.mark.parametrize("command", ["call", "publish"])
+def test_a_missing_uri_is_the_only_missing_argument(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ARG is optional: argparse lists a '*' positional without a default as required
+    from wamp_anyio.cli import main
+
+    assert main([command]) == EXIT_USAGE
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.endswith("the following arguments are required: uri"), error

@@ -156,7 +156,7 @@ def connection_parent() -> argparse.ArgumentParser:
 
 
 def _payload_arguments(parser: argparse.ArgumentParser, options: str) -> None:
-    parser.add_argument("args", nargs="*", metavar="ARG", help="positional arguments")
+    parser.add_argument("args", nargs="*", default=[], metavar="ARG", help="positional arguments")
     parser.add_argument(
         "-k", dest="kwargs", action="append", default=[], metavar="NAME=VALUE", help="keyword"
     )
