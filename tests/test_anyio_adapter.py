@@ -39,6 +39,7 @@ from wamp_core.messages import (
 )
 from wamp_core.types import (
     CallOptions,
+    CallResult,
     CloseDetails,
     ComponentConfig,
     RegisterOptions,
@@ -547,3 +548,32 @@ async def test_requests_need_a_joined_session() -> None:
         session.publish("com.t")
     session.define(ValueError, "com.value")  # kept until a transport comes
     assert not session.is_connected() and session.session_id is None
+
+
+async def test_call_with_details_gives_call_results() -> None:
+    """CallOptions(details=True): the result and each progressive result are
+    CallResults with the callee's identity, whatever their shape."""
+    async with anyio.create_task_group() as tg:
+        session, router = await start(tg)
+        progress: list[Any] = []
+        results: list[Any] = []
+        answered = anyio.Event()
+
+        async def run_call() -> None:
+            options = CallOptions(on_progress=progress.append, details=True)
+            results.append(await session.call("com.p", options=options))
+            answered.set()
+
+        tg.start_soon(run_call)
+        sent = await router.expect(Call)
+        identity = {"callee": 7, "callee_authid": "bob", "callee_authrole": "user"}
+        router.send(Result(sent.request_id, [1], details={"progress": True, **identity}))
+        router.send(Result(sent.request_id, [2], details=identity))
+        with anyio.fail_after(5):
+            await answered.wait()
+        (chunk,) = progress
+        (final,) = results
+        for value, arg in ((chunk, 1), (final, 2)):
+            assert isinstance(value, CallResult) and value.results == (arg,)
+            assert (value.callee, value.callee_authid, value.callee_authrole) == (7, "bob", "user")
+        session.disconnect()

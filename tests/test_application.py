@@ -306,6 +306,10 @@ def test_call_result_shapes() -> None:
     keywords = call_result(Result(1, None, {"a": 1}))
     assert isinstance(keywords, CallResult) and keywords.kwresults == {"a": 1}
     assert call_result(Result(1, details={"enc_algo": "x_e"}, payload=b"x")) == b"x"
+    one = call_result(Result(1, [5], details={"callee": 9}), details=True)
+    assert isinstance(one, CallResult) and one.results == (5,) and one.callee == 9
+    empty = call_result(Result(1), details=True)
+    assert isinstance(empty, CallResult) and empty.results == () and empty.kwresults == {}
 
 
 def test_yield_payload_shapes() -> None:
@@ -418,6 +422,34 @@ def test_core_call_with_progress_and_result() -> None:
     )
     assert progress == [((1,), {"x": 1})]
     assert future.done and future.value == 3
+
+
+def test_core_call_with_details() -> None:
+    """details=True shapes that call's results (progressive too) as CallResults;
+    another call pending at the same time keeps the plain shapes."""
+    pair = Pair()
+    progress: list[Any] = []
+    options = CallOptions(on_progress=progress.append, details=True)
+    detailed, detailed_future = pair.core.call("com.p", (), {}, options)
+    plain, plain_future = pair.core.call("com.p", (), {}, CallOptions(on_progress=progress.append))
+    lone, lone_future = pair.core.call("com.p", (), {}, CallOptions(details=True))
+    identity = {"callee": 3, "callee_authid": "a", "callee_authrole": "r"}
+    pair.deliver(
+        Result(detailed, [1], details={"progress": True, **identity}),
+        Result(plain, [2], details={"progress": True, **identity}),
+        Result(detailed, [3], details=identity),
+        Result(plain, [4], details=identity),
+        Result(lone, [5]),
+    )
+    chunk, plain_chunk = progress
+    assert isinstance(chunk, CallResult) and chunk.results == (1,) and chunk.callee == 3
+    assert plain_chunk == 2
+    final = detailed_future.value
+    assert isinstance(final, CallResult) and final.results == (3,)
+    assert (final.callee, final.callee_authid, final.callee_authrole) == (3, "a", "r")
+    assert plain_future.value == 4
+    lone_result = lone_future.value
+    assert isinstance(lone_result, CallResult) and lone_result.results == (5,)
 
 
 def test_core_on_progress_errors_go_to_the_host() -> None:

@@ -315,6 +315,25 @@ def test_concurrency_limit_and_progressive_results() -> None:
     assert progress == [1] and result_of(d) == 2
 
 
+def test_call_with_details_gives_call_results() -> None:
+    """CallOptions(details=True): the result and each progressive result are
+    CallResults with the callee's identity, whatever their shape."""
+    wire = joined()
+    progress: list[Any] = []
+    options = CallOptions(on_progress=progress.append, details=True)
+    d = wire.session.call("com.p", options=options)
+    call = wire.expect(Call)
+    identity = {"callee": 7, "callee_authid": "bob", "callee_authrole": "user"}
+    wire.send(Result(call.request_id, [1], details={"progress": True, **identity}))
+    wire.send(Result(call.request_id, details=identity))
+    (chunk,) = progress
+    final = result_of(d)
+    assert isinstance(chunk, CallResult) and chunk.results == (1,)
+    assert isinstance(final, CallResult) and final.results == () and final.kwresults == {}
+    for value in (chunk, final):
+        assert (value.callee, value.callee_authid, value.callee_authrole) == (7, "bob", "user")
+
+
 def test_events_in_order_per_handler() -> None:
     wire = joined()
     seen: list[Any] = []

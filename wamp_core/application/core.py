@@ -52,6 +52,12 @@ def _ignore(*args: Any, **kwargs: Any) -> None:
     """on_progress for a call whose application did not ask for progress."""
 
 
+# A call's waiter context when its CallOptions asked for ``details``: its results
+# (progressive ones too) are CallResults with the callee's identity. Kept with the
+# waiter, so a RESULT of any other call costs no look-up of its options.
+_DETAILS = "details"
+
+
 class SessionCore(Generic[FutureT]):
     """The façade's bookkeeping over one Connection; see the module docstring.
     ``FutureT`` is the host's future type."""
@@ -89,9 +95,13 @@ class SessionCore(Generic[FutureT]):
         request_id = self.session.call(
             procedure, list(args) or None, kwargs or None, options, now=now
         )
-        if options is not None and options.on_progress is not None:
-            self._on_progress[request_id] = options.on_progress
-        return request_id, self._wait(request_id, None)
+        details = None
+        if options is not None:
+            if options.on_progress is not None:
+                self._on_progress[request_id] = options.on_progress
+            if options.details:
+                details = _DETAILS
+        return request_id, self._wait(request_id, details)
 
     def register(
         self, fn: Callable[..., Any], procedure: str, options: RegisterOptions | None = None
@@ -206,8 +216,12 @@ class SessionCore(Generic[FutureT]):
         # result's details while no such call is pending (the common case).
         if self._on_progress and result.progress:
             on_progress: Callable[..., Any] = self._on_progress.get(request_id, _ignore)
+            waiter = self._waiters.get(request_id)
             try:
-                on_progress(*(result.args or ()), **(result.kwargs or {}))
+                if waiter is not None and waiter[1] is _DETAILS:
+                    on_progress(call_result(result, True))
+                else:
+                    on_progress(*(result.args or ()), **(result.kwargs or {}))
             except Exception as exc:
                 self.host.user_error(exc, "on_progress raised")
             return
@@ -218,7 +232,7 @@ class SessionCore(Generic[FutureT]):
         waiter = waiters.get(request_id)
         if waiter is not None:
             del waiters[request_id]
-            self.host.resolve(waiter[0], call_result(result))
+            self.host.resolve(waiter[0], call_result(result, waiter[1] is _DETAILS))
 
     def _invocation(self, invocation: Invocation) -> None:
         request_id = invocation.request_id

@@ -88,21 +88,22 @@ def run_direct(
         outcome(handler, value, None)
 
 
-def call_result(result: Result) -> Any:
-    """The value ``await session.call(...)`` gives for a RESULT."""
+def call_result(result: Result, details: bool = False) -> Any:
+    """The value ``await session.call(...)`` gives for a RESULT; with ``details``
+    (the call's ``CallOptions(details=True)``) always a CallResult."""
     args, kwargs = result.args, result.kwargs
     if result.payload is not None:
         args = [result.payload]
-    if kwargs or (args and len(args) > 1):
-        details = result.details
+    if details or kwargs or (args and len(args) > 1):
+        known = result.details
         return CallResult.with_details(
             args or (),
             kwargs,
-            callee=details.get("callee"),
-            callee_authid=details.get("callee_authid"),
-            callee_authrole=details.get("callee_authrole"),
-            enc_algo=details.get("enc_algo"),
-            forward_for=details.get("forward_for"),
+            callee=known.get("callee"),
+            callee_authid=known.get("callee_authid"),
+            callee_authrole=known.get("callee_authrole"),
+            enc_algo=known.get("enc_algo"),
+            forward_for=known.get("forward_for"),
         )
     return args[0] if args else None
 
