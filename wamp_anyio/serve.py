@@ -7,13 +7,16 @@ connection, the router's timer, in-memory client sessions, graceful shutdown.
         async with server.connect("realm1") as session:  # joined, over memory: no socket
             ...
 
-Each connection has one task, its reader (bytes in, the connection's own timer:
-handshake timeout, keep-alive). What the router queues for a connection is written at
-once when its stream takes it without waiting (asyncio's transport, trio's plain
-socket, the in-memory pipe); a writer task exists only while output waits for the
-stream (and to close it). On asyncio the loop's own server accepts, each connection
-an AsyncioStream (no accept task; TLS by asyncio's TLS transport); on trio anyio's
-listeners do. An idle session thus costs little more than the router's own objects.
+On asyncio the loop's own server accepts, each connection an AsyncioStream (TLS by
+asyncio's TLS transport), and a connection has no task at all: its bytes are handled
+in the transport's own callback as they arrive, its timer (handshake timeout,
+keep-alive) is a loop timer armed only while it has a deadline. On trio (and for
+in-memory sessions) each connection has one task, its reader, which holds a cancel
+scope only while the connection has a deadline. What the router queues for a
+connection is written at once when its stream takes it without waiting (asyncio's
+transport, trio's plain socket, the in-memory pipe); a task exists only while output
+waits for the stream, and to close it. An idle session thus costs little more than
+the router's own objects.
 A connection whose peer stops reading blocks only its own writer; what is queued for
 it meanwhile is bounded (``max_queued``): past it the router cuts the connection off
 and says why in the log. Bad input on one connection ends that connection only.
@@ -73,7 +76,17 @@ class _Peer:
     """One connection's state: the stream, how to write without waiting, and whether
     a writer task is busy with it (it exists only while output waits for the stream)."""
 
-    __slots__ = ("connection", "done", "ended", "sending", "stream", "write_now", "writing")
+    __slots__ = (
+        "closing",
+        "connection",
+        "done",
+        "ended",
+        "sending",
+        "stream",
+        "timer",
+        "write_now",
+        "writing",
+    )
 
     def __init__(self, connection: RouterConnection, stream: ByteStream) -> None:
         self.connection = connection
@@ -83,6 +96,10 @@ class _Peer:
         self.ended = False  # the stream is closed (or being closed) by the writer
         self.done: anyio.Event | None = None  # set when the writer ends, if awaited
         self.sending: anyio.CancelScope | None = None  # the writer's, while it sends
+        # Served in callbacks (asyncio): the connection's timer while it has a deadline,
+        # and whether the task that closes the connection was started.
+        self.timer: asyncio.TimerHandle | None = None
+        self.closing = False
 
 
 class Server:
@@ -107,18 +124,45 @@ class Server:
     # -- connections ------------------------------------------------------------------
 
     async def handle(self, stream: ByteStream, listen: Listen) -> None:
-        """Serve one accepted stream until it closes."""
+        """Serve one accepted stream until it closes (in this task)."""
+        peer = self._open(stream, listen, anyio.current_time())
+        try:
+            await self._read(peer)
+        finally:
+            await self._close_peer(peer)
+
+    def serve_in_callbacks(
+        self, stream: _asyncio_stream.AsyncioStream, listen: Listen, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Serve an accepted asyncio stream with no task: its bytes are handled in its
+        transport's callback, its deadlines by a loop timer; a task closes it at the end."""
+        peer = self._open(stream, listen, loop.time())
+
+        def received(data: bytes) -> None:
+            if not peer.closing:
+                self._take(peer, data, loop.time())
+                self._rearm(peer, loop)
+
+        stream.deliver_to(received)
+        self._rearm(peer, loop)  # the handshake's deadline runs before any input
+
+    def _open(self, stream: ByteStream, listen: Listen, now: float) -> _Peer:
         _no_delay(stream)
         connection = listen.connect(
             self.router,
-            anyio.current_time(),
+            now,
             channel_id=_channel_id(stream),
             max_queued=self._max_queued,
         )
         peer = _Peer(connection, stream)
         self._peers[connection] = peer
+        return peer
+
+    async def _close_peer(self, peer: _Peer) -> None:
+        """The connection is closed: what the router queued last goes out, then the
+        stream closes."""
+        connection = peer.connection
         try:
-            await self._read(peer)
             self._flush(peer)
             if peer.writing:  # what was queued last goes out before the close
                 peer.done = anyio.Event()
@@ -129,7 +173,7 @@ class Server:
         finally:
             del self._peers[connection]
             self._after(connection)
-            await _close(stream)
+            await _close(peer.stream)
             if self._closing and not self._peers:
                 self._all_closed.set()
 
@@ -139,27 +183,55 @@ class Server:
         while not connection.closed:
             deadline = connection.next_deadline()
             data: bytes | None = None
-            with anyio.move_on_after(
-                max(0.0, deadline - anyio.current_time()) if deadline else None
-            ):
-                try:
+            try:
+                if deadline is None:  # no cancel scope: an idle connection holds none
                     data = await receive(65536)
-                except (
-                    anyio.EndOfStream,
-                    anyio.BrokenResourceError,
-                    anyio.ClosedResourceError,
-                    OSError,
-                ):
-                    data = b""
-            now = anyio.current_time()
-            if data is None:
-                connection.handle_timer(now)
-            elif not data:
-                connection.receive_data(b"", now)
-            else:
-                for start in range(0, len(data), DISPATCH_CHUNK):
-                    connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
-            self._after(connection)
+                else:
+                    with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+                        data = await receive(65536)
+            except _GONE:
+                data = b""
+            self._take(peer, data, anyio.current_time())
+
+    def _take(self, peer: _Peer, data: bytes | None, now: float) -> None:
+        """Input (``b""``: the stream ended) or, for None, the connection's deadline."""
+        connection = peer.connection
+        if data is None:
+            connection.handle_timer(now)
+        elif not data:
+            connection.receive_data(b"", now)
+        else:
+            for start in range(0, len(data), DISPATCH_CHUNK):
+                connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
+        self._after(connection)
+
+    def _rearm(self, peer: _Peer, loop: asyncio.AbstractEventLoop) -> None:
+        """Served in callbacks: once the connection is closed, a task closes it;
+        else its timer follows its next deadline (none: no timer)."""
+        connection = peer.connection
+        if connection.closed:
+            if not peer.closing:
+                peer.closing = True
+                if peer.timer is not None:
+                    peer.timer.cancel()
+                    peer.timer = None
+                self._group.start_soon(self._close_peer, peer)
+            return
+        deadline = connection.next_deadline()
+        timer = peer.timer
+        if timer is not None:
+            if timer.when() == deadline:
+                return
+            timer.cancel()
+            peer.timer = None
+        if deadline is not None:
+            peer.timer = loop.call_at(deadline, self._timed_out, peer, loop)
+
+    def _timed_out(self, peer: _Peer, loop: asyncio.AbstractEventLoop) -> None:
+        peer.timer = None
+        if not peer.closing:
+            self._take(peer, None, loop.time())
+            self._rearm(peer, loop)
 
     def _flush(self, peer: _Peer) -> None:
         """Hand what the router queued for ``peer`` to its stream: at once when the
@@ -402,17 +474,19 @@ async def _serve_listener(
     listener: Listener[Any], listen: Listen, server: Server, tg: TaskGroup
 ) -> list[asyncio.Server]:
     """Accept on ``listener``: on asyncio through the loop's own server (each
-    connection an AsyncioStream: no accept task, writes at once), else with anyio's
-    listener in the task group. The asyncio servers are returned, to close."""
-    handle = functools.partial(server.handle, listen=listen)
+    connection an AsyncioStream served in its callbacks: no task, writes at once),
+    else with anyio's listener in the task group. The asyncio servers are returned,
+    to close."""
     if not on_asyncio():
         if listen.tls is not None:
             listener = TLSListener(listener, listen.tls, standard_compatible=False)
-        tg.start_soon(listener.serve, handle)
+        tg.start_soon(listener.serve, functools.partial(server.handle, listen=listen))
         return []
 
-    def accept(stream: ByteStream) -> None:
-        tg.start_soon(handle, stream)
+    loop = asyncio.get_running_loop()
+
+    def accept(stream: _asyncio_stream.AsyncioStream) -> None:
+        server.serve_in_callbacks(stream, listen, loop)
 
     parts = listener.listeners if isinstance(listener, MultiListener) else [listener]
     return [
