@@ -275,6 +275,10 @@ def test_error_mapping_both_ways() -> None:
     assert errors.from_wire(router_error) is router_error
     plain = ApplicationError("com.unknown")
     assert errors.from_wire(plain) is plain
+    untouched = ErrorMapper()  # the defaults are shared until a define(), not changed
+    assert untouched.to_wire(Oops("a")) == ("wamp.error.runtime_error", ["a"], {})
+    assert untouched.to_wire(NotAuthorized("no")) == ("wamp.error.not_authorized", ["no"], {})
+    assert not isinstance(untouched.from_wire(ApplicationError("com.example.oops")), Oops)
 
 
 def test_error_mapping_fallbacks_and_misuse() -> None:

@@ -57,6 +57,12 @@ def _ignore(*args: Any, **kwargs: Any) -> None:
 # waiter, so a RESULT of any other call costs no look-up of its options.
 _DETAILS = "details"
 
+# Every table of a SessionCore starts as this one shared empty dict and gets a dict
+# of its own at its first entry (the only places that add to them check): an idle
+# session that never registers, subscribes or calls costs no dicts (issue 15).
+# Reads, pops and clears need no check: on an empty dict they change nothing.
+_EMPTY: dict[Any, Any] = {}
+
 
 class SessionCore(Generic[FutureT]):
     """The façade's bookkeeping over one Connection; see the module docstring.
@@ -70,11 +76,11 @@ class SessionCore(Generic[FutureT]):
         self.host = host
         self.errors = errors or ErrorMapper()
         # request id -> (future, context: the Endpoint, Handler or handle it is about)
-        self._waiters: dict[int, tuple[FutureT, Any]] = {}
-        self._endpoints: dict[int, Endpoint] = {}  # registration id -> endpoint
-        self._handlers: dict[int, list[Handler]] = {}  # subscription id -> handlers
-        self._on_progress: dict[int, Callable[..., Any]] = {}
-        self._active_invocations: dict[int, bool] = {}
+        self._waiters: dict[int, tuple[FutureT, Any]] = _EMPTY
+        self._endpoints: dict[int, Endpoint] = _EMPTY  # registration id -> endpoint
+        self._handlers: dict[int, list[Handler]] = _EMPTY  # subscription id -> handlers
+        self._on_progress: dict[int, Callable[..., Any]] = _EMPTY
+        self._active_invocations: dict[int, bool] = _EMPTY
         # Set by a host while it is inside its own loop that writes whatever the
         # Connection has queued once the events are handled (wamp_twisted's pump): the
         # requests its callbacks make then need not ask it to flush, one by one.
@@ -98,6 +104,8 @@ class SessionCore(Generic[FutureT]):
         details = None
         if options is not None:
             if options.on_progress is not None:
+                if self._on_progress is _EMPTY:
+                    self._on_progress = {}
                 self._on_progress[request_id] = options.on_progress
             if options.details:
                 details = _DETAILS
@@ -157,7 +165,10 @@ class SessionCore(Generic[FutureT]):
 
     def _wait(self, request_id: int, context: object) -> FutureT:
         future = self.host.create_future()
-        self._waiters[request_id] = (future, context)
+        waiters = self._waiters
+        if waiters is _EMPTY:
+            waiters = self._waiters = {}
+        waiters[request_id] = (future, context)
         self._flush()
         return future
 
@@ -242,7 +253,10 @@ class SessionCore(Generic[FutureT]):
         progress = None
         if invocation.details.get("receive_progress") is True:
             progress = self._progress_sender(request_id)
-        self._active_invocations[request_id] = progress is not None
+        active = self._active_invocations
+        if active is _EMPTY:
+            active = self._active_invocations = {}
+        active[request_id] = progress is not None
         args, kwargs = invocation_call(endpoint, invocation, progress)
         self.host.start_invocation(request_id, endpoint, args, kwargs)
 
@@ -297,6 +311,8 @@ class SessionCore(Generic[FutureT]):
             on_unregister=self._unregister,
         )
         endpoint.registration = registration
+        if self._endpoints is _EMPTY:
+            self._endpoints = {}
         self._endpoints[event.registration_id] = endpoint
         self.host.resolve(future, registration)
 
@@ -306,6 +322,8 @@ class SessionCore(Generic[FutureT]):
             event.subscription_id, handler.topic, self, handler.fn, on_unsubscribe=self._unsubscribe
         )
         handler.subscription = subscription
+        if self._handlers is _EMPTY:
+            self._handlers = {}
         self._handlers.setdefault(event.subscription_id, []).append(handler)
         self.host.resolve(future, subscription)
 
@@ -374,6 +392,6 @@ class SessionCore(Generic[FutureT]):
 
     def fail_waiters(self, error: BaseException) -> None:
         """Anything still awaited fails (the adapter's last word on a dead connection)."""
-        waiters, self._waiters = self._waiters, {}
+        waiters, self._waiters = self._waiters, _EMPTY
         for future, _ in waiters.values():
             self.host.reject(future, error)

@@ -18,21 +18,25 @@ __all__ = ["ErrorMapper"]
 RUNTIME_ERROR = "wamp.error.runtime_error"
 
 
+# Raised in an endpoint, these become their URIs; a caller still gets an
+# ApplicationError for those URIs (routers send them too), as in Autobahn.
+_DEFAULT_BY_CLASS: dict[type[BaseException], str] = {
+    NotAuthorized: ApplicationError.NOT_AUTHORIZED,
+    InvalidUri: ApplicationError.INVALID_URI,
+    InvalidPayload: ApplicationError.INVALID_PAYLOAD,
+}
+_NO_URIS: dict[str, type[BaseException]] = {}
+
+
 class ErrorMapper:
-    """The exception classes of one session (or Application), by error URI."""
+    """The exception classes of one session (or Application), by error URI.
+
+    Every mapper starts on the shared defaults and copies them at its first
+    ``define()``: most sessions define nothing (issue 15: an idle session's memory)."""
 
     def __init__(self) -> None:
-        self._by_uri: dict[str, type[BaseException]] = {}
-        self._by_class: dict[type[BaseException], str] = {}
-        # Raised in an endpoint, these become their URIs; a caller still gets an
-        # ApplicationError for those URIs (routers send them too), as in Autobahn.
-        self._by_class.update(
-            {
-                NotAuthorized: ApplicationError.NOT_AUTHORIZED,
-                InvalidUri: ApplicationError.INVALID_URI,
-                InvalidPayload: ApplicationError.INVALID_PAYLOAD,
-            }
-        )
+        self._by_uri = _NO_URIS  # shared until define(): never changed in place
+        self._by_class = _DEFAULT_BY_CLASS
 
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         """Map ``exception`` to ``error`` (or to the URI its ``@wamp.error`` gave it)."""
@@ -44,6 +48,9 @@ class ErrorMapper:
                 raise ValueError(f"{exception.__name__} has no @wamp.error URI; pass error=")
             error = uris[0]
         validate_uri(error, what="error")
+        if self._by_class is _DEFAULT_BY_CLASS:
+            self._by_uri = {}
+            self._by_class = dict(_DEFAULT_BY_CLASS)
         self._by_uri[error] = exception
         self._by_class[exception] = error
 
