@@ -125,7 +125,7 @@ class Tracing:
     end, and what grew between them (by traceback), for the report. Tracing costs
     memory of its own: a traced run's RSS is not the untraced run's."""
 
-    FRAMES = 8
+    FRAMES = 10
     TOP = 12
 
     def __init__(self, enabled: bool) -> None:
@@ -147,8 +147,9 @@ class Tracing:
             stats = self.snapshots[after].compare_to(self.snapshots[before], "traceback")
             lines = []
             for stat in stats[: self.TOP]:
+                # Oldest frame first in a Traceback: the allocation site is the last.
                 where = " <- ".join(
-                    f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback[:5]
+                    f"{Path(f.filename).name}:{f.lineno}" for f in reversed(stat.traceback)
                 )
                 lines.append(f"{stat.size_diff:+d} B {stat.count_diff:+d} blocks: {where}")
             out[f"{before}..{after}"] = lines

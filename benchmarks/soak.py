@@ -25,6 +25,23 @@ again to each callee's registration being back (median and max), client and rout
 RSS at start (after the first restart) and at the end, open fds and tasks (asyncio
 tasks, trio tasks, Twisted delayed calls) at start, at the end, and after leaving.
 
+Client RSS is measured warm: "start" is taken once the first restart is restored (the
+imports, the first connections, the loops' own pools are in by then), "end" after the
+last restart, both after a gc.collect(); the soak's own records (events received,
+publications, one record per session) grow by design and are taken out of the target.
+The RSS after every restart gives the curve and the growth of its first half against
+its second: a leak grows alike in both, a warm-up mostly in the first. ``--trace``
+adds tracemalloc snapshots (mark, half-way, end) and prints what grew between them by
+allocation site (tracing costs memory of its own: not for the target). What it found
+(600 s, our router on asyncio, 105 restarts, 2,100 reconnects; three client processes
+together): RSS +3.3% (+2.1% in the first half, +1.3% in the second), of which 1.2 MiB
+the records; the Python heap grew by ~0.65 MiB per process, about half of it the
+records (Attempt objects, their arrays and tag keys), the rest small caches that stop
+growing by the second half; live objects +1,300 per process (~12 per restart: the
+records). No table of the client runtime grows with calls or reconnects; the rest of
+the RSS growth is the allocator (freed memory not given back to the OS), which slows
+down over the run.
+
 Targets, PASS or MISS: 0 hung requests, 0 unhandled exceptions (client logs at
 ERROR, unclear errors, router tracebacks, a client process that failed), every
 registration restored after each restart, every expected delivery received, client
