@@ -47,6 +47,7 @@ from wamp_core.router import (
     SessionLeft,
 )
 from wamp_core.router._ids import RandomIds, SequentialIds
+from wamp_core.router.session import ROUTER_FEATURES, announced_features
 from wamp_core.transports.rawsocket_server import RawSocketServerTransport
 
 
@@ -389,6 +390,25 @@ def test_the_session_record() -> None:
     assert not session.has_feature("publisher", "x")
     assert session.details()["authid"] == "joe"
     assert repr(session) == "RouterSession(id=5, realm='realm1', authid='joe', authrole='user')"
+    assert not RouterSession(6, "realm1", None, authid="a", authrole="b").features  # type: ignore[arg-type]
+
+
+def test_a_session_keeps_only_the_features_the_router_acts_on() -> None:
+    hello_roles = {
+        "callee": {"features": {"call_canceling": True, "progressive_call_results": True}},
+        "subscriber": {"features": {"subscription_revocation": 1}},  # not True: not announced
+        "caller": {"features": "junk"},
+    }
+    assert announced_features(hello_roles) == {("callee", "call_canceling")}
+    # Equal announcements share one set: an idle session holds no copy of its own.
+    again = {"callee": {"features": {"call_canceling": True}}}
+    assert announced_features(again) is announced_features(hello_roles)
+    assert announced_features(None) is announced_features({})
+    every = {
+        role: {"features": {f: True for r, f in ROUTER_FEATURES if r == role}}
+        for role, _ in ROUTER_FEATURES
+    }
+    assert announced_features(every) == set(ROUTER_FEATURES)
 
 
 def test_realm_configuration() -> None:

@@ -18,11 +18,40 @@ from wamp_core.router._ids import SequentialIds
 if TYPE_CHECKING:
     from wamp_core.router.dealer import _Call
 
-__all__ = ["EncodingCache", "Peer", "RouterSession"]
+__all__ = ["ROUTER_FEATURES", "EncodingCache", "Peer", "RouterSession", "announced_features"]
 
 EncodingCache = dict[str, Any]
 """Per-message scratch space shared by the receivers of one message: each peer kind
 keeps its encoded form there under a key of its own (serializer and framing)."""
+
+
+ROUTER_FEATURES: tuple[tuple[str, str], ...] = (
+    ("callee", "call_canceling"),
+    ("callee", "registration_revocation"),
+    ("subscriber", "subscription_revocation"),
+)
+"""The client features (role, feature) the router acts on."""
+
+Features = frozenset[tuple[str, str]]
+
+# Every set of ROUTER_FEATURES a client can announce, once: at most 2**3 entries.
+_SHARED: dict[Features, Features] = {}
+
+
+def announced_features(roles: dict[str, Any] | None) -> Features:
+    """Which of ROUTER_FEATURES HELLO's ``roles`` announce (``True``), as a set shared
+    by every session that announced the same: a session keeps it, not the decoded
+    roles (a dozen objects per idle session)."""
+    found = frozenset(pair for pair in ROUTER_FEATURES if _announces(roles or {}, *pair))
+    return _SHARED.setdefault(found, found)
+
+
+def _announces(roles: dict[str, Any], role: str, feature: str) -> bool:
+    announced = roles.get(role)
+    if not isinstance(announced, dict):
+        return False
+    features = announced.get("features")
+    return isinstance(features, dict) and features.get(feature) is True
 
 
 class Peer(Protocol):
@@ -45,8 +74,9 @@ class Peer(Protocol):
 class RouterSession:
     """One joined session: who it is, what it announced, and its peer.
 
-    ``roles`` are the client's roles from HELLO (with their features); the realm
-    reads them to decide, for instance, whether a callee can be sent INTERRUPT.
+    ``roles`` are the client's roles from HELLO (with their features); the session
+    keeps which of ROUTER_FEATURES they announce (``features``), which the realm
+    reads to decide, for instance, whether a callee can be sent INTERRUPT.
     ``details`` is what the meta API and ``wamp.session.on_join`` publish.
     """
 
@@ -57,12 +87,12 @@ class RouterSession:
         "authprovider",
         "authrole",
         "calls",
+        "features",
         "id",
         "invocations",
         "peer",
         "realm",
         "request_ids",
-        "roles",
         "transport",
     )
 
@@ -88,7 +118,7 @@ class RouterSession:
         self.authmethod = authmethod
         self.authprovider = authprovider
         self.authextra = authextra or {}
-        self.roles = roles or {}
+        self.features = announced_features(roles)
         self.transport = transport or {}
         self.request_ids = SequentialIds()  # for the INVOCATIONs the router sends it
         # The dealer's calls in flight of this session, as caller (by CALL request id)
@@ -104,12 +134,9 @@ class RouterSession:
         )
 
     def has_feature(self, role: str, feature: str) -> bool:
-        """Whether the client announced ``feature`` for ``role`` in HELLO."""
-        announced = self.roles.get(role)
-        if not isinstance(announced, dict):
-            return False
-        features = announced.get("features")
-        return isinstance(features, dict) and features.get(feature) is True
+        """Whether the client announced ``feature`` for ``role`` in HELLO (one of
+        ROUTER_FEATURES: the session keeps no other)."""
+        return (role, feature) in self.features
 
     def details(self) -> dict[str, Any]:
         """The session as the meta API describes it (``wamp.session.get``)."""
