@@ -43,6 +43,11 @@ SETTLED_LIMIT = 10_000
 # How many URIs a session remembers as valid (a program calls a few procedures and
 # publishes to a few topics, over and over; past this, the memory starts afresh).
 KNOWN_URIS_LIMIT = 1024
+# A session's tables that most sessions never fill start as these shared empty ones
+# and get their own at the first entry (issue 15: an idle session's memory). Only the
+# places that add check; reads, pops, deletes of found keys and clears change nothing.
+EMPTY_DICT: dict[Any, Any] = {}
+EMPTY_SET: set[Any] = set()
 
 
 class SessionState(enum.Enum):
@@ -182,7 +187,9 @@ class SessionBase:
         if type(uri) is str and uri in known:
             return
         validate_uri(uri, what=what)
-        if len(known) >= KNOWN_URIS_LIMIT:
+        if known is EMPTY_SET:
+            known = self._known_uris = set()
+        elif len(known) >= KNOWN_URIS_LIMIT:
             known.clear()
         known.add(uri)
 
@@ -203,6 +210,8 @@ class SessionBase:
 
     def _settle(self, request_id: int) -> None:
         """Remember a call that ended here, so the router's late answer is dropped quietly."""
+        if self._settled is EMPTY_DICT:
+            self._settled = {}
         self._settled[request_id] = None
         if len(self._settled) > SETTLED_LIMIT:
             del self._settled[next(iter(self._settled))]

@@ -30,6 +30,8 @@ from wamp_core.messages import (
 from wamp_core.session._base import (
     CALL,
     DISPATCH,
+    EMPTY_DICT,
+    EMPTY_SET,
     IN_SESSION,
     INVOCATION,
     NOTHING,
@@ -82,11 +84,11 @@ class ClientSession(IncomingMixin):
         self._events = []
         self._next_id = 1
         self._pending = {}
-        self._settled = {}
-        self._known_uris = set()
-        self._registrations = {}
-        self._subscriptions = {}
-        self._invocations = {}
+        self._settled = EMPTY_DICT
+        self._known_uris = EMPTY_SET
+        self._registrations = EMPTY_DICT
+        self._subscriptions = EMPTY_DICT
+        self._invocations = EMPTY_DICT
         self._max_invocation_id = 0
         self._timers = []
         self._timer_seq = 0

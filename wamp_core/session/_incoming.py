@@ -37,6 +37,7 @@ from wamp_core.messages import (
 )
 from wamp_core.session._base import (
     CALL,
+    EMPTY_DICT,
     KIND_NAMES,
     PUBLISH,
     REGISTER,
@@ -207,6 +208,8 @@ class IncomingMixin(RequestsMixin):
     def _on_registered(self, msg: Registered) -> None:
         pending = self._take(msg.request_id, REGISTER, "REGISTERED")
         procedure = pending.uri or ""
+        if self._registrations is EMPTY_DICT:
+            self._registrations = {}
         self._registrations[msg.registration_id] = procedure
         self._events.append(RegistrationCreated(msg.request_id, msg.registration_id, procedure))
 
@@ -228,6 +231,8 @@ class IncomingMixin(RequestsMixin):
     def _on_subscribed(self, msg: Subscribed) -> None:
         pending = self._take(msg.request_id, SUBSCRIBE, "SUBSCRIBED")
         topic = pending.uri or ""
+        if self._subscriptions is EMPTY_DICT:
+            self._subscriptions = {}
         self._subscriptions[msg.subscription_id] = topic
         self._events.append(SubscriptionCreated(msg.request_id, msg.subscription_id, topic))
 
@@ -293,6 +298,8 @@ class IncomingMixin(RequestsMixin):
         if timeout:  # a forwarded call timeout, in ms: we must answer wamp.error.timeout
             active.deadline = self.now + timeout / 1000
             self._arm(active.deadline, "invocation", request_id)
+        if self._invocations is EMPTY_DICT:
+            self._invocations = {}
         self._invocations[request_id] = active
         self._events.append(msg)
 
