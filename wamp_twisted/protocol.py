@@ -48,6 +48,10 @@ __all__ = [
 
 log = Logger(namespace="wamp_twisted")
 
+# The protocol's tables start as this shared empty dict; only the places that add to
+# a table check for it (reads, pops and clears of an empty dict change nothing).
+_EMPTY: dict[Any, Any] = {}
+
 
 class Clock(TypingProtocol):
     """What the protocol needs of the reactor (``Clock``; ``task.Clock`` in tests)."""
@@ -153,7 +157,7 @@ class WampProtocol(Protocol, Generic[SessionT]):
         self.connection = connection
         self.reactor = reactor
         self.core: SessionCore[RequestDeferred] = SessionCore(connection, self, errors)
-        self.lost: defer.Deferred[None] = defer.Deferred()
+        self._lost: defer.Deferred[None] | None = None  # made when first asked for
         self.is_lost = False
         self.opened = False  # the WAMP transport's opening handshake completed
         # Why the connection failed before the transport opened (a TLS handshake
@@ -163,11 +167,20 @@ class WampProtocol(Protocol, Generic[SessionT]):
         self._pumping = False
         self._again = False
         self._closing = False
-        self._invocations: dict[int, defer.Deferred[Any]] = {}
-        self._semaphores: dict[int, defer.DeferredSemaphore] = {}
-        self._chains: dict[int, _Chain] = {}
+        # Shared empty tables until their first entry (the places that add check):
+        # an idle session owns none (issue 15).
+        self._invocations: dict[int, defer.Deferred[Any]] = _EMPTY
+        self._semaphores: dict[int, defer.DeferredSemaphore] = _EMPTY
+        self._chains: dict[int, _Chain] = _EMPTY
         # One bound method for every request's Deferred (not a new one per request).
         self._canceller = self._cancel_request
+
+    @property
+    def lost(self) -> defer.Deferred[None]:
+        """Fires (with None) once the connection is gone: what the runner awaits."""
+        if self._lost is None:
+            self._lost = defer.Deferred()
+        return self._lost
 
     # ---- IProtocol
 
@@ -225,7 +238,10 @@ class WampProtocol(Protocol, Generic[SessionT]):
             chain.queue.clear()
         self._chains.clear()
         self.session.detach_protocol(self)
-        self.lost.callback(None)
+        if self._lost is None:
+            self._lost = defer.succeed(None)
+        else:
+            self._lost.callback(None)
 
     # ---- the loop: events in, bytes out, the one timer
 
@@ -336,9 +352,13 @@ class WampProtocol(Protocol, Generic[SessionT]):
             key = endpoint.registration.id if endpoint.registration else 0
             semaphore = self._semaphores.get(key)
             if semaphore is None:
+                if self._semaphores is _EMPTY:
+                    self._semaphores = {}
                 semaphore = self._semaphores[key] = defer.DeferredSemaphore(limit)
             running = semaphore.run(call_deferred, endpoint.fn, *args, **kwargs)
         if not running.called:
+            if self._invocations is _EMPTY:
+                self._invocations = {}
             self._invocations[request_id] = running
         running.addCallbacks(
             self._returned,
@@ -411,6 +431,8 @@ class WampProtocol(Protocol, Generic[SessionT]):
         if running.called:
             return False
         if chain is None:
+            if self._chains is _EMPTY:
+                self._chains = {}
             chain = self._chains[id(handler)] = _Chain()
         chain.busy = True
         running.addBoth(self._handler_done, chain, handler)

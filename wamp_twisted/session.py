@@ -35,6 +35,12 @@ __all__ = ["ApplicationSession", "ApplicationSessionFactory", "Session"]
 
 DEFAULT_CANCEL_MODE = "kill"
 
+# A session's tables start as these shared empty ones and get their own at the first
+# entry (only the places that add check; iterating or popping an empty one changes
+# nothing): a session that never defines, leaves or runs a long hook owns none.
+_EMPTY_LIST: list[Any] = []
+_EMPTY_DICT: dict[Any, Any] = {}
+
 
 class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
     """A WAMP session on Twisted; override the snake_case hooks."""
@@ -46,10 +52,11 @@ class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
         self.cancel_mode = DEFAULT_CANCEL_MODE
         self.details: SessionDetails | None = None
         self._proto: WampProtocol[Session] | None = None
-        self._pending_errors: list[tuple[type[BaseException], str | None]] = []
-        self._leave_waiters: list[defer.Deferred[CloseDetails]] = []
+        self._pending_errors: list[tuple[type[BaseException], str | None]] = _EMPTY_LIST
+        self._leave_waiters: list[defer.Deferred[CloseDetails]] = _EMPTY_LIST
         self._leave_done: defer.Deferred[Any] | None = None
-        self._hooks: dict[defer.Deferred[Any], bool] = {}  # running hooks -> canceled by us
+        # running hooks -> canceled by us
+        self._hooks: dict[defer.Deferred[Any], bool] = _EMPTY_DICT
 
     # ---- hooks (override; plain, inlineCallbacks or async)
 
@@ -94,6 +101,8 @@ class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
         """Send GOODBYE; the Deferred fires with the CloseDetails when the session ended."""
         proto = self._transport()
         done: defer.Deferred[CloseDetails] = defer.Deferred()
+        if self._leave_waiters is _EMPTY_LIST:
+            self._leave_waiters = []
         self._leave_waiters.append(done)
         proto.core.leave(reason, message)
         return done
@@ -105,6 +114,8 @@ class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
 
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         """Map an exception class to an error URI, both ways (Autobahn's ``define``)."""
+        if self._pending_errors is _EMPTY_LIST:
+            self._pending_errors = []
         self._pending_errors.append((exception, error))
         if self._proto is not None:
             self._proto.core.define(exception, error)
@@ -174,7 +185,7 @@ class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
             self._leave_waiters_fire(details)
 
     def _leave_waiters_fire(self, details: CloseDetails) -> None:
-        waiters, self._leave_waiters = self._leave_waiters, []
+        waiters, self._leave_waiters = self._leave_waiters, _EMPTY_LIST
         for waiter in waiters:
             if not waiter.called:
                 waiter.callback(details)
@@ -194,6 +205,8 @@ class Session(SessionHooks[RequestDeferred, defer.Deferred[Any]]):
     ) -> None:
         running = call_deferred(hook, *args)
         if not running.called and name not in ("on_leave", "on_disconnect"):
+            if self._hooks is _EMPTY_DICT:
+                self._hooks = {}
             self._hooks[running] = False
             running.addBoth(self._hook_ended, running)
         done = running.addCallbacks(_nothing, self._hook_failed, errbackArgs=(name,))
