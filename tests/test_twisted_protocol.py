@@ -420,6 +420,14 @@ def test_publish_acknowledged_and_not() -> None:
     assert result_of(d).id == 55
 
 
+def test_lost_asked_for_before_the_end_fires_at_the_end() -> None:
+    wire = joined()
+    lost = wire.proto.lost
+    assert wire.proto.lost is lost and not lost.called
+    wire.lose()
+    assert result_of(lost) is None
+
+
 def test_connection_lost_fails_pending_and_runs_hooks_in_order() -> None:
     wire = joined()
     session = wire.session
