@@ -1,7 +1,8 @@
 """The dealer: registrations, calls, invocations (``basic/rpc.md``, and the Advanced
 Profile's pattern-based and shared registrations, progressive call results and
 invocations, call canceling, call timeouts, caller identification, payload passthru
-and registration revocation).
+registration revocation, and Crossbar.io's ``force_reregister`` and callee
+``concurrency`` register options).
 
 Tables, all cleaned up as calls end and sessions go:
 
@@ -19,6 +20,22 @@ Tables, all cleaned up as calls end and sessions go:
 Where Crossbar.io and the spec differ, we do as Crossbar.io (docs/architecture.md):
 ``CALL.Options.timeout`` is in seconds, and a call that times out or whose callee
 leaves ends with ERROR ``wamp.error.canceled``.
+
+``REGISTER.Options.force_reregister`` (Crossbar.io's ``processRegister``): once the
+REGISTER is authorized, an existing registration of the same URI and match policy is
+taken from all its callees (UNREGISTERED with request 0, ``registration`` and
+``reason`` ``wamp.error.unregistered``; no ``on_unregister``/``on_delete`` meta events,
+as Crossbar.io publishes none for them) and the new callee gets a new registration,
+whatever the invocation policies. Invocations in flight on the old callees go on:
+their answers still reach the callers.
+
+``REGISTER.Options.concurrency`` (Crossbar.io's ``_call``): at most that many
+invocations of the registration in flight on that callee; a call that finds no room
+ends with ERROR ``crossbar.error.max_concurrency_reached``. single, first and last
+look at the one callee they pick; roundrobin goes on to the next callee with room;
+random draws among the callees with room (Crossbar.io does not limit random). A call
+counts until it ends (its final YIELD, ERROR, a cancel that ends it, its timeout,
+either side leaving). Registrations without limits take the same path as before.
 """
 
 from __future__ import annotations
@@ -55,14 +72,29 @@ NOT_AUTHORIZED = "wamp.error.not_authorized"
 NO_SUCH_PROCEDURE = "wamp.error.no_such_procedure"
 NO_SUCH_REGISTRATION = "wamp.error.no_such_registration"
 ALREADY_EXISTS = "wamp.error.procedure_already_exists"
+MAX_CONCURRENCY = "crossbar.error.max_concurrency_reached"
+KICKED = "wamp.error.unregistered"
 OTHER_POLICY = "wamp.error.procedure_exists_with_different_invocation_policy"
 INVALID_URI = "wamp.error.invalid_uri"
+
+
+class _Slot:
+    """A callee's ``concurrency`` on one registration, and its calls in flight there."""
+
+    __slots__ = ("current", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.current = 0
+
+    def full(self) -> bool:
+        return self.current >= self.limit
 
 
 class Registration:
     """One procedure pattern, its invocation policy and its callees (in order)."""
 
-    __slots__ = ("callees", "created", "id", "invoke", "match", "next_index", "uri")
+    __slots__ = ("callees", "created", "id", "invoke", "limits", "match", "next_index", "uri")
 
     def __init__(
         self, registration_id: int, uri: str, match: MatchPolicy, invoke: str, created: str
@@ -74,6 +106,8 @@ class Registration:
         self.created = created
         self.callees: list[RouterSession] = []
         self.next_index = 0  # roundrobin's next callee
+        # Callee session id -> its concurrency slot, for callees that set one (most none).
+        self.limits: dict[int, _Slot] = {}
 
     def details(self) -> dict[str, Any]:
         """As the meta API describes it."""
@@ -98,6 +132,7 @@ class _Call:
         "progress",
         "registration_id",
         "request_id",
+        "slot",
     )
 
     def __init__(
@@ -107,6 +142,7 @@ class _Call:
         callee: RouterSession,
         invocation_id: int,
         registration_id: int,
+        slot: _Slot | None,
         *,
         progress: bool,
         open_input: bool,
@@ -116,6 +152,7 @@ class _Call:
         self.callee = callee
         self.invocation_id = invocation_id
         self.registration_id = registration_id
+        self.slot = slot  # the callee's concurrency slot, if it set one
         self.progress = progress  # the caller takes progressive results
         self.open_input = open_input  # the caller will send more CALLs (progressive input)
         self.killed = False  # canceled with mode "kill": the callee's answer ends it
@@ -173,12 +210,19 @@ class Dealer:
 
     def register(self, session: RouterSession, message: Register) -> None:
         uri, match = message.procedure, match_policy(message.match)
-        invoke = message.options.get("invoke", "single")
-        failure = self._refuse_register(session, uri, match, invoke)
+        options = message.options
+        invoke = options.get("invoke", "single")
+        force = options.get("force_reregister") is True
+        failure = self._refuse_register(session, uri, match, invoke, force=force)
         if failure is not None:
             session.peer.send(Error(Register.CODE, message.request_id, failure[0], [failure[1]]))
             return
         registration = self._matcher.get(uri, match)
+        kicked: list[RouterSession] = []
+        kicked_id = 0
+        if registration is not None and force:
+            kicked, kicked_id = self._delete(registration), registration.id
+            registration = None
         created = registration is None
         if registration is None:
             registration_id = self._ids.unique(self._by_id)
@@ -187,21 +231,30 @@ class Dealer:
             self._routes.clear()
             self._by_id[registration.id] = registration
         registration.callees.append(session)
+        concurrency = options.get("concurrency")
+        if concurrency is not None:
+            registration.limits[session.id] = _Slot(concurrency)
         self._of_session.setdefault(session.id, set()).add(registration.id)
+        # The tables are settled before anything is sent: a send may cut a slow peer
+        # off, and its leaving then finds them consistent.
+        for callee in kicked:
+            if callee.has_feature("callee", "registration_revocation"):
+                details = {"registration": kicked_id, "reason": KICKED}
+                callee.peer.send(Unregistered(0, details))
         session.peer.send(Registered(message.request_id, registration.id))
         if created:
             self._meta("wamp.registration.on_create", [session.id, registration.details()])
         self._meta("wamp.registration.on_register", [session.id, registration.id])
 
     def _refuse_register(
-        self, session: RouterSession, uri: str, match: str, invoke: str
+        self, session: RouterSession, uri: str, match: str, invoke: str, *, force: bool
     ) -> tuple[str, str] | None:
         if uri.startswith("wamp."):
             return INVALID_URI, f"register for restricted procedure URI {uri!r}"
         if self._authorize.decide(session, uri, "register") is None:
             return NOT_AUTHORIZED, f"session is not authorized to register procedure {uri!r}"
         existing = self._matcher.get(uri, match)
-        if existing is None:
+        if existing is None or force:
             return None
         if "single" in (invoke, existing.invoke) or session in existing.callees:
             return ALREADY_EXISTS, f"register for already registered procedure {uri!r}"
@@ -238,17 +291,36 @@ class Dealer:
         self._remove_callee(callee, registration)
         return True
 
-    def _remove_callee(self, session: RouterSession, registration: Registration) -> None:
-        registration.callees.remove(session)
+    def _delete(self, registration: Registration) -> list[RouterSession]:
+        """Take ``registration`` from all its callees at once (force_reregister), with
+        no meta events (as Crossbar.io); the callees it had."""
+        callees = registration.callees
+        registration.callees = []
+        registration.limits = {}
+        for callee in callees:
+            self._drop_from_session(callee, registration)
+        self._forget(registration)
+        return callees
+
+    def _drop_from_session(self, session: RouterSession, registration: Registration) -> None:
         mine = self._of_session[session.id]
         mine.discard(registration.id)
         if not mine:
             del self._of_session[session.id]
+
+    def _forget(self, registration: Registration) -> None:
+        self._matcher.remove(registration.uri, registration.match)
+        self._routes.clear()
+        del self._by_id[registration.id]
+
+    def _remove_callee(self, session: RouterSession, registration: Registration) -> None:
+        registration.callees.remove(session)
+        if registration.limits:
+            registration.limits.pop(session.id, None)
+        self._drop_from_session(session, registration)
         self._meta("wamp.registration.on_unregister", [session.id, registration.id])
         if not registration.callees:
-            self._matcher.remove(registration.uri, registration.match)
-            self._routes.clear()
-            del self._by_id[registration.id]
+            self._forget(registration)
             self._meta("wamp.registration.on_delete", [session.id, registration.id])
 
     # -- CALL -------------------------------------------------------------------------
@@ -269,7 +341,15 @@ class Dealer:
             text = f"no callee registered for procedure {procedure!r}"
             session.peer.send(Error(Call.CODE, message.request_id, NO_SUCH_PROCEDURE, [text]))
             return
-        callee = self._pick(registration)
+        slot: _Slot | None = None
+        if registration.limits:
+            picked = self._pick_with_room(registration)
+            if isinstance(picked, str):
+                session.peer.send(Error(Call.CODE, message.request_id, MAX_CONCURRENCY, [picked]))
+                return
+            callee, slot = picked
+        else:
+            callee = self._pick(registration)
         options = message.options
         disclose = permission.disclose_caller or options.get("disclose_me") is True
         record = _Call(
@@ -278,6 +358,7 @@ class Dealer:
             callee,
             callee.request_ids.next(),
             registration.id,
+            slot,
             progress=options.get("receive_progress") is True,
             open_input=options.get("progress") is True,
         )
@@ -337,6 +418,44 @@ class Dealer:
         if invoke == "random":
             return callees[self._ids.draw() % len(callees)]
         return callees[0]  # single, first
+
+    def _pick_with_room(
+        self, registration: Registration
+    ) -> tuple[RouterSession, _Slot | None] | str:
+        """A callee with room under its concurrency (and its slot), or why there is none."""
+        callees, limits, invoke = registration.callees, registration.limits, registration.invoke
+        if invoke == "roundrobin":
+            # From the next callee on, once round; the next call starts after the one found.
+            count = len(callees)
+            start = registration.next_index % count
+            for step in range(count):
+                index = (start + step) % count
+                slot = limits.get(callees[index].id)
+                if slot is None or not slot.full():
+                    registration.next_index = index + 1
+                    return callees[index], slot
+            # All full, so all have a slot; the text names the last one's (as Crossbar.io).
+            limit = limits[callees[start - 1].id].limit
+            return (
+                f"maximum concurrency {limit} of all callee/endpoints reached "
+                "(on round-robin registration)"
+            )
+        if invoke == "random":
+            free = [c for c in callees if not (c.id in limits and limits[c.id].full())]
+            if not free:
+                return (
+                    "maximum concurrency of all callee/endpoints reached (on random registration)"
+                )
+            callee = free[self._ids.draw() % len(free)]
+            return callee, limits.get(callee.id)
+        callee = self._pick(registration)  # single, first, last: that one callee or none
+        slot = limits.get(callee.id)
+        if slot is not None and slot.full():
+            return (
+                f"maximum concurrency {slot.limit} of callee/endpoint reached "
+                "(on non-shared/single registration)"
+            )
+        return callee, slot
 
     # -- answers from the callee ------------------------------------------------------
 
@@ -447,11 +566,15 @@ class Dealer:
         record.caller.calls[record.request_id] = record
         record.callee.invocations[record.invocation_id] = record
         self._in_flight_count += 1
+        if record.slot is not None:
+            record.slot.current += 1
 
     def _untrack(self, record: _Call) -> None:
         del record.caller.calls[record.request_id]
         del record.callee.invocations[record.invocation_id]
         self._in_flight_count -= 1
+        if record.slot is not None:
+            record.slot.current -= 1
         if len(self._deadlines) > 2 * self._in_flight_count + 16:
             # Ended calls leave their deadline behind; keep the heap in proportion.
             self._deadlines = [d for d in self._deadlines if self._in_flight(d[2])]
