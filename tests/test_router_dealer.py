@@ -8,16 +8,19 @@ from typing import Any
 
 import pytest
 
-from tests.router_harness import Net, RawPeer
+from tests.router_harness import Net, RawPeer, joined
 from wamp_core.messages import (
     Call,
     Cancel,
     Error,
+    Event,
     Interrupt,
     Invocation,
     Register,
     Registered,
     Result,
+    Subscribe,
+    Subscribed,
     Unregister,
     Unregistered,
     Yield,
@@ -449,3 +452,283 @@ def test_routes_are_remembered_until_registrations_change(net: Net) -> None:
     caller.send(Call(4, "com.later"))
     (missing,) = caller.take()
     assert isinstance(missing, Error) and missing.error == "wamp.error.no_such_procedure"
+
+
+# ---- force_reregister (Crossbar.io's processRegister)
+
+KICKED = "wamp.error.unregistered"
+MAX_CONCURRENCY = "crossbar.error.max_concurrency_reached"
+REGISTRATION_META = (
+    "wamp.registration.on_create",
+    "wamp.registration.on_register",
+    "wamp.registration.on_unregister",
+    "wamp.registration.on_delete",
+)
+
+
+def meta_watcher(net: Net) -> tuple[RawPeer, dict[int, str]]:
+    """A peer subscribed to the registration meta events, and subscription id -> topic."""
+    watcher = net.raw_peer()
+    watcher.join()
+    watcher.send(*[Subscribe(i, topic) for i, topic in enumerate(REGISTRATION_META, 1)])
+    acks = [a for a in watcher.take() if isinstance(a, Subscribed)]
+    assert len(acks) == len(REGISTRATION_META)
+    return watcher, {a.subscription_id: REGISTRATION_META[a.request_id - 1] for a in acks}
+
+
+def meta_seen(watcher: RawPeer, topics: dict[int, str]) -> list[tuple[str, Any]]:
+    return [(topics[e.subscription_id], e.args) for e in watcher.take() if isinstance(e, Event)]
+
+
+def test_force_reregister_takes_a_shared_registration_from_all_its_callees(net: Net) -> None:
+    caller, one, two, mute, newcomer = (net.raw_peer() for _ in range(5))
+    for peer in (caller, one, two):
+        peer.join()
+    mute.join(roles=NO_CANCELING)  # no registration_revocation: removed silently
+    newcomer_id = newcomer.join().session_id
+    old = registered(one, 1, "com.shared", invoke="roundrobin")
+    registered(two, 1, "com.shared", invoke="roundrobin")
+    registered(mute, 1, "com.shared", invoke="roundrobin")
+    watcher, topics = meta_watcher(net)
+    # Another invocation policy is no conflict when forcing.
+    new = registered(newcomer, 1, "com.shared", force_reregister=True)
+    assert new != old
+    for kicked in (one, two):
+        assert kicked.take() == [Unregistered(0, {"registration": old, "reason": KICKED})]
+    assert mute.take() == []
+    dealer = net.router.realms["realm1"].dealer
+    assert list(dealer.registrations) == [new]
+    assert dealer.registrations[new].invoke == "single"
+    # As Crossbar.io: no on_unregister / on_delete for the callees taken off.
+    assert [topic for topic, _ in meta_seen(watcher, topics)] == [
+        "wamp.registration.on_create",
+        "wamp.registration.on_register",
+    ]
+    for request_id in (1, 2):
+        invoked(caller, newcomer, Call(request_id, "com.shared"))
+    one.send(Unregister(2, old))
+    (gone,) = one.take()
+    assert isinstance(gone, Error) and gone.error == "wamp.error.no_such_registration"
+    for peer in (one, two, mute):  # leaving leaves the new registration alone
+        peer.server.close()
+    net.pump()
+    assert meta_seen(watcher, topics) == []
+    assert dealer.registrations[new].callees[0].id == newcomer_id
+
+
+def test_force_reregister_of_ones_own_registration_and_of_nothing(net: Net) -> None:
+    callee = net.raw_peer()
+    callee.join()
+    fresh = registered(callee, 1, "com.fresh", force_reregister=True)  # nothing to take
+    callee.send(Register(2, "com.fresh", {"force_reregister": True}))
+    revoked, answer = callee.take()  # its old registration goes first, then the new one
+    assert revoked == Unregistered(0, {"registration": fresh, "reason": KICKED})
+    assert isinstance(answer, Registered) and answer.registration_id != fresh
+    assert list(net.router.realms["realm1"].dealer.registrations) == [answer.registration_id]
+    callee.send(Register(3, "com.fresh", {"force_reregister": False}))  # not forced: refused
+    (refused,) = callee.take()
+    assert isinstance(refused, Error) and refused.error == "wamp.error.procedure_already_exists"
+
+
+def test_force_reregister_comes_after_authorization() -> None:
+    closed = Permission("com.closed", "prefix", frozenset({"call"}))
+    roles = (
+        Role("anonymous", (ALLOW_ALL,)),
+        Role("guest", (closed, Permission("com.open", "prefix", frozenset({"register"})))),
+    )
+    net = Net((RealmConfig("realm1", roles),))
+    owner = net.raw_peer()
+    owner.join()
+    guest = joined(net, role="guest")
+    kept = registered(owner, 1, "com.closed.x")
+    guest.send(
+        Register(1, "com.closed.x", {"force_reregister": True}),
+        Register(2, "wamp.x", {"force_reregister": True}),
+    )
+    assert [m.error for m in guest.take() if isinstance(m, Error)] == [
+        "wamp.error.not_authorized",
+        "wamp.error.invalid_uri",
+    ]
+    assert owner.take() == []
+    assert list(net.router.realms["realm1"].dealer.registrations) == [kept]
+
+
+def test_invocations_in_flight_on_a_callee_taken_off_still_end(net: Net) -> None:
+    caller, old, new = net.raw_peer(), net.raw_peer(), net.raw_peer()
+    for peer in (caller, old, new):
+        peer.join()
+    registered(old, 1, "com.job", concurrency=1)
+    first = invoked(caller, old, Call(1, "com.job"))
+    registered(new, 1, "com.job", force_reregister=True, concurrency=1)
+    assert len(old.take()) == 1  # UNREGISTERED
+    second = invoked(caller, new, Call(2, "com.job"))  # the new callee's count starts at 0
+    old.send(Yield(first.request_id, ["old"]))
+    new.send(Yield(second.request_id, ["new"]))
+    assert caller.take() == [Result(1, ["old"]), Result(2, ["new"])]
+    assert net.router.realms["realm1"].dealer.calls_in_flight == 0
+    invoked(caller, new, Call(3, "com.job"))
+
+
+# ---- callee concurrency (Crossbar.io's Dealer._call)
+
+
+def max_concurrency_reached(caller: RawPeer, request_id: int, procedure: str) -> str:
+    caller.send(Call(request_id, procedure))
+    (error,) = caller.take()
+    assert isinstance(error, Error), error
+    assert (error.request_type, error.request_id, error.error) == (
+        Call.CODE,
+        request_id,
+        MAX_CONCURRENCY,
+    )
+    assert error.args is not None
+    return str(error.args[0])
+
+
+def test_a_single_callee_gets_at_most_its_concurrency(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.job", concurrency=2)
+    first = invoked(caller, callee, Call(1, "com.job"))
+    invoked(caller, callee, Call(2, "com.job"))
+    text = max_concurrency_reached(caller, 3, "com.job")
+    assert (
+        text
+        == "maximum concurrency 2 of callee/endpoint reached (on non-shared/single registration)"
+    )
+    callee.send(Yield(first.request_id, [1], options={"progress": True}))  # not final
+    caller.send(Call(4, "com.job", options={"receive_progress": True}))
+    assert len(caller.take()) == 1  # the progressive result; the call was refused
+    callee.send(Yield(first.request_id, [1]))
+    caller.take()
+    invoked(caller, callee, Call(5, "com.job"))
+
+
+@pytest.mark.parametrize("ending", ["error", "killnowait", "skip", "timeout", "caller leaves"])
+def test_the_concurrency_count_drops_when_a_call_ends(net: Net, ending: str) -> None:
+    caller, other, callee = net.raw_peer(), net.raw_peer(), net.raw_peer()
+    caller.join()
+    other.join()
+    if ending == "skip":
+        callee.join(roles=NO_CANCELING)
+    else:
+        callee.join()
+    registered(callee, 1, "com.job", concurrency=1)
+    net.pump(now=10.0)
+    invocation = invoked(caller, callee, Call(1, "com.job", options={"timeout": 1}))
+    max_concurrency_reached(other, 1, "com.job")
+    if ending == "error":
+        callee.send(Error(Invocation.CODE, invocation.request_id, "com.failed"))
+    elif ending == "timeout":
+        net.pump(now=11.5)
+    elif ending == "caller leaves":
+        caller.server.close()
+    else:
+        caller.send(Cancel(1, {"mode": ending}))
+    callee.take()  # the INTERRUPT, if any
+    invoked(other, callee, Call(2, "com.job"))
+
+
+def test_a_kill_cancel_holds_the_count_until_the_callee_answers(net: Net) -> None:
+    caller, callee = net.raw_peer(), net.raw_peer()
+    caller.join()
+    callee.join()
+    registered(callee, 1, "com.job", concurrency=1)
+    invocation = invoked(caller, callee, Call(1, "com.job"))
+    caller.send(Cancel(1, {"mode": "kill"}))
+    assert callee.take() == [Interrupt(invocation.request_id, {"mode": "kill"})]
+    max_concurrency_reached(caller, 2, "com.job")
+    callee.send(Error(Invocation.CODE, invocation.request_id, "wamp.error.canceled"))
+    assert caller.take() == [Error(Call.CODE, 1, "wamp.error.canceled")]
+    invoked(caller, callee, Call(3, "com.job"))
+
+
+def test_roundrobin_passes_over_callees_without_room(net: Net) -> None:
+    caller = net.raw_peer()
+    caller.join()
+    callees = [net.raw_peer() for _ in range(3)]
+    limits = [1, 2, 1]
+    for callee, limit in zip(callees, limits, strict=True):
+        callee.join()
+        registered(callee, 1, "com.rr", invoke="roundrobin", concurrency=limit)
+    picked: list[int] = []
+    invocations: list[Invocation] = []
+    for request_id in range(1, 5):
+        caller.send(Call(request_id, "com.rr"))
+        for index, callee in enumerate(callees):
+            for message in callee.take():
+                assert isinstance(message, Invocation)
+                picked.append(index)
+                invocations.append(message)
+    assert picked == [0, 1, 2, 1]
+    text = max_concurrency_reached(caller, 5, "com.rr")
+    # Crossbar.io's text names the limit of the last callee it looked at: it started
+    # from the third (after the second), so the second.
+    assert (
+        text
+        == "maximum concurrency 2 of all callee/endpoints reached (on round-robin registration)"
+    )
+    callees[0].send(Yield(invocations[0].request_id))
+    caller.take()
+    # The third is still full; the first, next in turn after it, has room again.
+    assert invoked(caller, callees[0], Call(6, "com.rr")).registration_id
+
+
+def test_roundrobin_always_finds_a_callee_without_a_limit(net: Net) -> None:
+    caller, limited, free = net.raw_peer(), net.raw_peer(), net.raw_peer()
+    for peer in (caller, limited, free):
+        peer.join()
+    registered(limited, 1, "com.rr", invoke="roundrobin", concurrency=1)
+    registration = registered(free, 1, "com.rr", invoke="roundrobin")
+    invoked(caller, limited, Call(1, "com.rr"))
+    for request_id in (2, 3, 4):
+        invoked(caller, free, Call(request_id, "com.rr"))
+    # The callee without a limit leaves the registration; the limited one is full.
+    free.send(Unregister(2, registration))
+    assert free.take() == [Unregistered(2)]
+    max_concurrency_reached(caller, 5, "com.rr")
+
+
+@pytest.mark.parametrize(("invoke", "picked"), [("first", 0), ("last", 1)])
+def test_first_and_last_look_only_at_their_callee(net: Net, invoke: str, picked: int) -> None:
+    caller = net.raw_peer()
+    caller.join()
+    callees = [net.raw_peer() for _ in range(2)]
+    for callee in callees:
+        callee.join()
+        registered(callee, 1, "com.fl", invoke=invoke, concurrency=1)
+    invoked(caller, callees[picked], Call(1, "com.fl"))
+    # The other callee has room, but Crossbar.io does not look further.
+    text = max_concurrency_reached(caller, 2, "com.fl")
+    assert text.endswith("(on non-shared/single registration)")
+    # The full callee leaves: its slot goes with it, and the other one is picked.
+    callees[picked].server.close()
+    net.pump()
+    caller.take()  # the canceled call
+    invoked(caller, callees[1 - picked], Call(3, "com.fl"))
+
+
+def test_random_draws_among_the_callees_with_room(net: Net) -> None:
+    caller = net.raw_peer()
+    caller.join()
+    callees = [net.raw_peer() for _ in range(3)]
+    for callee, limit in zip(callees, [1, 1, None], strict=True):
+        callee.join()
+        options: dict[str, Any] = {"invoke": "random"}
+        if limit is not None:
+            options["concurrency"] = limit
+        callee.send(Register(1, "com.random", options))
+        assert isinstance(callee.take()[0], Registered)
+    counts = [0, 0, 0]
+    for request_id in range(1, 21):
+        caller.send(Call(request_id, "com.random"))
+        for index, callee in enumerate(callees):
+            counts[index] += len(callee.take())
+    assert counts[0] == counts[1] == 1  # each limited callee got one, the rest went free
+    assert counts[2] == 18
+    callees[2].server.close()  # the callee without a limit leaves: the others are full
+    net.pump()
+    caller.take()
+    text = max_concurrency_reached(caller, 30, "com.random")
+    assert text == "maximum concurrency of all callee/endpoints reached (on random registration)"
