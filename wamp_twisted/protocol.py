@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from typing import Protocol as TypingProtocol
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Factory, Protocol
@@ -88,6 +89,17 @@ def as_deferred(value: Any) -> defer.Deferred[Any]:
     if inspect.isawaitable(value):
         return defer.Deferred.fromFuture(value)  # type: ignore[arg-type]
     return defer.succeed(value)
+
+
+def _no_delay(transport: Any) -> None:
+    """Nagle's algorithm off (TCP_NODELAY) on a TCP connection, as Autobahn's clients
+    set it: with it on, a small message written while an earlier one is unacknowledged
+    waits for the peer's delayed ACK (~40 ms on Linux). TLS passes the call on to the
+    TCP transport below; a Unix socket has no such option (Twisted would log an error),
+    nor has a test's in-memory transport."""
+    set_no_delay = getattr(transport, "setTcpNoDelay", None)
+    if set_no_delay is not None and isinstance(transport.getHost(), (IPv4Address, IPv6Address)):
+        set_no_delay(True)
 
 
 def tls_unique(transport: Any) -> bytes | None:
@@ -185,6 +197,7 @@ class WampProtocol(Protocol, Generic[SessionT]):
     # ---- IProtocol
 
     def connectionMade(self) -> None:
+        _no_delay(self.transport)
         self.session.attach_protocol(self)
         self.pump()  # the opening handshake
 
