@@ -125,14 +125,30 @@ class _StreamProtocol(asyncio.Protocol):
                 drainer.set_result(None)
 
 
-class _ServedProtocol(_StreamProtocol):
+class _ServedProtocol(_StreamProtocol, asyncio.BufferedProtocol):
     """A connection a server accepted: its stream goes to ``accept`` once it is open
-    (after the TLS handshake, if any)."""
+    (after the TLS handshake, if any).
 
-    def __init__(self, accept: Callable[[AsyncioStream], None], tls: bool) -> None:
+    It reads at most ``len(buffer)`` bytes at a time (a BufferedProtocol: the
+    transport reads into the buffer, once per readiness, TLS included), so one
+    connection's turn in the event loop is bounded: a flooding peer's next bytes wait
+    behind everybody else's (a plain Protocol is given up to 256 KiB per read). The
+    buffer is the server's, shared by its connections: the transport fills it and
+    calls ``buffer_updated`` at once, which copies the bytes out."""
+
+    def __init__(
+        self, accept: Callable[[AsyncioStream], None], tls: bool, buffer: bytearray
+    ) -> None:
         super().__init__()
         self.accept = accept
         self.tls = tls
+        self.buffer = buffer
+
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(memoryview(self.buffer)[:nbytes]))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -147,12 +163,15 @@ async def serve_socket(
     sock: socket.socket,
     accept: Callable[[AsyncioStream], None],
     tls: ssl.SSLContext | None = None,
+    read_turn: int = 65536,
 ) -> asyncio.Server:
     """Serve the listening ``sock`` (TCP or Unix): every connection accepted is given
     to ``accept`` as a stream, in the transport's callback (so ``accept`` must not
-    block: it starts a task). Close the returned server to stop accepting."""
+    block: it starts a task). Each connection is read ``read_turn`` bytes at a time at
+    most. Close the returned server to stop accepting."""
     loop = asyncio.get_running_loop()
-    factory = functools.partial(_ServedProtocol, accept, tls is not None)
+    buffer = bytearray(read_turn)
+    factory = functools.partial(_ServedProtocol, accept, tls is not None, buffer)
     timeout = TLS_HANDSHAKE_TIMEOUT if tls is not None else None
     if sock.family == socket.AF_UNIX:
         return await loop.create_unix_server(

@@ -50,6 +50,7 @@ from wamp_core.router.acceptor import TransportAuth
 from wamp_core.router.serving import (
     DEFAULT_MAX_QUEUED,
     MEMORY_URL,
+    READ_TURN,
     SHUTDOWN_GRACE,
     Listen,
     default_listens,
@@ -184,11 +185,13 @@ class Server:
             deadline = connection.next_deadline()
             data: bytes | None = None
             try:
+                # READ_TURN at a time: every read waits its turn (a checkpoint), so a
+                # flooding peer's next bytes come after the other connections' reads.
                 if deadline is None:  # no cancel scope: an idle connection holds none
-                    data = await receive(65536)
+                    data = await receive(READ_TURN)
                 else:
                     with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
-                        data = await receive(65536)
+                        data = await receive(READ_TURN)
             except _GONE:
                 data = b""
             self._take(peer, data, anyio.current_time())
@@ -498,7 +501,7 @@ async def _serve_listener(
 
     return [
         await _asyncio_stream.serve_socket(
-            part.extra(SocketAttribute.raw_socket), accept, listen.tls
+            part.extra(SocketAttribute.raw_socket), accept, listen.tls, READ_TURN
         )
         for part in parts
     ]

@@ -125,6 +125,14 @@ def _read(path: str) -> bytes:
         return file.read()
 
 
+def _pause_reading(transport: Any, paused: bool) -> None:
+    """Stop (or resume) reading from ``transport`` (TLS passes it to its TCP one); an
+    in-memory transport has no such thing."""
+    change = getattr(transport, "pauseProducing" if paused else "resumeProducing", None)
+    if change is not None:
+        change()
+
+
 def _tls_unique_of_client(transport: Any) -> bytes | None:
     """tls-unique as the server sees it: the client's Finished (a full handshake)."""
     finished = transport.getHandle().get_peer_finished()
@@ -142,6 +150,10 @@ class _RouterProtocol(Protocol):
         self.paused = False  # the transport's buffer is full: hand it nothing more
         self._timer: Any = None
         self._ending = False
+        # Input past this turn's READ_TURN bytes, and where the next turn starts in it;
+        # the transport does not read meanwhile.
+        self._backlog = b""
+        self._backlog_at = 0
 
     # -- IProtocol
 
@@ -167,18 +179,50 @@ class _RouterProtocol(Protocol):
         self.connection.channel_id = _tls_unique_of_client(self.transport)
 
     def dataReceived(self, data: bytes) -> None:
+        if self._backlog:  # a transport that does not pause (in memory) gave more
+            self._backlog = self._backlog[self._backlog_at :] + data
+            self._backlog_at = 0
+            return
+        self._turn(data, 0)
+
+    def _turn(self, data: bytes, start: int) -> None:
+        """Handle ``READ_TURN`` bytes of ``data`` from ``start``; the rest in the next
+        reactor iteration, after the other ready connections' reads, with reading
+        paused meanwhile. Twisted reads 64 KiB at a time and one socket's read is all
+        handled before the next socket's: a flooding peer held the others up for it."""
         connection = self.connection
         assert connection is not None
+        end = min(len(data), start + serving.READ_TURN)
+        self._handle(connection, data, start, end)
+        transport: Any = self.transport
+        if end < len(data) and not connection.closed:
+            if not self._backlog:
+                _pause_reading(transport, True)
+            self._backlog, self._backlog_at = data, end
+            self.server.reactor.callLater(0, self._next_turn)
+        elif self._backlog:
+            self._backlog, self._backlog_at = b"", 0
+            if not self._ending:
+                _pause_reading(transport, False)
+        self.server.handled(connection)
+
+    def _next_turn(self) -> None:
+        if self._backlog and not self._ending:
+            self._turn(self._backlog, self._backlog_at)
+
+    def _handle(self, connection: RouterConnection, data: bytes, start: int, end: int) -> None:
         now = self.server.reactor.seconds()
         # In slices (see DISPATCH_CHUNK: what a big read of small messages costs the GC).
-        for start in range(0, len(data), DISPATCH_CHUNK):
-            connection.receive_data(data[start : start + DISPATCH_CHUNK], now)
-        self.server.handled(connection)
+        for at in range(start, end, DISPATCH_CHUNK):
+            connection.receive_data(data[at : min(at + DISPATCH_CHUNK, end)], now)
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         connection = self.connection
         assert connection is not None  # connectionMade came first
         self._ending = True
+        if self._backlog and not connection.closed:  # what came before the end counts
+            self._handle(connection, self._backlog, self._backlog_at, len(self._backlog))
+        self._backlog = b""
         if not connection.closed:
             connection.receive_data(b"", self.server.reactor.seconds())
         self._cancel_timer()
