@@ -19,6 +19,10 @@ too) gets CPU 0 to itself; this process and the clients share the others. The
 latency is then the router's doing, not the flood's client processes taking the
 probe's CPU.
 
+``--nice N`` runs the publisher, the reader and the stalled subscriber at niceness N
+(the probe at 0): they share the clients' CPU with the probe, and a flood at full speed
+keeps that CPU busy, so with N = 0 part of the probe's latency is the wait for its CPU.
+
 Per router: the probe makes ``--calls`` sequential round trips of each kind (a call
 through the router to the callee, an acknowledged publication to a topic its callee
 subscribes) unloaded, then again while the flood runs; p50 and p99 of both and their
@@ -143,10 +147,14 @@ class Peer:
             sys.executable, PEERS, role, "127.0.0.1", str(router.rs_port),
             f"--payload={opts.payload}", f"--deadline={opts.deadline}",
         ]  # fmt: skip
+        # The load (all but the probe) at --nice: whether the probe waits for the router
+        # or for its CPU, which it shares with the publisher and the reader.
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, bufsize=1,
         )  # fmt: skip
+        if role != "probe" and opts.nice:  # before it joins: it starts with imports
+            os.setpriority(os.PRIO_PROCESS, self.proc.pid, opts.nice)
 
     def answer(self) -> dict[str, Any]:
         """The next JSON line it prints (its stderr in the error if it ends first)."""
@@ -338,13 +346,16 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=0.25, help="s between RSS samples")
     parser.add_argument("--deadline", type=float, default=600.0)
     parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="niceness of the publisher, reader and stalled one"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     opts = parser.parse_args()
     pinning = plan_pinning(opts.pin)
     if pinning.clients:
         os.sched_setaffinity(0, pinning.clients)
     print(f"flood: {opts.payload} B events, {opts.calls} round trips of each kind per phase; "
-          f"{pinning.describe()}")  # fmt: skip
+          f"{pinning.describe()}; load at nice {opts.nice}")  # fmt: skip
     results = []
     for name in opts.routers.split(","):
         kind = router_kind(name)
