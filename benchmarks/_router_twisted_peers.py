@@ -12,9 +12,9 @@ process so that the router, not the client, is what a run measures:
   of Deferred callbacks: the callback of each answer checks it and issues the next
   call (dealt to the callers in turn), with no coroutine or task per call.
 
-Every call goes through wamp_twisted's public API (``ApplicationRunner``, given the
-endpoint it would make with TCP_NODELAY set on its connections, ``ApplicationSession.call``
-and ``register``) on the reactor a Twisted program gets by default (epoll on Linux);
+Every call goes through wamp_twisted's public API (``ApplicationRunner``, whose TCP
+connections have TCP_NODELAY as Autobahn's do, ``ApplicationSession.call`` and
+``register``) on the reactor a Twisted program gets by default (epoll on Linux);
 msgpack. The router's CPU time is read at both edges of the
 measured window (``--router-pid``). A failure prints ``{"error": "..."}`` and exits 1;
 the process ends by itself (``--deadline``).
@@ -35,7 +35,6 @@ from twisted.python.failure import Failure
 
 from wamp_core.types import RegisterOptions
 from wamp_twisted import ApplicationRunner, ApplicationSession
-from wamp_twisted.runner import endpoint_for
 
 JOIN_TIMEOUT = 10.0
 LEAVE_TIMEOUT = 2.0
@@ -56,32 +55,8 @@ async def joined_session(url: str, reactor: Any, runners: list[ApplicationRunner
 
     runner = ApplicationRunner(url, REALM, serializers=["msgpack"])
     runners.append(runner)
-    endpoint = NoDelayEndpoint(endpoint_for(runner.target, reactor, runner.ssl, runner.proxy))
-    await runner.run(
-        BenchSession, start_reactor=False, reactor=reactor, log_level=None, endpoint=endpoint
-    )
+    await runner.run(BenchSession, start_reactor=False, reactor=reactor, log_level=None)
     return await joined.addTimeout(JOIN_TIMEOUT, reactor)
-
-
-class NoDelayEndpoint:
-    """The endpoint ApplicationRunner would use, its TCP connections with TCP_NODELAY
-    (as Autobahn's clients set it). wamp_twisted's client leaves Nagle's algorithm on:
-    a small write then waits while an earlier one is unacknowledged, and the caller's
-    and callee's sockets both sat idle part of a run (4+2 against our trio router:
-    48-59k calls/s with the client 85-95% busy, 59-65k and 96-98% with it)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        def no_delay(protocol: Any) -> Any:
-            set_no_delay = getattr(protocol.transport, "setTcpNoDelay", None)
-            if set_no_delay is not None:  # TCP (not a Unix socket)
-                set_no_delay(True)
-            return protocol
-
-        connecting: defer.Deferred[Any] = self.inner.connect(factory)
-        return connecting.addCallback(no_delay)
 
 
 def counting_echo(served: list[int], index: int) -> Callable[[Any], Any]:
