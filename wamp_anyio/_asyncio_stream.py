@@ -55,6 +55,8 @@ class _StreamProtocol(asyncio.Protocol):
     """Buffers what arrives for one reader; tells writers when the transport drained."""
 
     transport: asyncio.Transport
+    # The session ApplicationRunner.connect() runs over it (Autobahn's protocols have it).
+    _session: Any = None
 
     def __init__(self) -> None:
         self.chunks: list[bytes] = []
@@ -251,6 +253,11 @@ class AsyncioStream(ByteStream):
         if not self._transport.is_closing():
             self._transport.resume_reading()
 
+    def writable(self) -> bool:
+        """Whether ``write_soon`` takes bytes now (open, and the transport's buffer
+        under its high-water mark)."""
+        return not (self._closed or self._protocol.writing_paused or self._transport.is_closing())
+
     def write_soon(self, item: bytes) -> bool:
         """Write ``item`` with whatever else is written in this event loop iteration
         (one ``send`` for the lot, at the end of it); False, and nothing written, when
@@ -296,9 +303,12 @@ class AsyncioStream(ByteStream):
             self._transport.write_eof()
 
     async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
         """Close: what is written still goes out (for up to ``FLUSH_ON_CLOSE`` seconds,
         then the connection is aborted: a peer that stopped reading cannot keep it);
-        a reader or a waiting writer wakes."""
+        a reader or a waiting writer wakes. Needs no await (``aclose`` is the same)."""
         if self._closed:
             return
         self._uncork()

@@ -14,6 +14,7 @@ forever, so keep ``max_buffer`` above the events a handler can fall behind by.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import inspect
@@ -23,12 +24,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from anyio.abc import ByteStream, TaskGroup
+from anyio.abc import ByteStream
 from anyio.streams.memory import MemoryObjectSendStream
 
 from wamp_anyio._asyncio_stream import AsyncioStream
 from wamp_anyio._backend import clock, on_trio
 from wamp_anyio._future import Future, Sleepers, future_class
+from wamp_anyio._spawn import Starts
 from wamp_anyio._trio_reader import trio_receiver
 from wamp_core.application import (
     Endpoint,
@@ -55,17 +57,20 @@ DEFAULT_MAX_BUFFER = 1024
 
 
 class Driver:
-    """Drives one Connection over one byte stream inside a task group."""
+    """Drives one Connection over one byte stream: in a task (``run``), or on asyncio
+    in the stream's callbacks (``start_in_callbacks``). Its short-lived tasks (the
+    pump, hooks, invocations, coroutine handlers) go to ``task_group``."""
 
     def __init__(
         self,
         connection: Connection,
         stream: ByteStream,
-        task_group: TaskGroup,
+        task_group: Starts,
         on_session_event: Callable[[SessionEvent], None],
         *,
         errors: ErrorMapper | None = None,
         max_buffer: int = DEFAULT_MAX_BUFFER,
+        on_end: Callable[[], None] | None = None,
     ):
         self.connection = connection
         self.stream = stream
@@ -95,6 +100,11 @@ class Driver:
         self._semaphores: dict[int, anyio.Semaphore] = {}
         self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
         self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = []
+        # Driven in the stream's callbacks (no task): the deadline's loop timer, and
+        # what hears of the end (run() returns instead).
+        self._in_callbacks = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._on_end = on_end
 
     # ---- the loops
 
@@ -145,7 +155,9 @@ class Driver:
         previous = _enter_asyncio()
         try:
             self._feed(data)
-            if self.connection.closed:
+            if self._in_callbacks:
+                self._after_input()
+            elif self.connection.closed:
                 self._ended.set_result(None)
             elif self._blocked:
                 assert self._corkable is not None
@@ -182,7 +194,9 @@ class Driver:
     def _wake(self) -> None:
         """Start the pump, or wake it if it sleeps (a pump that is busy looks again
         at what there is to write and at the deadline before it sleeps)."""
-        if not self._pumping:
+        if self._in_callbacks:
+            self._kick()
+        elif not self._pumping:
             self._pumping = True
             self.task_group.start_soon(self._pump)
         elif self._wakeup is not None:
@@ -194,9 +208,12 @@ class Driver:
         connection = self.connection
         while not connection.closed:
             deadline = connection.next_deadline()
-            if deadline is None and not connection.has_data_to_send:
+            if not connection.has_data_to_send and (deadline is None or self._in_callbacks):
                 self._pumping = False
-                self._armed = math.inf
+                if self._in_callbacks:
+                    self._kick()  # the timer keeps the deadline
+                else:
+                    self._armed = math.inf
                 return
             self._armed = math.inf if deadline is None else deadline
             if deadline is not None and not connection.has_data_to_send:
@@ -210,11 +227,104 @@ class Driver:
                     self._dispatch()
             await self._write_now()
         self._pumping = False
+        if self._in_callbacks:
+            self._end_in_callbacks()
+            return
         self._ended.set_result(None)
         # The transport ended (closed here, or by the router): its last bytes are out;
         # closing the stream also ends a reader still waiting for data.
         with anyio.CancelScope(shield=True):
             await self.stream.aclose()
+
+    # ---- driven in the stream's callbacks (asyncio, our stream)
+
+    def start_in_callbacks(self) -> None:
+        """Drive the connection from the stream's callbacks from now on, holding no task:
+        bytes are handled as they arrive, a loop timer keeps the connection's deadline
+        (only while there is one), writes go to the transport at once; a task runs only
+        while a write waits for the transport to drain. Our asyncio stream only; the
+        end is told to ``on_end``."""
+        stream = self._corkable
+        assert stream is not None, "start_in_callbacks() needs our asyncio stream"
+        self._in_callbacks = True
+        if self._on_end is None:
+            self._on_end = _nothing
+        self._kick()  # the opening handshake, and its deadline
+        stream.deliver_to(self._delivered)
+
+    def _after_input(self) -> None:
+        if self._blocked and not self.connection.closed:
+            stream = self._corkable
+            assert stream is not None
+            stream.pause_delivery()
+            self.task_group.start_soon(self._unblock, stream)
+        self._kick()
+
+    def _kick(self) -> None:
+        """Write what is queued (unless the pump writes), then end, or follow the deadline."""
+        connection = self.connection
+        stream = self._corkable
+        assert stream is not None
+        if connection.has_data_to_send and not self._pumping:
+            if stream.writable():
+                stream.write_soon(connection.data_to_send())
+            else:  # the transport's buffer is full: a task waits for it to drain
+                self._pumping = True
+                self.task_group.start_soon(self._pump)
+        if connection.closed:
+            if not self._ended.done():
+                # Not from within the dispatch that may have called us: a loop turn later.
+                self._ended.set_result(None)
+                asyncio.get_running_loop().call_soon(self._end_in_callbacks)
+            return
+        self._rearm()
+
+    def _rearm(self) -> None:
+        """The loop timer follows the connection's next deadline (none: no timer)."""
+        deadline = self.connection.next_deadline()
+        timer = self._timer
+        if timer is not None:
+            if deadline is not None and timer.when() == deadline:
+                return
+            timer.cancel()
+            self._timer = None
+        self._armed = math.inf if deadline is None else deadline
+        if deadline is not None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._timed_out)
+
+    def _timed_out(self) -> None:
+        deadline, self._timer, self._armed = self._armed, None, math.inf
+        previous = _enter_asyncio()
+        try:
+            if not self.connection.closed:
+                # The loop may call a little early (its clock's resolution).
+                self.connection.handle_timer(max(self.now(), deadline))
+                self._dispatch()
+            self._after_input()
+        finally:
+            _leave_asyncio(previous)
+
+    def _end_in_callbacks(self) -> None:
+        """The connection closed: fail what waits, tell ``on_end``, close the stream."""
+        stream = self._corkable
+        assert stream is not None
+        previous = _enter_asyncio()
+        try:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._on_end is not None:
+                stream.deliver_to(None)
+                self._ended.set_result(None)
+                self._dispatch()  # what closing the connection itself produced
+                self._finish()
+                on_end, self._on_end = self._on_end, None
+                on_end()
+            # What the transport holds still goes out (see AsyncioStream.close); a pump
+            # waiting for it to drain wakes and ends.
+            stream.close()
+        finally:
+            _leave_asyncio(previous)
 
     async def write(self) -> None:
         """Send everything the connection has queued, in order.
@@ -254,6 +364,8 @@ class Driver:
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
             log.debug("write failed: %s", exc)
             self._feed(b"")  # the transport is gone: fail what is pending
+            if self._in_callbacks:
+                self._kick()  # ... and end
 
     def _finish(self) -> None:
         self.core.fail_waiters(TransportLost("the transport closed"))
@@ -486,6 +598,10 @@ class _WritingSoon:
 
     def __exit__(self, *exc: object) -> None:
         self.driver._writing_soon = False
+
+
+def _nothing() -> None:
+    pass
 
 
 def _enter_asyncio() -> str | None:

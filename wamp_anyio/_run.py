@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.abc import ByteStream, TaskGroup
+from anyio.abc import ByteStream
 from anyio.streams.tls import TLSAttribute
 
+from wamp_anyio._asyncio_stream import AsyncioStream
 from wamp_anyio._driver import DEFAULT_MAX_BUFFER, Driver
-from wamp_anyio._future import future_class
+from wamp_anyio._future import Future, future_class
+from wamp_anyio._spawn import LoopTasks, Starts
 from wamp_anyio._streams import open_stream
 from wamp_anyio.session import Session
 from wamp_core.application import Backoff
@@ -57,7 +59,7 @@ async def run_session(
     transport: Transport,
     stream: ByteStream,
     realm: str,
-    task_group: TaskGroup | None = None,
+    task_group: Starts | None = None,
 ) -> None:
     """Drive ``session`` over ``stream`` until the transport closes. The session's
     tasks (hooks, invocations, handlers) go to ``task_group`` when given (connect()
@@ -70,8 +72,46 @@ async def run_session(
 
 
 async def _drive(
-    session: Session, transport: Transport, stream: ByteStream, realm: str, tg: TaskGroup
+    session: Session, transport: Transport, stream: ByteStream, realm: str, tg: Starts
 ) -> None:
+    driver = _attach_driver(session, transport, stream, realm, tg)
+    try:
+        await driver.run()
+    finally:
+        session._end_hooks()
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+
+
+def start_in_callbacks(
+    session: Session,
+    transport: Transport,
+    stream: AsyncioStream,
+    realm: str,
+    tasks: Starts,
+    on_end: Callable[[], None] | None = None,
+) -> None:
+    """Drive ``session`` over our asyncio ``stream`` holding no task (see
+    Driver.start_in_callbacks): its hooks, invocations and coroutine handlers run in
+    tasks started with ``tasks`` while they run. ``on_end`` hears that it ended."""
+
+    def ended() -> None:
+        session._end_hooks()
+        if on_end is not None:
+            on_end()
+
+    driver = _attach_driver(session, transport, stream, realm, tasks, ended)
+    driver.start_in_callbacks()
+
+
+def _attach_driver(
+    session: Session,
+    transport: Transport,
+    stream: ByteStream,
+    realm: str,
+    tg: Starts,
+    on_end: Callable[[], None] | None = None,
+) -> Driver:
     connection = build_connection(
         transport.target,
         realm,
@@ -84,14 +124,16 @@ async def _drive(
     )
     connection.auto_join = False  # the session's on_connect joins
     connection.session.channel_id = _channel_binding(stream)
-    driver = Driver(connection, stream, tg, session._session_event, max_buffer=transport.max_buffer)
+    driver = Driver(
+        connection,
+        stream,
+        tg,
+        session._session_event,
+        max_buffer=transport.max_buffer,
+        on_end=on_end,
+    )
     session._attach(driver)
-    try:
-        await driver.run()
-    finally:
-        session._end_hooks()
-        with anyio.CancelScope(shield=True):
-            await stream.aclose()
+    return driver
 
 
 class _Joining(Session):
@@ -163,6 +205,10 @@ async def connect_over(
     transport: Transport, stream: ByteStream, realm: str, *, extra: Any = None
 ) -> AsyncIterator[Session]:
     """``connect()`` over a stream already open (a socket, or an in-memory pipe)."""
+    if isinstance(stream, AsyncioStream):
+        async with _connect_in_callbacks(transport, stream, realm, extra) as session:
+            yield session
+        return
     session = _Joining(ComponentConfig(realm=realm, extra=extra))
     # The task group is entered by hand so that neither a refused join nor an exception
     # of the caller's block comes out wrapped in an ExceptionGroup.
@@ -185,6 +231,44 @@ async def connect_over(
                 await session.leave()
             session.disconnect()
         await _close_group(tg)  # outside the shield: it must be the innermost scope
+
+
+@asynccontextmanager
+async def _connect_in_callbacks(
+    transport: Transport, stream: AsyncioStream, realm: str, extra: Any
+) -> AsyncIterator[Session]:
+    """connect_over() on our asyncio stream: the session holds no task of its own (the
+    caller's task holds the block); what it starts runs in loop tasks, canceled and
+    waited for on the way out, as a task group's."""
+    session = _Joining(ComponentConfig(realm=realm, extra=extra))
+    tasks = LoopTasks()
+    ended: Future = future_class()()
+    start_in_callbacks(
+        session, transport, stream, realm, tasks, on_end=lambda: ended.set_result(None)
+    )
+    try:
+        await session.joined.wait()
+    except BaseException:
+        await _wind_down(session, tasks, ended)
+        raise
+    if session.failure is not None:
+        await _wind_down(session, tasks, ended)
+        raise session.failure
+    try:
+        yield session
+    finally:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_close_timeout(session)):
+            if session.is_attached():
+                await session.leave()
+        await _wind_down(session, tasks, ended)
+
+
+async def _wind_down(session: Session, tasks: LoopTasks, ended: Future) -> None:
+    """Close the transport, wait for the end, cancel what still runs and wait for it."""
+    with anyio.CancelScope(shield=True):
+        session.disconnect()
+        await ended.wait()
+        await tasks.cancel_and_wait()
 
 
 async def _close_group(tg: Any) -> None:

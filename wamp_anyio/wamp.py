@@ -1,7 +1,9 @@
 """Autobahn's façade on wamp_anyio: ApplicationSession, ApplicationSessionFactory,
 ApplicationRunner and Application, with ``autobahn.asyncio.wamp``'s names and
 signatures. ``run()`` starts asyncio by default, trio with ``backend="trio"``; with
-``start_loop=False`` it returns a coroutine for code that already runs a loop."""
+``start_loop=False`` it returns a coroutine for code that already runs a loop: on
+asyncio, as Autobahn's, it completes once connected, with ``(transport, protocol)``,
+and the session then lives in the loop's callbacks, holding no task."""
 
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ from typing import Any
 
 import anyio
 
+from wamp_anyio._asyncio_stream import AsyncioStream
+from wamp_anyio._backend import on_asyncio
 from wamp_anyio._future import Future
-from wamp_anyio._run import Transport, reconnecting
+from wamp_anyio._run import Transport, reconnecting, run_session, start_in_callbacks
+from wamp_anyio._spawn import LoopTasks
 from wamp_anyio.session import Request, Session
 from wamp_core.application.app import DEFAULT_URL, ApplicationDecorators
 from wamp_core.application.hooks import AutobahnHooks
@@ -88,11 +93,21 @@ class ApplicationRunner(RunnerBase):
         backend: str = "asyncio",
     ) -> Any:
         """Run ``make(config)`` sessions until the session ends (or ``stop()``, with
-        ``auto_reconnect``). Blocks with ``start_loop``; else returns a coroutine."""
+        ``auto_reconnect``). Blocks with ``start_loop``.
+
+        ``start_loop=False`` returns a coroutine, for code that runs a loop already. On
+        asyncio it is Autobahn's: it completes once the transport is connected, with
+        ``(transport, protocol)`` (the asyncio transport, and the protocol whose
+        ``_session`` is the session); a refused connection raises from it. The session
+        then joins and lives in the loop's callbacks, holding no task while idle
+        (its hooks, handlers and invocations run in tasks of their own while they run);
+        ``onDisconnect`` tells its end. On trio, or with ``auto_reconnect``, there is
+        nothing to hand back before the end: the coroutine runs the sessions until
+        they end, as :meth:`run_async` does, and returns None."""
         _configure_logging(log_level)
-        runner = self.run_async(make, auto_reconnect=auto_reconnect)
         if not start_loop:
-            return runner
+            return self._start(make, auto_reconnect)
+        runner = self.run_async(make, auto_reconnect=auto_reconnect)
         if backend == "asyncio":
             return _run_asyncio(runner)
         return anyio.run(_await, runner, backend=backend)
@@ -112,6 +127,60 @@ class ApplicationRunner(RunnerBase):
             rand=self.random,
         )
 
+    async def _start(
+        self, make: Callable[[ComponentConfig], Session], auto_reconnect: bool
+    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol] | None:
+        if auto_reconnect or not on_asyncio():
+            await self.run_async(make, auto_reconnect=auto_reconnect)
+            return None
+        return await self.connect(make)
+
+    async def connect(
+        self, make: Callable[[ComponentConfig], Session]
+    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
+        """Connect one ``make(config)`` session and return once connected (asyncio
+        only: what ``run(make, start_loop=False)`` returns on asyncio, see :meth:`run`)."""
+        if not on_asyncio():
+            raise RuntimeError("ApplicationRunner.connect() needs asyncio (on trio: run_async)")
+        transport = self.transport
+        stream = await transport.open()
+        try:
+            session = make(self.session_config())
+        except BaseException:
+            await stream.aclose()
+            raise
+        self._stopped = None
+        self.session = session
+        realm = session.config.realm or "realm1"
+        tasks = LoopTasks()
+
+        def ended() -> None:
+            if self.session is session:
+                self.session = None
+
+        raw = _asyncio_stream_of(stream)
+        if stream is raw:
+            start_in_callbacks(session, transport, raw, realm, tasks, ended)
+        else:  # TLS, or through a proxy: one task reads
+            tasks.start_soon(self._run_one, session, transport, stream, realm, tasks, ended)
+        protocol = raw._protocol
+        protocol._session = session
+        return raw._transport, protocol
+
+    @staticmethod
+    async def _run_one(
+        session: Session,
+        transport: Transport,
+        stream: Any,
+        realm: str,
+        tasks: LoopTasks,
+        ended: Callable[[], None],
+    ) -> None:
+        try:
+            await run_session(session, transport, stream, realm, tasks)
+        finally:
+            ended()
+
     def _set_session(self, session: Session | None) -> None:
         self.session = session
 
@@ -121,6 +190,13 @@ class ApplicationRunner(RunnerBase):
             self._stopped.set()
         if self.session is not None:
             self.session.disconnect()
+
+
+def _asyncio_stream_of(stream: Any) -> AsyncioStream:
+    """The asyncio stream under ``stream`` (TLS and a proxy's leftover wrap it)."""
+    while not isinstance(stream, AsyncioStream):
+        stream = getattr(stream, "transport_stream", None) or stream._stream
+    return stream
 
 
 async def _await(coroutine: Coroutine[Any, Any, Any]) -> Any:
