@@ -34,6 +34,7 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import defer
+from twisted.internet.abstract import FileDescriptor
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IHandshakeListener,
@@ -133,6 +134,15 @@ def _pause_reading(transport: Any, paused: bool) -> None:
         change()
 
 
+def _socket_end(transport: Any) -> Any:
+    """The reactor's descriptor of the socket under ``transport`` (TLS writes through
+    its TCP transport at once); None in memory."""
+    for candidate in (transport, getattr(transport, "transport", None)):
+        if isinstance(candidate, FileDescriptor):
+            return candidate
+    return None
+
+
 def _tls_unique_of_client(transport: Any) -> bytes | None:
     """tls-unique as the server sees it: the client's Finished (a full handshake)."""
     finished = transport.getHandle().get_peer_finished()
@@ -154,6 +164,7 @@ class _RouterProtocol(Protocol):
         # the transport does not read meanwhile.
         self._backlog = b""
         self._backlog_at = 0
+        self._socket_end: Any = None  # the socket's FileDescriptor: see _send_now
 
     # -- IProtocol
 
@@ -166,6 +177,7 @@ class _RouterProtocol(Protocol):
         no_delay = getattr(transport, "setTcpNoDelay", None)
         if no_delay is not None:
             no_delay(True)
+        self._socket_end = _socket_end(transport)
         server = self.server
         self.connection = connection = self.listen.connect(
             server.router, server.reactor.seconds(), channel_id=None, max_queued=server.max_queued
@@ -253,6 +265,7 @@ class _RouterProtocol(Protocol):
             data = connection.data_to_send()
             if data:
                 transport.write(data)
+                self._send_now()
         if connection.closed:
             self._ending = True
             self._cancel_timer()
@@ -264,6 +277,20 @@ class _RouterProtocol(Protocol):
                 transport.loseConnection()
             return
         self._arm(connection.next_deadline())
+
+    def _send_now(self) -> None:
+        """Send what the transport holds now rather than when the reactor next polls:
+        Twisted's write only buffers, and the send waited for the next iteration, after
+        the delayed calls and every other ready connection (a flooding peer's turn, the
+        fan-out to its subscribers), so each hop of a request through the router cost
+        about a reactor iteration more under load. The socket's own ``doWrite`` sends the
+        buffer's head, in order; what the socket does not take stays buffered and
+        goes out when it is writable, as before. Its result is not ours to act on: a
+        send that failed leaves the data buffered, and the reactor finds the error when
+        it polls."""
+        socket_end = self._socket_end
+        if socket_end is not None and socket_end.connected and not socket_end.disconnecting:
+            socket_end.doWrite()
 
     def _arm(self, deadline: float | None) -> None:
         timer = self._timer
