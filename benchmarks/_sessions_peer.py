@@ -1,10 +1,21 @@
 """One process of benchmarks/sessions.py: ``--count`` client sessions on one event loop.
 
 ``python benchmarks/_sessions_peer.py IMPL URL [--count N] [--connecting K]``, IMPL one of
-``ours-asyncio``, ``ours-trio`` (wamp_anyio.connect), ``ours-twisted`` (wamp_twisted's
-ApplicationSession over its WampClientFactory, as its Component connects),
-``autobahn-asyncio``, ``autobahn-twisted`` (Autobahn|Python's ApplicationSession over
-its WampWebSocketClientFactory). Every session: WebSocket, msgpack, realm1.
+(the API each holds its sessions with in brackets)
+
+* ``ours-asyncio``, ``ours-trio`` [``connect()``]: ``async with wamp_anyio.connect()`` in a
+  task per session, the task waiting in the block;
+* ``ours-asyncio-runner``, ``autobahn-asyncio-runner`` [``runner``]: one program, its
+  imports from wamp_anyio or from autobahn.asyncio.wamp: per session an
+  ``ApplicationRunner(url, realm).run(S, start_loop=False)`` awaited (it returns once
+  connected; the session then lives in the loop's callbacks, no task of the program's),
+  and a future its ``onJoin`` resolves;
+* ``ours-twisted`` [``factory``]: wamp_twisted's ApplicationSession over its
+  WampClientFactory, as its Component connects;
+* ``autobahn-asyncio``, ``autobahn-twisted`` [``factory``]: Autobahn|Python's
+  ApplicationSession over its WampWebSocketClientFactory, connected by hand.
+
+Every session: WebSocket, msgpack, realm1.
 
 1. RLIMIT_NOFILE's soft limit is raised to the hard limit (1,000 sessions need 1,000
    sockets); ``--warm`` sessions join and leave (imports and one-off allocations are
@@ -250,6 +261,93 @@ def autobahn_asyncio(opts: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
+# ---- ApplicationRunner(...).run(start_loop=False) on asyncio: ours and Autobahn's
+
+
+def runner_asyncio(opts: argparse.Namespace, autobahn: bool) -> None:
+    """The same program for both: only the imports (and the serializer's spelling) differ."""
+    import asyncio
+
+    if autobahn:
+        import txaio
+
+        txaio.use_asyncio()
+        from autobahn.asyncio.wamp import ApplicationRunner, ApplicationSession
+        from autobahn.wamp.serializer import MsgPackSerializer
+
+        serializers: list[Any] = [MsgPackSerializer()]
+    else:
+        from wamp_anyio import ApplicationRunner, ApplicationSession
+
+        serializers = ["msgpack"]
+
+    figures = Figures(opts)
+
+    class S(ApplicationSession):  # type: ignore[misc,valid-type]
+        joined: asyncio.Future[Any]
+
+        def onJoin(self, details: Any) -> None:
+            if not self.joined.done():
+                self.joined.set_result(self)
+
+        def onDisconnect(self) -> None:
+            if not self.joined.done():
+                self.joined.set_exception(ConnectionError("closed before joining"))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        if autobahn:
+            txaio.config.loop = loop
+
+        async def one() -> tuple[Any, Any]:
+            joined: asyncio.Future[Any] = loop.create_future()
+
+            def make(config: Any) -> S:
+                session = S(config)
+                session.joined = joined
+                return session
+
+            runner = ApplicationRunner(opts.url, REALM, serializers=serializers)
+            transport, _ = await runner.run(make, start_loop=False, log_level=None)
+            return await asyncio.wait_for(joined, 30), transport
+
+        for _ in range(opts.warm):
+            session, transport = await one()
+            await session.leave()
+            transport.close()
+        await asyncio.sleep(0.1)  # the warm-up's transports close
+        figures.before()
+        gate = asyncio.Semaphore(opts.connecting)
+
+        async def gated() -> tuple[Any, Any]:
+            async with gate:
+                return await one()
+
+        pairs = await asyncio.gather(*(gated() for _ in range(opts.count)))
+        figures.joined()
+        await loop.run_in_executor(None, sys.stdin.readline)
+        delivered = loop.create_future()
+        fanout = Fanout(opts.count, lambda: delivered.done() or delivered.set_result(None))
+        for session, _ in pairs:
+            await session.subscribe(fanout.hit, TOPIC)
+        publisher, pub_transport = await one()
+        times = []
+        for n in range(opts.events):
+            delivered = loop.create_future()
+            fanout.start()
+            publisher.publish(TOPIC, n)
+            await asyncio.wait_for(delivered, 60)
+            times.append(fanout.last)
+        figures.report(times)
+        for session, transport in [*pairs, (publisher, pub_transport)]:
+            if session.is_attached():
+                session.leave()
+            transport.close()
+        await asyncio.sleep(0.1)  # the GOODBYEs go out
+
+    asyncio.run(main())
+
+
 # ---- Twisted: ours and Autobahn's
 
 
@@ -361,7 +459,15 @@ def on_twisted(opts: argparse.Namespace, autobahn: bool) -> None:
 
 
 def main() -> None:
-    impls = ["ours-asyncio", "ours-trio", "ours-twisted", "autobahn-asyncio", "autobahn-twisted"]
+    impls = [
+        "ours-asyncio",
+        "ours-trio",
+        "ours-asyncio-runner",
+        "ours-twisted",
+        "autobahn-asyncio",
+        "autobahn-asyncio-runner",
+        "autobahn-twisted",
+    ]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("impl", choices=impls)
     parser.add_argument("url")
@@ -378,6 +484,8 @@ def main() -> None:
         raise SystemExit(f"RLIMIT_NOFILE is {limit}: too low for {opts.count} sessions")
     if opts.impl in ("ours-asyncio", "ours-trio"):
         ours_anyio(opts, opts.impl.split("-")[1])
+    elif opts.impl.endswith("-runner"):
+        runner_asyncio(opts, autobahn=opts.impl.startswith("autobahn"))
     elif opts.impl == "autobahn-asyncio":
         autobahn_asyncio(opts)
     else:
