@@ -1,0 +1,187 @@
+"""Client sessions that hold no task while idle (asyncio), and the Autobahn contract of
+``ApplicationRunner.run(make, start_loop=False)``: on asyncio the coroutine completes once
+connected, with ``(transport, protocol)``, and the session lives in the loop's callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import anyio
+import pytest
+
+import wamp_anyio
+from wamp_anyio import ApplicationRunner, ApplicationSession, Listen
+from wamp_core.types import PublishOptions
+
+pytestmark = pytest.mark.anyio
+
+FAIL_SAFE = 10.0  # seconds: only a hang would take this long
+SESSIONS = 10
+
+
+class Recorder(ApplicationSession):
+    """Tells what happened to it through asyncio futures."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        loop = asyncio.get_running_loop()
+        self.joined: asyncio.Future[None] = loop.create_future()
+        self.left: asyncio.Future[str] = loop.create_future()
+        self.disconnected: asyncio.Future[None] = loop.create_future()
+
+    def onJoin(self, details: Any) -> None:
+        self.joined.set_result(None)
+
+    def onLeave(self, details: Any) -> None:
+        self.left.set_result(details.reason)
+        self.disconnect()
+
+    def onDisconnect(self) -> None:
+        self.disconnected.set_result(None)
+
+
+async def _start(url: str) -> tuple[Any, Any, Recorder]:
+    transport, protocol = await ApplicationRunner(url, "realm1").run(
+        Recorder, start_loop=False, log_level=None
+    )
+    session = protocol._session
+    assert isinstance(session, Recorder)
+    return transport, protocol, session
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_runner_sessions_hold_no_task_while_idle() -> None:
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        tasks = len(asyncio.all_tasks())
+        sessions = []
+        with anyio.fail_after(FAIL_SAFE):
+            for _ in range(SESSIONS):
+                _, _, session = await _start(server.url)
+                await session.joined
+                sessions.append(session)
+            await anyio.sleep(0)  # the hooks' tasks end
+            assert len(asyncio.all_tasks()) == tasks
+            assert all(session._driver._timer is None for session in sessions)  # type: ignore[union-attr]
+            for session in sessions:
+                await session.leave()
+                await session.disconnected
+        assert len(asyncio.all_tasks()) == tasks
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_connect_blocks_hold_only_the_callers_task() -> None:
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        tasks = len(asyncio.all_tasks())
+        async with contextlib.AsyncExitStack() as stack:
+            with anyio.fail_after(FAIL_SAFE):
+                sessions = [
+                    await stack.enter_async_context(wamp_anyio.connect(server.url, "realm1"))
+                    for _ in range(SESSIONS)
+                ]
+                await anyio.sleep(0)
+            assert all(session.is_attached() for session in sessions)
+            assert len(asyncio.all_tasks()) == tasks
+        assert len(asyncio.all_tasks()) == tasks
+        assert not any(session.is_attached() for session in sessions)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_runner_returns_once_connected_and_the_session_works() -> None:
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        tasks = len(asyncio.all_tasks())
+        with anyio.fail_after(FAIL_SAFE):
+            transport, protocol, session = await _start(server.url)
+            assert isinstance(transport, asyncio.Transport)
+            assert isinstance(protocol, asyncio.Protocol)
+            await session.joined
+            events: list[int] = []
+
+            async def slow_double(x: int) -> int:
+                await anyio.sleep(0)  # a coroutine endpoint runs in a task of its own
+                return 2 * x
+
+            await session.register(slow_double, "com.double")
+            await session.subscribe(events.append, "com.topic")
+            async with wamp_anyio.connect(server.url, "realm1") as other:
+                assert await other.call("com.double", 21) == 42
+                await other.publish("com.topic", 7, options=PublishOptions(acknowledge=True))
+            assert await session.call("com.double", 2) == 4
+            while not events:
+                await anyio.sleep(0.01)
+            assert events == [7]
+            assert len(asyncio.all_tasks()) == tasks  # the endpoint's task ended
+            await session.leave()
+            assert await session.left == "wamp.close.normal"
+            await session.disconnected
+            while not transport.is_closing():
+                await anyio.sleep(0.01)
+        assert not session.is_attached()
+        assert len(asyncio.all_tasks()) == tasks
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_refused_connection_raises_from_the_coroutine() -> None:
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        url = server.url  # nobody listens there once the router stopped
+    with pytest.raises(OSError):
+        await ApplicationRunner(url, "realm1").run(Recorder, start_loop=False, log_level=None)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_session_whose_router_goes_away_is_told_so() -> None:
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        with anyio.fail_after(FAIL_SAFE):
+            _, _, session = await _start(server.url)
+            await session.joined
+    with anyio.fail_after(FAIL_SAFE):
+        await session.disconnected
+    assert not session.is_attached()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_silent_peer_is_left_by_the_loop_timer() -> None:
+    """The opening handshake's deadline, kept by a loop timer (no task waits for it)."""
+    accepted: list[anyio.abc.SocketStream] = []
+
+    async def keep(stream: anyio.abc.SocketStream) -> None:
+        accepted.append(stream)  # never answers
+
+    async with (
+        await anyio.create_tcp_listener(local_host="127.0.0.1") as listener,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(listener.serve, keep)
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        runner = ApplicationRunner(
+            f"ws://127.0.0.1:{port}/ws", "realm1", websocket_options={"open_timeout": 0.05}
+        )
+        with anyio.fail_after(FAIL_SAFE):
+            _, protocol = await runner.run(Recorder, start_loop=False, log_level=None)
+            session = protocol._session
+            assert session._driver._timer is not None
+            await session.disconnected
+        assert not session.joined.done()
+        tg.cancel_scope.cancel()
+        for stream in accepted:
+            await stream.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_on_trio_the_runner_coroutine_runs_until_the_end() -> None:
+    joined = anyio.Event()
+
+    class Leaves(ApplicationSession):
+        def onJoin(self, details: Any) -> None:
+            joined.set()
+            self.leave()
+
+        def onLeave(self, details: Any) -> None:
+            self.disconnect()
+
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        with anyio.fail_after(FAIL_SAFE):
+            runner = ApplicationRunner(server.url, "realm1")
+            assert await runner.run(Leaves, start_loop=False, log_level=None) is None
+        assert joined.is_set()
