@@ -53,6 +53,8 @@ except ImportError:  # newer anyio versions do not depend on sniffio
     _sniffio_local = None
 
 READ_SIZE = 65536
+_NONE: dict[Any, Any] = {}  # the tables' shared empty start (see Driver.__init__)
+_NONE_BLOCKED: list[Any] = []
 DEFAULT_MAX_BUFFER = 1024
 
 
@@ -96,10 +98,14 @@ class Driver:
         self._armed = math.inf  # the deadline the pump sleeps towards
         self._writing_soon = False
         self._writing_soon_context = _WritingSoon(self)  # one for all (it holds no state)
-        self._invocations: dict[int, anyio.CancelScope] = {}
-        self._semaphores: dict[int, anyio.Semaphore] = {}
-        self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = {}
-        self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = []
+        # These tables start as the shared empty ones (_NONE, _NONE_BLOCKED: never
+        # written to); each gets a table of its own at its first entry.
+        self._invocations: dict[int, anyio.CancelScope] = _NONE
+        self._semaphores: dict[int, anyio.Semaphore] = _NONE
+        self._queues: dict[int, MemoryObjectSendStream[tuple[Any, ...]]] = _NONE
+        self._blocked: list[tuple[MemoryObjectSendStream[tuple[Any, ...]], tuple[Any, ...]]] = (
+            _NONE_BLOCKED
+        )
         # Driven in the stream's callbacks (no task): the deadline's loop timer, and
         # what hears of the end (run() returns instead).
         self._in_callbacks = False
@@ -373,7 +379,7 @@ class Driver:
             scope.cancel()
         for queue in self._queues.values():
             queue.close()
-        self._blocked.clear()
+        self._blocked = _NONE_BLOCKED
         if self._wakeup is not None:  # a sleeping pump ends (the connection is closed)
             self._wakeup.set_result(None)
 
@@ -469,6 +475,8 @@ class Driver:
         self, request_id: int, endpoint: Endpoint, run: Callable[[], Awaitable[Any]]
     ) -> None:
         scope = anyio.CancelScope()
+        if self._invocations is _NONE:
+            self._invocations = {}
         self._invocations[request_id] = scope
         self.task_group.start_soon(self._invoke, request_id, endpoint, run, scope)
 
@@ -513,6 +521,8 @@ class Driver:
         registration_id = endpoint.registration.id if endpoint.registration else 0
         semaphore = self._semaphores.get(registration_id)
         if semaphore is None:
+            if self._semaphores is _NONE:
+                self._semaphores = {}
             semaphore = self._semaphores[registration_id] = anyio.Semaphore(limit)
         return semaphore
 
@@ -532,6 +542,8 @@ class Driver:
                 return
             size = handler.buffer if handler.buffer is not None else self.max_buffer
             queue, receive = anyio.create_memory_object_stream[tuple[Any, ...]](size)
+            if self._queues is _NONE:
+                self._queues = {}
             self._queues[key] = queue
             self.task_group.start_soon(self._consume, handler, receive)
         item = (args, kwargs)
@@ -541,6 +553,8 @@ class Driver:
         try:
             queue.send_nowait(item)
         except anyio.WouldBlock:
+            if self._blocked is _NONE_BLOCKED:
+                self._blocked = []
             self._blocked.append((queue, item))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass  # the handler was removed
@@ -555,7 +569,7 @@ class Driver:
     async def _unblock(self, paused: AsyncioStream | None = None) -> None:
         """Wait until the full queues take what the last read brought (backpressure);
         then let a ``paused`` stream deliver again."""
-        blocked, self._blocked = self._blocked, []
+        blocked, self._blocked = self._blocked, _NONE_BLOCKED
         for queue, item in blocked:
             with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
                 await queue.send(item)

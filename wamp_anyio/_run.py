@@ -94,10 +94,11 @@ def start_in_callbacks(
     """Drive ``session`` over our asyncio ``stream`` holding no task (see
     Driver.start_in_callbacks): its hooks, invocations and coroutine handlers run in
     tasks started with ``tasks`` while they run. ``on_end`` hears that it ended."""
+    ended = session._end_hooks
+    if on_end is not None:
 
-    def ended() -> None:
-        session._end_hooks()
-        if on_end is not None:
+        def ended() -> None:
+            session._end_hooks()
             on_end()
 
     driver = _attach_driver(session, transport, stream, realm, tasks, ended)

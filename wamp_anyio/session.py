@@ -129,16 +129,17 @@ class Session(SessionHooks[Future, "Request"]):
 
     def __init__(self, config: ComponentConfig | None = None):
         self.config = config or ComponentConfig(realm="realm1")
-        self.log = Logger(f"wamp_anyio.{type(self).__name__}")
+        self.log = _logger_for(type(self))
         self.cancel_mode = DEFAULT_CANCEL_MODE
         self.details: SessionDetails | None = None
         self._driver: Driver | None = None
         # Whether the session attached last has ended, and the futures leave() handed out
         # meanwhile (settled then): no Event nor task per session for a rare call.
         self._left = False
-        self._leave_waiters: list[Future] = []
-        self._pending_errors: list[tuple[type[BaseException], str | None]] = []
-        self._hooks: dict[anyio.CancelScope, str] = {}
+        # Made when first needed (an idle session of thousands holds none of them).
+        self._leave_waiters: list[Future] | None = None
+        self._pending_errors: tuple[tuple[type[BaseException], str | None], ...] = ()
+        self._hooks: dict[anyio.CancelScope, str] | None = None
         self._leave_done: anyio.Event | None = None
         self._event_streams: set[MemoryObjectSendStream[ReceivedEvent]] | None = None
 
@@ -187,6 +188,8 @@ class Session(SessionHooks[Future, "Request"]):
         if self._left:
             done.set_result(None)
         else:
+            if self._leave_waiters is None:
+                self._leave_waiters = []
             self._leave_waiters.append(done)
         return done
 
@@ -198,7 +201,7 @@ class Session(SessionHooks[Future, "Request"]):
     def define(self, exception: type[BaseException], error: str | None = None) -> None:
         """Map an exception class to an error URI, both ways (Autobahn's ``define``)."""
         if self._driver is None:
-            self._pending_errors.append((exception, error))
+            self._pending_errors = (*self._pending_errors, (exception, error))
         else:
             self._driver.core.define(exception, error)
 
@@ -275,7 +278,7 @@ class Session(SessionHooks[Future, "Request"]):
     def _attach(self, driver: Driver) -> None:
         self._driver = driver
         self._left = False
-        self._leave_waiters = []
+        self._leave_waiters = None
         for exception, error in self._pending_errors:
             driver.core.define(exception, error)
 
@@ -284,7 +287,7 @@ class Session(SessionHooks[Future, "Request"]):
 
     def _session_over(self, details: CloseDetails | None) -> None:
         self._left = True
-        waiters, self._leave_waiters = self._leave_waiters, []
+        waiters, self._leave_waiters = self._leave_waiters or (), None
         for done in waiters:
             done.set_result(None)
         self._end_event_streams()
@@ -316,7 +319,10 @@ class Session(SessionHooks[Future, "Request"]):
         if after is not None:
             await after.wait()
         with anyio.CancelScope() as scope:
-            self._hooks[scope] = name
+            hooks = self._hooks
+            if hooks is None:
+                hooks = self._hooks = {}
+            hooks[scope] = name
             try:
                 result = hook(*args)
                 if inspect.isawaitable(result):
@@ -324,7 +330,9 @@ class Session(SessionHooks[Future, "Request"]):
             except Exception as exc:
                 self.on_user_error(exc, f"{name} raised")
             finally:
-                del self._hooks[scope]
+                del hooks[scope]
+                if not hooks and self._hooks is hooks:
+                    self._hooks = None  # none runs: an idle session holds no table
                 if name == "on_leave" and self._leave_done is not None:
                     self._leave_done.set()
             if self._driver is not None:
@@ -333,7 +341,7 @@ class Session(SessionHooks[Future, "Request"]):
     def _end_hooks(self) -> None:
         """The transport closed: stop what still runs of this session's hooks (an
         on_join that never returns), but let on_leave and on_disconnect finish."""
-        for scope, name in list(self._hooks.items()):
+        for scope, name in list((self._hooks or {}).items()):
             if name not in ("on_leave", "on_disconnect"):
                 scope.cancel()
 
@@ -356,6 +364,17 @@ class Session(SessionHooks[Future, "Request"]):
             await driver.write()
 
         driver.task_group.start_soon(answer)
+
+
+_LOGGERS: dict[str, Logger] = {}  # one per session class name: they hold no state
+
+
+def _logger_for(cls: type) -> Logger:
+    name = f"wamp_anyio.{cls.__name__}"
+    logger = _LOGGERS.get(name)
+    if logger is None:
+        logger = _LOGGERS[name] = Logger(name)
+    return logger
 
 
 async def _maybe_await(value: Any) -> Any:

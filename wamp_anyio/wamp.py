@@ -152,34 +152,14 @@ class ApplicationRunner(RunnerBase):
         self._stopped = None
         self.session = session
         realm = session.config.realm or "realm1"
-        tasks = LoopTasks()
-
-        def ended() -> None:
-            if self.session is session:
-                self.session = None
-
         raw = _asyncio_stream_of(stream)
         if stream is raw:
-            start_in_callbacks(session, transport, raw, realm, tasks, ended)
+            start_in_callbacks(session, transport, raw, realm, _TASKS)
         else:  # TLS, or through a proxy: one task reads
-            tasks.start_soon(self._run_one, session, transport, stream, realm, tasks, ended)
+            _TASKS.start_soon(run_session, session, transport, stream, realm, _TASKS)
         protocol = raw._protocol
         protocol._session = session
         return raw._transport, protocol
-
-    @staticmethod
-    async def _run_one(
-        session: Session,
-        transport: Transport,
-        stream: Any,
-        realm: str,
-        tasks: LoopTasks,
-        ended: Callable[[], None],
-    ) -> None:
-        try:
-            await run_session(session, transport, stream, realm, tasks)
-        finally:
-            ended()
 
     def _set_session(self, session: Session | None) -> None:
         self.session = session
@@ -190,6 +170,11 @@ class ApplicationRunner(RunnerBase):
             self._stopped.set()
         if self.session is not None:
             self.session.disconnect()
+
+
+# Where the tasks of the sessions connect() runs go, while they run (shared: a session
+# holds none of its own; the loop's shutdown cancels what still runs).
+_TASKS = LoopTasks()
 
 
 def _asyncio_stream_of(stream: Any) -> AsyncioStream:
