@@ -257,3 +257,53 @@ def test_json_encodes_the_same_either_way(
         == '[36,1,2,{},["a/b","\u00e9t\u00e9","<&>","\\u0000AP8="],{"k":1.5}]'.encode()
     )
     assert codec.decode(codec.encode(message)) == [message]
+
+
+def test_msgpack_connections_share_packers_none_kept_at_a_big_message_s_size() -> None:
+    # issue 15: a packer per connection held its biggest message's buffer (HELLO's
+    # ~1 KiB for every idle session); the process's pool serves every serializer.
+    pool = serializers._PACKERS
+    pool.clear()
+    first, second = get_serializer("msgpack"), get_serializer("msgpack")
+    assert first.decode(first.encode(CALL)) == [CALL]
+    assert len(pool) == 1
+    packer = pool[0]
+    assert second.decode(second.encode(CALL)) == [CALL]
+    assert pool == [packer]  # the same packer, not one more per serializer
+    big = Call(1, "p", args=[b"x" * (serializers._PACKER_KEEP + 1)])
+    assert second.decode(second.encode(big)) == [big]
+    assert pool == []  # its buffer grew past the bound: dropped, not kept that big
+    assert first.decode(first.encode(CALL)) == [CALL]
+    assert len(pool) == 1 and pool[0] is not packer
+
+
+def test_msgpack_encodings_that_overlap_use_packers_of_their_own() -> None:
+    # The codec runs a dict subclass's items(): an encoding made there (or by another
+    # thread meanwhile) must not write into the buffer of the one under way.
+    pool = serializers._PACKERS
+    pool.clear()
+    codec = get_serializer("msgpack")
+    inner: list[bytes] = []
+
+    class Nested(dict[str, int]):
+        def items(self) -> Any:
+            inner.append(codec.dumps(["inner", 1]))
+            return super().items()
+
+    outer = codec.dumps(["outer", Nested(a=1)])
+    assert codec.loads(outer) == ["outer", {"a": 1}]
+    assert [codec.loads(data) for data in inner] == [["inner", 1]]
+    assert len(pool) == 2  # as many as ran at once, both kept for later
+
+
+def test_msgpack_packer_that_failed_is_not_reused() -> None:
+    pool = serializers._PACKERS
+    pool.clear()
+    codec = get_serializer("msgpack")
+    codec.encode(CALL)
+    packer = pool[0]
+    with pytest.raises(SerializationError):
+        codec.dumps(["ok so far", object()])  # a partial output stays in its buffer
+    assert pool == []
+    assert codec.decode(codec.encode(CALL)) == [CALL]
+    assert pool[0] is not packer

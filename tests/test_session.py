@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -57,8 +58,13 @@ from wamp_core.messages import (
     Yield,
 )
 from wamp_core.session import CLIENT_ROLES, SessionState
-from wamp_core.session._base import KNOWN_URIS_LIMIT
-from wamp_core.session._incoming import _SHARED_ROLES, SHARED_ROLES_LIMIT, shared_roles
+from wamp_core.session._base import EMPTY_DICT, EMPTY_LIST, KNOWN_URIS_LIMIT
+from wamp_core.session._incoming import (
+    _SHARED_ROLES,
+    SHARED_ROLES_LIMIT,
+    shared_roles,
+    shared_text,
+)
 from wamp_core.types import CallOptions, PublishOptions, RegisterOptions, SubscribeOptions
 
 Harness = MessageHarness
@@ -148,6 +154,50 @@ def test_sessions_welcomed_with_the_same_roles_share_one_dict(make: Make) -> Non
     for n in range(SHARED_ROLES_LIMIT + 1):  # past the limit the memory starts afresh
         shared_roles({"dealer": {"n": n}})
     assert shared_roles({**ROUTER_ROLES}) is not first.session.router_roles
+
+
+def test_an_idle_joined_session_owns_no_request_tables(make: Make) -> None:
+    """Memory per idle session (issue 15): the tables of requests, timers and queued
+    messages are shared empty ones until something goes in, and no authenticator
+    list is kept when there is none."""
+    h = joined(make)
+    session = h.session
+    assert session.authenticators == () and session.authmethods == ()
+    assert session._pending is EMPTY_DICT and session._timers is EMPTY_LIST
+    assert session._outgoing is EMPTY_LIST
+    drained = session.messages_to_send()
+    assert drained == [] and drained is not EMPTY_LIST  # the caller's own list
+    drained.append("theirs")
+    assert EMPTY_LIST == []
+    request_id = session.call("com.p", options=CallOptions(timeout=5))
+    assert request_id in session._pending and len(session._timers) == 1
+    assert session.messages_to_send() != []
+    assert session._outgoing is EMPTY_LIST
+    other = joined(make).session
+    other.call("com.q")  # the call path that takes no options
+    assert list(other._pending) == [other._next_id - 1]
+    assert EMPTY_DICT == {} and EMPTY_LIST == []
+
+
+def test_welcome_names_that_sessions_share_are_interned(h: Harness) -> None:
+    """The realm, authrole, authmethod and authprovider every session of an
+    application has are kept once (SessionDetails holds them while the session
+    lives); the authid is each session's own."""
+
+    def fresh(text: str) -> str:
+        return "".join(list(text))  # equal, but not the interned object
+
+    h.start()
+    h.sent()
+    names = {"realm": "realm1", "authrole": "anonymous", "authmethod": "anonymous"}
+    details = {key: fresh(value) for key, value in names.items()}
+    h.deliver(Welcome(5, {"roles": ROUTER_ROLES, "authprovider": fresh("static"), **details}))
+    event = h.event(Joined)
+    assert (event.realm, event.authrole, event.authmethod) == tuple(names.values())
+    assert event.realm is sys.intern("realm1")
+    assert event.authrole is event.authmethod is sys.intern("anonymous")
+    assert event.authprovider is sys.intern("static")
+    assert shared_text(None) is None and shared_text(7) == 7
 
 
 def test_abort_on_join_ends_with_reason(h: Harness) -> None:

@@ -43,6 +43,7 @@ from wamp_core.transports import (
     TransportState,
     WebSocketClientTransport,
 )
+from wamp_core.transports.websocket import _DEFAULT_MASKS
 
 Feed = Callable[..., None]
 
@@ -178,6 +179,28 @@ def test_handshake_success(feed: Feed, subprotocol: str, name: str) -> None:
     assert transport.response_headers == (("server", "Crossbar"),)
     assert transport.max_outgoing == 16 * 1024 * 1024
     assert transport.next_deadline() is None
+
+
+def test_an_open_client_keeps_nothing_of_its_handshake(feed: Feed) -> None:
+    """Memory per idle connection (issue 15): the request's parts are dropped once
+    the upgrade succeeded; the subprotocol table, the negotiated names and the
+    default mask source are shared by every connection; no receive buffer is held
+    between frames."""
+    first, _ = open_ws(feed, "wamp.2.msgpack", serializers=["json", "msgpack"], headers={"X": "y"})
+    second, router = open_ws(feed, "wamp.2.msgpack", serializers=["json", "msgpack"])
+    assert (first._host, first._resource, first._key, first._extra_headers) == ("", "", b"", [])
+    assert first._offered is second._offered
+    assert first.subprotocol is second.subprotocol
+    assert first.serializer is second.serializer == "msgpack"
+    assert first._masks is second._masks is _DEFAULT_MASKS
+    assert second._buffer is None and second._parts == []
+    message = router.send(BytesMessage(b"\x91\x01"))
+    second.receive_data(message[:2])  # a frame's start waits in a buffer
+    assert second._buffer == message[:2]
+    second.receive_data(message[2:])
+    assert second._buffer is None and second.events() == [MessageReceived(b"\x91\x01")]
+    own = WebSocketClientTransport("h", random_bytes=bytes)
+    assert own._masks is not _DEFAULT_MASKS
 
 
 def test_handshake_and_messages_in_one_chunk(feed: Feed) -> None:

@@ -41,7 +41,7 @@ from wamp_core.transports import (
     TransportState,
     WebSocketClientTransport,
     WebSocketServerTransport,
-    websocket_server,
+    _wshandshake,
 )
 from wamp_core.transports._wsframe import _LARGE, _RUN, frame, mask, unmasked_frame
 
@@ -183,7 +183,7 @@ def test_a_listener_s_connections_share_one_subprotocol_table(feed: Feed) -> Non
         server = WebSocketServerTransport(order)
         feed(server, request(protocols=f"wamp.2.{order[0]}"))
         assert server.subprotocol == f"wamp.2.{order[0]}"
-    assert len(websocket_server._TABLES) == websocket_server._MAX_TABLES
+    assert len(_wshandshake._TABLES) == _wshandshake._MAX_TABLES
 
 
 def test_repeated_protocol_headers_are_one_list(feed: Feed) -> None:

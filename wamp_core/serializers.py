@@ -8,8 +8,9 @@ not decode, ProtocolError itself for a decoded value that is not a valid message
 Encoding a value the format cannot carry raises SerializationError, before
 anything is sent.
 
-Serializers are cheap objects with per-instance codec state (the MessagePack
-packer), so each connection creates its own: :func:`get_serializer` returns a new one.
+Serializers are cheap objects; :func:`get_serializer` returns a new one per call.
+The CBOR serializer keeps per-instance codec state (its encoder and buffer); the
+MessagePack packers are shared by the whole process (see ``_PACKERS``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import binascii
 import io
 import struct
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import cbor2
 import msgpack
@@ -221,6 +222,19 @@ def _text_to_binary(obj: Any) -> Any:
     return obj
 
 
+# MessagePack packers are shared by every connection of the process, not owned by
+# each: a Packer's buffer grows to the biggest message it encoded and stays that big
+# (msgpack cannot shrink it), so one per connection held HELLO's ~1 KiB for every idle
+# session (issue 15). Encoding is synchronous, so one packer serves everything but an
+# encoding that overlaps another (a payload's own code run by the codec, another
+# thread): the pool then makes one more, so it holds as many packers as encodings ever
+# ran at once. A packer that encoded more than _PACKER_KEEP bytes is dropped, not kept
+# at that size: each one kept holds at most ~2 * _PACKER_KEEP.
+_PACKERS: Final[list[Any]] = []
+_PACKER_KEEP: Final = 256 * 1024  # msgpack's own default first buffer
+_PACKER_START: Final = 1024  # a fresh packer's buffer; it grows by doubling
+
+
 class MsgPackSerializer(Serializer):
     """MessagePack (binary frames), strings as str and bytes as bin."""
 
@@ -228,20 +242,22 @@ class MsgPackSerializer(Serializer):
     RAWSOCKET_ID = 2
     BINARY = True
 
-    def __init__(self, batched: bool = False, *, strict_uris: bool = False):
-        super().__init__(batched, strict_uris=strict_uris)
-        # msgpack's default first buffer is 256 KiB per Packer, i.e. per connection:
-        # ~14 KiB of resident memory per idle session (benchmarks/sessions.py). It
-        # grows by doubling when a message needs more and keeps its size, so a small
-        # start costs an idle session little and a busy one a few reallocations once.
-        self._packer = msgpack.Packer(use_bin_type=True, buf_size=256)
-
     def dumps(self, obj: Any) -> bytes:
+        # A packer from the process's pool (see _PACKERS): taken out while it encodes,
+        # so a nested or concurrent encoding never shares its buffer.
+        pool = _PACKERS
         try:
-            return self._packer.pack(obj)  # type: ignore[no-any-return]
+            packer = pool.pop()
+        except IndexError:
+            packer = msgpack.Packer(use_bin_type=True, buf_size=_PACKER_START)
+        try:
+            data: bytes = packer.pack(obj)
         except _CODEC_ERRORS as exc:
-            self._packer.reset()
+            # Not returned to the pool: a failed pack leaves its partial output behind.
             raise SerializationError(f"msgpack cannot encode this message: {exc}") from None
+        if len(data) <= _PACKER_KEEP:
+            pool.append(packer)
+        return data
 
     def loads(self, data: bytes | str) -> Any:
         try:

@@ -184,8 +184,9 @@ class WampProtocol(Protocol, Generic[SessionT]):
         self._invocations: dict[int, defer.Deferred[Any]] = _EMPTY
         self._semaphores: dict[int, defer.DeferredSemaphore] = _EMPTY
         self._chains: dict[int, _Chain] = _EMPTY
-        # One bound method for every request's Deferred (not a new one per request).
-        self._canceller = self._cancel_request
+        # One bound method for every request's Deferred (not a new one per request),
+        # made at the first request (an idle session has none).
+        self._canceller: Callable[[defer.Deferred[Any]], None] | None = None
 
     @property
     def lost(self) -> defer.Deferred[None]:
@@ -323,7 +324,10 @@ class WampProtocol(Protocol, Generic[SessionT]):
     # ---- Host: futures and flushing
 
     def create_future(self) -> RequestDeferred:
-        return RequestDeferred(self._canceller)
+        canceller = self._canceller
+        if canceller is None:
+            canceller = self._canceller = self._cancel_request
+        return RequestDeferred(canceller)
 
     def _cancel_request(self, request: defer.Deferred[Any]) -> None:
         """The application canceled a request's Deferred: a call sends CANCEL (other

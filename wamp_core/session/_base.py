@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from wamp_core.auth import Authenticator
@@ -48,6 +48,7 @@ KNOWN_URIS_LIMIT = 1024
 # places that add check; reads, pops, deletes of found keys and clears change nothing.
 EMPTY_DICT: dict[Any, Any] = {}
 EMPTY_SET: set[Any] = set()
+EMPTY_LIST: list[Any] = []
 
 
 class SessionState(enum.Enum):
@@ -124,8 +125,10 @@ class SessionBase:
     """Shared state (set up by ClientSession.__init__); the mixins add the behaviour."""
 
     realm: str
-    authenticators: list[Authenticator]
-    authmethods: list[str]  # announced too; their challenges go to the application
+    # Tuples unless the application sets lists: most sessions have none, and () is
+    # one shared object.
+    authenticators: Sequence[Authenticator]
+    authmethods: Sequence[str]  # announced too; their challenges go to the application
     authid: str | None
     authrole: str | None
     authextra: dict[str, Any] | None
@@ -171,7 +174,10 @@ class SessionBase:
         """Queue a message; with an encoder, encode it now, so that a payload the
         serializer cannot carry raises in the request that made it."""
         encoder = self.encoder
-        self._outgoing.append(message if encoder is None else encoder(message))
+        outgoing = self._outgoing
+        if outgoing is EMPTY_LIST:  # nothing queued since the last drain
+            outgoing = self._outgoing = []
+        outgoing.append(message if encoder is None else encoder(message))
 
     def _send_request(self, message: Message) -> None:
         """Queue a request built with ``self._next_id``; only then is the id used up,
@@ -206,7 +212,15 @@ class SessionBase:
 
     def _arm(self, deadline: float, kind: str, key: int) -> None:
         self._timer_seq += 1
+        if self._timers is EMPTY_LIST:
+            self._timers = []
         heapq.heappush(self._timers, (deadline, self._timer_seq, kind, key))
+
+    def _add_pending(self, request_id: int, pending: Pending) -> None:
+        table = self._pending
+        if table is EMPTY_DICT:
+            table = self._pending = {}
+        table[request_id] = pending
 
     def _settle(self, request_id: int) -> None:
         """Remember a call that ended here, so the router's late answer is dropped quietly."""
@@ -218,7 +232,7 @@ class SessionBase:
 
     def _fail_all(self, error_for: Any) -> None:
         """End every pending request with the error ``error_for()`` makes, in request order."""
-        pending, self._pending = self._pending, {}
+        pending, self._pending = self._pending, EMPTY_DICT
         for request_id, request in pending.items():
             self._events.append(RequestFailed(request_id, request.kind, error_for()))
         self._invocations.clear()

@@ -31,6 +31,7 @@ from wamp_core.session._base import (
     CALL,
     DISPATCH,
     EMPTY_DICT,
+    EMPTY_LIST,
     EMPTY_SET,
     IN_SESSION,
     INVOCATION,
@@ -66,8 +67,8 @@ class ClientSession(IncomingMixin):
         encoder: Callable[[Message], Any] | None = None,
     ):
         self.realm = realm
-        self.authenticators = list(authenticators)
-        self.authmethods = list(authmethods)
+        self.authenticators = tuple(authenticators)
+        self.authmethods = tuple(authmethods)
         self.authid = authid
         self.authrole = authrole
         self.authextra = authextra
@@ -80,17 +81,17 @@ class ClientSession(IncomingMixin):
         self.transport_gone = False
         self.channel_id = None
         self.encoder = encoder
-        self._outgoing = []
+        self._outgoing = EMPTY_LIST
         self._events = []
         self._next_id = 1
-        self._pending = {}
+        self._pending = EMPTY_DICT
         self._settled = EMPTY_DICT
         self._known_uris = EMPTY_SET
         self._registrations = EMPTY_DICT
         self._subscriptions = EMPTY_DICT
         self._invocations = EMPTY_DICT
         self._max_invocation_id = 0
-        self._timers = []
+        self._timers = EMPTY_LIST
         self._timer_seq = 0
         self._leave_deadline = None
         self._authenticator = None
@@ -147,7 +148,10 @@ class ClientSession(IncomingMixin):
     def messages_to_send(self) -> list[Any]:
         """Everything queued for the router, oldest first (drains the queue): the
         messages, or their encoded payloads when the session has an ``encoder``."""
-        out, self._outgoing = self._outgoing, []
+        out = self._outgoing
+        if out is EMPTY_LIST:
+            return []  # the caller's own list: the shared empty one must stay empty
+        self._outgoing = EMPTY_LIST
         return out
 
     @property

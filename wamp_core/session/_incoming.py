@@ -4,6 +4,7 @@ router broke the rules; ClientSession turns that into ABORT protocol_violation."
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from wamp_core.events import (
@@ -73,6 +74,11 @@ def shared_roles(roles: dict[str, Any]) -> dict[str, Any]:
     return roles
 
 
+def shared_text(value: Any) -> Any:
+    """The interned copy of a string (anything else as it is)."""
+    return sys.intern(value) if type(value) is str else value
+
+
 class IncomingMixin(RequestsMixin):
     """Handlers for router messages, grouped by the phase of the session.
 
@@ -96,14 +102,16 @@ class IncomingMixin(RequestsMixin):
         self.session_id = msg.session_id
         roles = self.router_roles = shared_roles(msg.roles)
         self._authenticator = None
+        # The names most sessions share are interned: the application keeps them (in
+        # SessionDetails) for as long as the session lives (issue 15).
         self._events.append(
             Joined(
                 msg.session_id,
-                details.get("realm", self.realm),
+                shared_text(details.get("realm", self.realm)),
                 details.get("authid"),
-                details.get("authrole"),
-                details.get("authmethod"),
-                details.get("authprovider"),
+                shared_text(details.get("authrole")),
+                shared_text(details.get("authmethod")),
+                shared_text(details.get("authprovider")),
                 details.get("authextra") or {},
                 roles,
             )

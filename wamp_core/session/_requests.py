@@ -24,6 +24,7 @@ from wamp_core.messages import (
 )
 from wamp_core.session._base import (
     CALL,
+    EMPTY_DICT,
     IN_SESSION,
     INVOCATION,
     PUBLISH,
@@ -173,7 +174,10 @@ class RequestsMixin(SessionBase):
         if options is None:  # the common case: nothing to look up
             request_id = self._next_id
             self._send_request(Call(request_id, procedure, args, kwargs, {}))
-            self._pending[request_id] = Pending(CALL, procedure)
+            table = self._pending  # _add_pending inline: the hot path
+            if table is EMPTY_DICT:
+                table = self._pending = {}
+            table[request_id] = Pending(CALL, procedure)
             return request_id
         wire = options.message_attr()
         self._check_passthru(wire, "dealer")
@@ -189,7 +193,7 @@ class RequestsMixin(SessionBase):
             timeout=timeout,
             progressive_input=wire.get("progress") is True,
         )
-        self._pending[request_id] = pending
+        self._add_pending(request_id, pending)
         if timeout is not None:
             pending.deadline = now + timeout
             self._arm(pending.deadline, "call", request_id)
@@ -243,7 +247,7 @@ class RequestsMixin(SessionBase):
         validate_pattern(procedure, wire.get("match", "exact"), what="procedure")
         request_id = self._next_id
         self._send_request(Register(request_id, procedure, wire))
-        self._pending[request_id] = Pending(REGISTER, procedure)
+        self._add_pending(request_id, Pending(REGISTER, procedure))
         return request_id
 
     def unregister(self, registration_id: int) -> int:
@@ -252,7 +256,7 @@ class RequestsMixin(SessionBase):
             raise ValueError(f"no registration {registration_id} in this session")
         request_id = self._next_id
         self._send_request(Unregister(request_id, registration_id))
-        self._pending[request_id] = Pending(UNREGISTER, target=registration_id)
+        self._add_pending(request_id, Pending(UNREGISTER, target=registration_id))
         return request_id
 
     def yield_result(
@@ -314,7 +318,7 @@ class RequestsMixin(SessionBase):
         request_id = self._next_id
         self._send_request(Publish(request_id, topic, args, kwargs, wire))
         if wire.get("acknowledge") is True:
-            self._pending[request_id] = Pending(PUBLISH, topic)
+            self._add_pending(request_id, Pending(PUBLISH, topic))
         return request_id
 
     def subscribe(self, topic: str, options: SubscribeOptions | None = None) -> int:
@@ -324,7 +328,7 @@ class RequestsMixin(SessionBase):
         validate_pattern(topic, wire.get("match", "exact"), what="topic")
         request_id = self._next_id
         self._send_request(Subscribe(request_id, topic, wire))
-        self._pending[request_id] = Pending(SUBSCRIBE, topic)
+        self._add_pending(request_id, Pending(SUBSCRIBE, topic))
         return request_id
 
     def unsubscribe(self, subscription_id: int) -> int:
@@ -333,7 +337,7 @@ class RequestsMixin(SessionBase):
             raise ValueError(f"no subscription {subscription_id} in this session")
         request_id = self._next_id
         self._send_request(Unsubscribe(request_id, subscription_id))
-        self._pending[request_id] = Pending(UNSUBSCRIBE, target=subscription_id)
+        self._add_pending(request_id, Pending(UNSUBSCRIBE, target=subscription_id))
         return request_id
 
     def _check_passthru(self, wire: dict[str, Any], role: str) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "build_request",
     "check_upgrade",
     "request_headers",
+    "shared_subprotocols",
     "subprotocols",
     "tokens",
 ]
@@ -67,6 +68,23 @@ def subprotocols(serializers: Sequence[str]) -> dict[str, tuple[str, bool]]:
             raise ValueError(f"serializer {spec!r} is listed twice")
         result[subprotocol] = (subprotocol.removeprefix("wamp.2."), codec.BINARY)
     return result
+
+
+# shared_subprotocols' tables, by serializer list: a program uses a few lists, and a
+# table per connection would be held by every idle one (issue 15).
+_TABLES: dict[tuple[str, ...], dict[str, tuple[str, bool]]] = {}
+_MAX_TABLES = 64
+
+
+def shared_subprotocols(serializers: Sequence[str]) -> Mapping[str, tuple[str, bool]]:
+    """``subprotocols(serializers)``, the same table for the same list (read-only)."""
+    key = tuple(serializers)
+    table = _TABLES.get(key)
+    if table is None:
+        table = subprotocols(serializers)  # checks them (a str is refused here)
+        if len(_TABLES) < _MAX_TABLES:
+            _TABLES[key] = table
+    return table
 
 
 def accept_token(key: bytes) -> bytes:
@@ -140,11 +158,12 @@ def check_upgrade(
     if chosen is None:
         return None, tuple(extra)
     subprotocol = chosen.strip().decode("latin-1")
-    if subprotocol not in offered:
-        names = ", ".join(offered)
-        text = f"the router chose subprotocol {subprotocol!r}, which we did not offer ({names})"
-        raise HandshakeError(text)
-    return subprotocol, tuple(extra)
+    for name in offered:
+        if name == subprotocol:
+            return name, tuple(extra)  # our own string, not one more per connection
+    names = ", ".join(offered)
+    text = f"the router chose subprotocol {subprotocol!r}, which we did not offer ({names})"
+    raise HandshakeError(text)
 
 
 def tokens(value: bytes) -> list[bytes]:

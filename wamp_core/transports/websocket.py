@@ -24,8 +24,8 @@ from __future__ import annotations
 import base64
 import secrets
 from abc import abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 import h11
 
@@ -50,7 +50,7 @@ from wamp_core.transports._wshandshake import (
     build_request,
     check_upgrade,
     request_headers,
-    subprotocols,
+    shared_subprotocols,
 )
 from wamp_core.transports.base import (
     ClosedByPeer,
@@ -85,6 +85,12 @@ _MAX_REASON = 123  # a close frame's payload is at most 125 bytes, 2 of them the
 _MAX_CONTROL = 125  # payload bytes of a ping, pong or close frame
 _REJECT_BODY_LIMIT = 4096  # of a refused upgrade's body, kept for the error
 _KEY_BYTES = 16  # the nonce of Sec-WebSocket-Key
+# The masks of every client whose randomness is the default CSPRNG come from one
+# pool (each mask is still used once): a pool per connection was 170 bytes of every
+# idle session (issue 15). A client given its own source draws from it alone.
+_DEFAULT_MASKS: Final = MaskSource(secrets.token_bytes)
+_NO_HEADERS: Final[list[tuple[bytes, bytes]]] = []  # never appended to
+_NO_PARTS: Final[list[bytes]] = []  # no fragmented message in progress; never appended to
 
 
 class WebSocketTransport(Transport):
@@ -116,9 +122,10 @@ class WebSocketTransport(Transport):
         self._close_sent = False
         self._subprotocol: str | None = None
         self._binary = False
-        self._buffer = bytearray()  # the start of a frame that has not fully arrived
+        # Only while something is held (issue 15: an idle connection holds neither).
+        self._buffer: bytearray | None = None  # the start of a frame not fully arrived
         self._need = 0  # the bytes that frame needs before parsing is worth trying
-        self._parts: list[bytes] = []  # fragments of the message being received
+        self._parts = _NO_PARTS  # fragments of the message being received
         self._size = 0  # their size in bytes
         self._fragmented = 0  # the opcode of that message (0: none in progress)
 
@@ -164,16 +171,16 @@ class WebSocketTransport(Transport):
 
     def _receive_frames(self, data: bytes) -> None:
         buffer = self._buffer
-        if buffer:
+        if buffer is not None:
             buffer += data
             if len(buffer) < self._need:
                 return  # a big frame still arriving: no re-parsing of what is here
             data = bytes(buffer)
-            buffer.clear()
+            self._buffer = None
         end = len(data)
         pos = self._parse(data, end)
         if pos < end and self._state is not TransportState.CLOSED:
-            buffer += memoryview(data)[pos:]
+            self._buffer = bytearray(memoryview(data)[pos:])
 
     def _parse(self, data: bytes, end: int) -> int:
         """Handle every whole frame of ``data``; where the first incomplete one starts."""
@@ -289,6 +296,7 @@ class WebSocketTransport(Transport):
         if not final:
             if opcode != OP_CONTINUATION:
                 self._fragmented = opcode
+                self._parts = []
             self._parts.append(payload)
             self._size += len(payload)
             return
@@ -296,7 +304,7 @@ class WebSocketTransport(Transport):
             opcode = self._fragmented
             self._parts.append(payload)
             payload = b"".join(self._parts)
-            self._parts = []
+            self._parts = _NO_PARTS
             self._size = 0
             self._fragmented = 0
         if opcode == OP_BINARY:
@@ -394,8 +402,8 @@ class WebSocketTransport(Transport):
         self._finish(code, reason, error, clean=False)
 
     def _release(self) -> None:
-        self._buffer = bytearray()
-        self._parts = []
+        self._buffer = None
+        self._parts = _NO_PARTS
 
 
 class WebSocketClientTransport(WebSocketTransport):
@@ -435,16 +443,20 @@ class WebSocketClientTransport(WebSocketTransport):
         self._configure(max_message_size, max_outgoing_size, close_timeout, mask_in=False)
         if not resource.startswith("/"):
             raise ValueError(f"resource must start with '/', got {resource!r}")
-        self._offered = subprotocols(serializers)
+        # Shared by the connections offering the same list (read-only).
+        self._offered: Mapping[str, tuple[str, bool]] = shared_subprotocols(serializers)
+        # What only the handshake needs; dropped once it succeeded (see _upgraded).
         self._host = host
         self._resource = resource
         self._extra_headers = request_headers(headers, origin)
-        self._masks = MaskSource(random_bytes)
         self._key = b""  # our Sec-WebSocket-Key, once the request is built
+        self._masks = (
+            _DEFAULT_MASKS if random_bytes is secrets.token_bytes else MaskSource(random_bytes)
+        )
         self._http: Any = None  # the h11 connection while the handshake runs
         self._response_headers: tuple[tuple[str, str], ...] = ()
         self._rejection: Any = None  # the h11 answer that refused the upgrade
-        self._reject_body = bytearray()
+        self._reject_body = b""  # the start of its body (bounded)
         if auto_open:
             self.open()
 
@@ -499,8 +511,13 @@ class WebSocketClientTransport(WebSocketTransport):
     def _upgraded(self, response: Any) -> None:
         trailing = bytes(self._http.trailing_data[0])  # frames sent right after the 101
         self._http = None
+        key = self._key
+        # The request's parts are not needed again: an idle connection keeps none.
+        self._host = self._resource = ""
+        self._extra_headers = _NO_HEADERS
+        self._key = b""
         try:
-            subprotocol, headers = check_upgrade(response, self._key, self._offered)
+            subprotocol, headers = check_upgrade(response, key, self._offered)
         except HandshakeError as refusal:
             self._abort(refusal)
             return
@@ -521,7 +538,7 @@ class WebSocketClientTransport(WebSocketTransport):
     def _on_reject_data(self, data: bytes) -> bool:
         """Keep the start of a refusal's body; True once the refusal is reported."""
         room = _REJECT_BODY_LIMIT - len(self._reject_body)
-        self._reject_body += data[:room]
+        self._reject_body += data[:room]  # bytes: a refusal is rare, and its body small
         # Stop at the bound rather than wait for a body we would not keep.
         if len(self._reject_body) >= _REJECT_BODY_LIMIT:
             self._refused()
@@ -533,7 +550,7 @@ class WebSocketClientTransport(WebSocketTransport):
 
     def _refusal(self) -> HandshakeError:
         rejection = self._rejection
-        body = bytes(self._reject_body)
+        body = self._reject_body
         text = f"the router refused the WebSocket upgrade: HTTP {rejection.status_code}"
         if body:
             text += f": {body[:200].decode('utf-8', 'replace')!r}"
@@ -557,4 +574,4 @@ class WebSocketClientTransport(WebSocketTransport):
     def _release(self) -> None:
         super()._release()
         self._http = None
-        self._reject_body = bytearray()
+        self._reject_body = b""

@@ -22,7 +22,7 @@ from typing import Any
 import h11
 
 from wamp_core.transports._wsframe import OP_BINARY, OP_TEXT, frame_header, unmasked_frame
-from wamp_core.transports._wshandshake import subprotocols
+from wamp_core.transports._wshandshake import shared_subprotocols
 from wamp_core.transports._wsupgrade import (
     accept_response,
     check_request,
@@ -43,23 +43,6 @@ _ALL_SERIALIZERS = (
     "msgpack.batched",
     "cbor.batched",
 )
-
-
-# Subprotocol tables by serializer list, shared by the connections of a listener: built
-# for each connection, a table was about 1.4 KB of every idle session. Bounded: a host
-# has a few listeners, not thousands of serializer lists.
-_TABLES: dict[tuple[str, ...], dict[str, tuple[str, bool]]] = {}
-_MAX_TABLES = 64
-
-
-def _accepted(serializers: Sequence[str]) -> dict[str, tuple[str, bool]]:
-    key = tuple(serializers)
-    table = _TABLES.get(key)
-    if table is None:
-        table = subprotocols(serializers)  # checks them (a str is refused here)
-        if len(_TABLES) < _MAX_TABLES:
-            _TABLES[key] = table
-    return table
 
 
 class WebSocketServerTransport(WebSocketTransport):
@@ -94,7 +77,7 @@ class WebSocketServerTransport(WebSocketTransport):
         self._configure(max_message_size, max_outgoing_size, close_timeout, mask_in=True)
         self._peer = "client"
         self._shared_frames = True
-        self._accepted = _accepted(serializers)
+        self._accepted = shared_subprotocols(serializers)
         self._paths = None if paths is None else frozenset(paths)
         self._http: Any = h11.Connection(h11.SERVER, max_incomplete_event_size=max_request_size)
         self._max_request = max_request_size
