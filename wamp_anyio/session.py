@@ -8,6 +8,7 @@ may be plain functions or coroutines; each runs in its own task.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import inspect
@@ -18,7 +19,7 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._driver import Driver
+from wamp_anyio._driver import Driver, _enter_asyncio, _is_async, _leave_asyncio
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
 from wamp_core.application import SessionCore
@@ -307,7 +308,34 @@ class Session(SessionHooks[Future, "Request"]):
         if name == "on_leave":
             self._leave_done = anyio.Event()
         after = self._leave_done if after_leave else None
+        if driver._in_callbacks and not _is_async(hook) and (after is None or after.is_set()):
+            # Driven in callbacks (asyncio): a plain hook runs in a loop callback of its
+            # own, in order with the tasks started before and after it; a task would
+            # cost ~2 KiB for the time it runs, and many sessions joining at once leave
+            # that memory scattered behind them.
+            asyncio.get_running_loop().call_soon(self._call_hook, hook, name, args)
+            return
         driver.task_group.start_soon(self._hook_task, hook, name, args, after)
+
+    def _call_hook(self, hook: Callable[..., object], name: str, args: tuple[object, ...]) -> None:
+        previous = _enter_asyncio()
+        try:
+            try:
+                result = hook(*args)
+            except Exception as exc:
+                self.on_user_error(exc, f"{name} raised")
+                result = None
+            driver = self._driver
+            if inspect.isawaitable(result):  # what it returned runs in a task, as a hook
+                assert driver is not None
+                driver.task_group.start_soon(self._hook_task, _returning(result), name, ())
+                return
+            if name == "on_leave" and self._leave_done is not None:
+                self._leave_done.set()
+            if driver is not None:
+                driver.flush()
+        finally:
+            _leave_asyncio(previous)
 
     async def _hook_task(
         self,
@@ -375,6 +403,10 @@ def _logger_for(cls: type) -> Logger:
     if logger is None:
         logger = _LOGGERS[name] = Logger(name)
     return logger
+
+
+def _returning(value: object) -> Callable[[], object]:
+    return lambda: value
 
 
 async def _maybe_await(value: Any) -> Any:
