@@ -32,8 +32,13 @@ what the stalled subscriber finds when it reads again: whether the router closed
 connection and the last message it sent (our routers: a GOODBYE with
 ``wamp.close.slow_consumer``), and the cut-off line of the router's log.
 
+``--trace`` (ours on asyncio and Twisted) also times, inside the router, each of the
+probe's requests from its read to the router's first send after it
+(benchmarks/_flood_trace): the router's own share of a hop, unloaded and under the
+flood, and how many of those sends waited for a later event-loop iteration.
+
     python benchmarks/flood.py [--routers ours,ours-trio,ours-twisted,crossbar]
-                               [--calls 2000] [--payload 2000]
+                               [--calls 2000] [--payload 2000] [--trace]
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from _router_stats import children, rss_bytes
 from tests.integration.crossbar_node import _free_ports, find_crossbar
 
 PEERS = str(HERE / "_flood_peers.py")
+TRACER = HERE / "_flood_trace"  # its sitecustomize.py, for the router process alone
 MB = 1024 * 1024
 REPLY_TIMEOUT = 300.0  # seconds for a client process to answer a line (Crossbar.io under a
 # flood answers a call in ~50-80 ms: 2,000 calls and publishes take minutes)
@@ -121,9 +127,23 @@ def pin_tree(pid: int, cpus: set[int]) -> None:
             pin_tree(each, cpus)
 
 
-def start_router(router: RouterProcess, pinning: Pinning) -> None:
+def start_router(router: RouterProcess, pinning: Pinning, trace: Path | None = None) -> None:
     """Start it pinned from the first instruction: this process moves to the router's
-    CPU while it starts it (children inherit the affinity), then back."""
+    CPU while it starts it (children inherit the affinity), then back. With ``trace``,
+    the router (alone: the environment is restored) writes its timestamps there."""
+    if trace is not None:
+        saved = {name: os.environ.get(name) for name in ("FLOOD_TRACE", "PYTHONPATH")}
+        os.environ["FLOOD_TRACE"] = str(trace)
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TRACER), saved["PYTHONPATH"]]))
+        try:
+            start_router(router, pinning)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        return
     if not pinning.router:
         router.start()
         return
@@ -220,7 +240,8 @@ class RssSampler:
 def run_one(kind: RouterKind, opts: argparse.Namespace, pinning: Pinning) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wamp-flood-") as tmp:
         router = RouterProcess(kind, Path(tmp), tuple(_free_ports(2)))  # type: ignore[arg-type]
-        start_router(router, pinning)
+        trace = Path(tmp) / "trace.json" if opts.trace else None
+        start_router(router, pinning, trace)
         peers: list[Peer] = []
         try:
             probe, reader, stalled = (Peer(r, router, opts) for r in ("probe", "read", "stall"))
@@ -229,16 +250,20 @@ def run_one(kind: RouterKind, opts: argparse.Namespace, pinning: Pinning) -> dic
                 peer.answer()  # ready
             probe.say(f"measure {opts.warmup}")
             probe.answer()
+            windows = {"unloaded": time.perf_counter()}
             probe.say(f"measure {opts.calls}")
             unloaded = probe.answer()
+            windows["unloaded_end"] = time.perf_counter()
             rss_before = rss_bytes(router.pid)
             publisher = Peer("publish", router, opts)
             peers.append(publisher)
             publisher.answer()  # ready: joined, about to flood
             with RssSampler(router.pid, opts.sample) as sampler:
                 time.sleep(opts.settle)  # the flood under way (and the stalled cut off)
+                windows["loaded"] = time.perf_counter()
                 probe.say(f"measure {opts.calls}")
                 loaded = probe.answer()
+                windows["loaded_end"] = time.perf_counter()
                 publisher.say("stop")
                 published = publisher.answer()["published"]
             reader.say("stop")
@@ -251,6 +276,7 @@ def run_one(kind: RouterKind, opts: argparse.Namespace, pinning: Pinning) -> dic
                 peer.stop()
             log = router.log_tail(400)
             router.stop()
+        hops = router_hops(trace, windows) if trace is not None and trace.exists() else None
     cut_lines = [line for line in log.splitlines() if any(w in line for w in CUT_OFF_WORDS)]
     return {
         "router": kind.name,
@@ -263,7 +289,26 @@ def run_one(kind: RouterKind, opts: argparse.Namespace, pinning: Pinning) -> dic
         "read": read,
         "stalled": drained,
         "cut_off_log": cut_lines[:2],
+        "hops": hops,
     }
+
+
+def router_hops(trace: Path, windows: dict[str, float]) -> dict[str, list[list[float]]]:
+    """From the router's trace: for each of the probe's requests read in the unloaded
+    and the loaded window, the seconds to the router's next send and the event-loop
+    iterations between (0: sent in the iteration that read it)."""
+    events = json.loads(trace.read_text())
+    out: dict[str, list[list[float]]] = {"unloaded": [], "loaded": []}
+    read: list[Any] | None = None
+    for kind, iteration, at in events:
+        if kind == "r":
+            read = [iteration, at]
+        elif read is not None:
+            for name, hops in out.items():
+                if windows[name] <= read[1] <= windows[f"{name}_end"]:
+                    hops.append([at - read[1], iteration - read[0]])
+            read = None
+    return out
 
 
 # ---- the report
@@ -297,7 +342,21 @@ def rows(row: dict[str, Any], payload: int) -> list[tuple[str, str]]:
         ("stalled: last message", row["stalled"]["last"][:70] or "(none)"),
         ("cut-off in the router log", _short(row["cut_off_log"])),
     ]
+    if row.get("hops") is not None:
+        out += _hop_rows(row["hops"])
     return out
+
+
+def _hop_rows(hops: dict[str, list[list[float]]]) -> list[tuple[str, str]]:
+    if not all(len(hops[name]) > 1 for name in hops):
+        return [("router per hop (trace)", "too few hops traced")]
+    (u50, u99), (l50, l99) = (percentiles([t for t, _ in hops[n]]) for n in hops)
+    later = [sum(1 for _, i in hops[n] if i) / len(hops[n]) for n in hops]
+    return [
+        ("router per hop p50 (us, trace)", f"{u50:.0f} -> {l50:.0f}"),
+        ("router per hop p99 (us, trace)", f"{u99:.0f} -> {l99:.0f}"),
+        ("  sent an iteration later", f"{later[0]:.0%} -> {later[1]:.0%}"),
+    ]
 
 
 def _end_after(samples: list[int], after: int) -> str:
@@ -324,16 +383,18 @@ def _short(lines: list[str]) -> str:
 
 
 def print_table(results: list[dict[str, Any]], payload: int) -> None:
-    table = [rows(r, payload) for r in results]
-    width = max(len(label) for label, _ in table[0])
+    table = [dict(rows(r, payload)) for r in results]
+    labels = list(dict.fromkeys(label for t in table for label in t))  # traced rows last
+    width = max(len(label) for label in labels)
     cols = [
-        max(len(r["router"]), *(len(v) for _, v in t)) for r, t in zip(results, table, strict=True)
+        max(len(r["router"]), *(len(v) for v in t.values()))
+        for r, t in zip(results, table, strict=True)
     ]
     header = " | ".join(r["router"].ljust(c) for r, c in zip(results, cols, strict=True))
     print(f"{'':{width}} | {header}")
     print("-" * (width + 3 + len(header)))
-    for i, (label, _) in enumerate(table[0]):
-        values = " | ".join(t[i][1].ljust(c) for t, c in zip(table, cols, strict=True))
+    for label in labels:
+        values = " | ".join(t.get(label, "n/a").ljust(c) for t, c in zip(table, cols, strict=True))
         print(f"{label:{width}} | {values}")
 
 
@@ -351,6 +412,9 @@ def main() -> int:
         "--nice", type=int, default=0, help="niceness of the publisher, reader and stalled one"
     )
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--trace", action="store_true", help="time the probe's hops inside our router"
+    )
     opts = parser.parse_args()
     pinning = plan_pinning(opts.pin)
     if pinning.clients:
