@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Mapping
@@ -39,10 +40,21 @@ FLUSH_ON_CLOSE = 5.0  # seconds aclose() lets unsent bytes go out before abortin
 
 async def connect_tcp(host: str, port: int) -> AsyncioStream:
     loop = asyncio.get_running_loop()
+    # Happy eyeballs only for a name, which may have several addresses: asyncio's race
+    # costs tasks, locks and futures (~14 KiB while it runs) even for one address.
+    delay = None if _is_address(host) else HAPPY_EYEBALLS_DELAY
     _, protocol = await loop.create_connection(
-        _StreamProtocol, host, port, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
+        _StreamProtocol, host, port, happy_eyeballs_delay=delay
     )
     return AsyncioStream(protocol)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def connect_unix(path: str) -> AsyncioStream:
