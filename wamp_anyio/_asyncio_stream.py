@@ -67,10 +67,11 @@ class _StreamProtocol(asyncio.Protocol):
     """Buffers what arrives for one reader; tells writers when the transport drained."""
 
     transport: asyncio.Transport
-    # The session ApplicationRunner.connect() runs over it (Autobahn's protocols have it).
-    _session: Any = None
 
     def __init__(self) -> None:
+        # The session ApplicationRunner.connect() runs over it (Autobahn's protocols
+        # have it), else None.
+        self._session: Any = None
         self.chunks: list[bytes] = []
         self.buffered = 0
         self.reading_paused = False

@@ -63,6 +63,34 @@ class Driver:
     in the stream's callbacks (``start_in_callbacks``). Its short-lived tasks (the
     pump, hooks, invocations, coroutine handlers) go to ``task_group``."""
 
+    __slots__ = (
+        "_armed",
+        "_blocked",
+        "_corkable",
+        "_ended",
+        "_future_class",
+        "_in_callbacks",
+        "_invocations",
+        "_on_end",
+        "_pumping",
+        "_queues",
+        "_semaphores",
+        "_send_lock",
+        "_sleepers",
+        "_timer",
+        "_wakeup",
+        "_writes_at_once",
+        "_writing_soon",
+        "_writing_soon_context",
+        "connection",
+        "core",
+        "max_buffer",
+        "now",
+        "on_session_event",
+        "stream",
+        "task_group",
+    )
+
     def __init__(
         self,
         connection: Connection,
