@@ -171,6 +171,7 @@ class Driver:
             ):
                 data = b""
             self._feed(data)
+            del data  # not kept while the next read waits (an idle session's last message)
             if self._blocked:
                 await self._unblock()
             await self.write()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,8 +165,7 @@ class _Joining(Session):
         self.joined.set_result(None)
 
 
-@asynccontextmanager
-async def connect(
+def connect(
     url: str,
     realm: str,
     *,
@@ -179,11 +179,12 @@ async def connect(
     max_buffer: int = DEFAULT_MAX_BUFFER,
     max_message_size: int = 16 * 1024 * 1024,
     **session_options: Any,
-) -> AsyncIterator[Session]:
-    """Connect, join ``realm``, and yield the joined Session; leave and close on exit
-    (also when the block is canceled). Raises if the router refuses the join:
-    ApplicationError with the router's reason (e.g. ``wamp.error.not_authorized``).
-    ``max_message_size`` bounds what we accept (and, on WebSocket, what we send)."""
+) -> AbstractAsyncContextManager[Session]:
+    """``async with connect(url, realm) as session:`` connects, joins ``realm``, and gives
+    the joined Session; leaves and closes on exit (also when the block is canceled).
+    Raises if the router refuses the join: ApplicationError with the router's reason
+    (e.g. ``wamp.error.not_authorized``). ``max_message_size`` bounds what we accept
+    (and, on WebSocket, what we send)."""
     session_options["max_message_size"] = max_message_size
     transport = Transport(
         url,
@@ -196,20 +197,101 @@ async def connect(
         max_buffer,
         session_options,
     )
-    stream = await transport.open()
-    async with connect_over(transport, stream, realm, extra=extra) as session:
-        yield session
+    return _Connected(transport, None, realm, extra)
+
+
+def connect_over(
+    transport: Transport, stream: ByteStream, realm: str, *, extra: Any = None
+) -> AbstractAsyncContextManager[Session]:
+    """``connect()`` over a stream already open (a socket, or an in-memory pipe)."""
+    return _Connected(transport, stream, realm, extra)
+
+
+class _Connected:
+    """What ``connect()`` returns. On our asyncio stream the session holds no task of
+    its own (the caller's task holds the block): it is driven in the stream's callbacks,
+    and what it starts runs in loop tasks, canceled and waited for on the way out, as a
+    task group's. Else (trio, TLS, a pipe) a task group runs its reader.
+    A small object rather than a generator: it lives as long as the block."""
+
+    __slots__ = (
+        "_ended",
+        "_extra",
+        "_in_task",
+        "_realm",
+        "_session",
+        "_stream",
+        "_tasks",
+        "_transport",
+    )
+
+    def __init__(
+        self, transport: Transport, stream: ByteStream | None, realm: str, extra: Any
+    ) -> None:
+        self._transport = transport
+        self._stream = stream
+        self._realm = realm
+        self._extra = extra
+        self._in_task: AbstractAsyncContextManager[Session] | None = None
+        self._session: _Joining | None = None
+        self._tasks: LoopTasks | None = None
+        self._ended: Future | None = None
+
+    async def __aenter__(self) -> Session:
+        stream = self._stream
+        if stream is None:
+            stream = await self._transport.open()
+        self._stream = None  # not needed any more: the driver holds it
+        if not isinstance(stream, AsyncioStream):
+            self._in_task = _connect_in_task(self._transport, stream, self._realm, self._extra)
+            return await self._in_task.__aenter__()
+        session = self._session = _Joining(ComponentConfig(realm=self._realm, extra=self._extra))
+        tasks = self._tasks = LoopTasks()
+        ended = self._ended = future_class()()
+        start_in_callbacks(
+            session,
+            self._transport,
+            stream,
+            self._realm,
+            tasks,
+            functools.partial(ended.set_result, None),
+        )
+        try:
+            await session.joined.wait()
+        except BaseException:
+            await self._wind_down()
+            raise
+        if session.failure is not None:
+            await self._wind_down()
+            raise session.failure
+        return session
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        if self._in_task is not None:
+            return await self._in_task.__aexit__(*exc_info)
+        session = self._session
+        assert session is not None
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_close_timeout(session)):
+            if session.is_attached():
+                await session.leave()
+        await self._wind_down()
+        return None
+
+    async def _wind_down(self) -> None:
+        """Close the transport, wait for the end, cancel what still runs and wait for it."""
+        session, tasks, ended = self._session, self._tasks, self._ended
+        assert session is not None and tasks is not None and ended is not None
+        with anyio.CancelScope(shield=True):
+            session.disconnect()
+            await ended.wait()
+            await tasks.cancel_and_wait()
 
 
 @asynccontextmanager
-async def connect_over(
-    transport: Transport, stream: ByteStream, realm: str, *, extra: Any = None
+async def _connect_in_task(
+    transport: Transport, stream: ByteStream, realm: str, extra: Any
 ) -> AsyncIterator[Session]:
-    """``connect()`` over a stream already open (a socket, or an in-memory pipe)."""
-    if isinstance(stream, AsyncioStream):
-        async with _connect_in_callbacks(transport, stream, realm, extra) as session:
-            yield session
-        return
+    """connect_over() on any other stream: a task group runs the session's reader."""
     session = _Joining(ComponentConfig(realm=realm, extra=extra))
     # The task group is entered by hand so that neither a refused join nor an exception
     # of the caller's block comes out wrapped in an ExceptionGroup.
@@ -232,44 +314,6 @@ async def connect_over(
                 await session.leave()
             session.disconnect()
         await _close_group(tg)  # outside the shield: it must be the innermost scope
-
-
-@asynccontextmanager
-async def _connect_in_callbacks(
-    transport: Transport, stream: AsyncioStream, realm: str, extra: Any
-) -> AsyncIterator[Session]:
-    """connect_over() on our asyncio stream: the session holds no task of its own (the
-    caller's task holds the block); what it starts runs in loop tasks, canceled and
-    waited for on the way out, as a task group's."""
-    session = _Joining(ComponentConfig(realm=realm, extra=extra))
-    tasks = LoopTasks()
-    ended: Future = future_class()()
-    start_in_callbacks(
-        session, transport, stream, realm, tasks, on_end=lambda: ended.set_result(None)
-    )
-    try:
-        await session.joined.wait()
-    except BaseException:
-        await _wind_down(session, tasks, ended)
-        raise
-    if session.failure is not None:
-        await _wind_down(session, tasks, ended)
-        raise session.failure
-    try:
-        yield session
-    finally:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(_close_timeout(session)):
-            if session.is_attached():
-                await session.leave()
-        await _wind_down(session, tasks, ended)
-
-
-async def _wind_down(session: Session, tasks: LoopTasks, ended: Future) -> None:
-    """Close the transport, wait for the end, cancel what still runs and wait for it."""
-    with anyio.CancelScope(shield=True):
-        session.disconnect()
-        await ended.wait()
-        await tasks.cancel_and_wait()
 
 
 async def _close_group(tg: Any) -> None:
