@@ -185,3 +185,34 @@ async def test_on_trio_the_runner_coroutine_runs_until_the_end() -> None:
             runner = ApplicationRunner(server.url, "realm1")
             assert await runner.run(Leaves, start_loop=False, log_level=None) is None
         assert joined.is_set()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_full_transport_is_drained_by_a_task_that_then_ends() -> None:
+    """Driven in callbacks, what the transport cannot take at once waits for a task that
+    writes it once the transport drained, in order, and then ends."""
+    payload = "x" * 65536
+    count = 256  # 16 MiB: more than the kernel buffers take at once
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        tasks = len(asyncio.all_tasks())
+        with anyio.fail_after(FAIL_SAFE):
+            _, _, publisher = await _start(server.url)
+            await publisher.joined
+            received: list[int] = []
+            async with wamp_anyio.connect(server.url, "realm1") as subscriber:
+                await subscriber.subscribe(lambda n, _: received.append(n), "com.big")
+                driver = publisher._driver
+                assert driver is not None
+                for n in range(count):
+                    publisher.publish("com.big", n, payload)
+                assert driver._pumping  # the transport's buffer is over its high-water mark
+                await publisher.publish(
+                    "com.big", count, "", options=PublishOptions(acknowledge=True)
+                )
+                while len(received) < count + 1:
+                    await anyio.sleep(0.01)
+            assert received == list(range(count + 1))
+            assert not driver._pumping
+            await publisher.leave()
+            await publisher.disconnected
+        assert len(asyncio.all_tasks()) == tasks

@@ -32,6 +32,7 @@ from anyio.streams.tls import TLSAttribute
 __all__ = ["AsyncioStream", "connect_tcp", "connect_unix", "serve_socket"]
 
 READ_LIMIT = 256 * 1024  # bytes waiting for receive() before reading pauses
+CORK_LIMIT = 64 * 1024  # bytes write_soon() holds at most (asyncio's high-water mark)
 BACKLOG = 65536  # connections waiting to be accepted, as anyio's listeners (the kernel caps it)
 TLS_HANDSHAKE_TIMEOUT = 30.0  # seconds, as anyio's TLSListener
 HAPPY_EYEBALLS_DELAY = 0.25  # as anyio.connect_tcp
@@ -207,6 +208,7 @@ class AsyncioStream(ByteStream):
         self._transport = protocol.transport
         self._closed = False
         self._corked: list[bytes] = []  # what write_soon() holds until the iteration ends
+        self._corked_size = 0
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         if max_bytes < 1:
@@ -274,18 +276,24 @@ class AsyncioStream(ByteStream):
     def write_soon(self, item: bytes) -> bool:
         """Write ``item`` with whatever else is written in this event loop iteration
         (one ``send`` for the lot, at the end of it); False, and nothing written, when
-        the transport's buffer is full or the stream closed (use ``send``)."""
+        the transport's buffer is full or the stream closed (use ``send``). At most
+        ``CORK_LIMIT`` bytes are held: past that the transport takes them at once (and
+        says when its buffer is full)."""
         if self._closed or self._protocol.writing_paused or self._transport.is_closing():
             return False
         if not self._corked:
             asyncio.get_running_loop().call_soon(self._uncork)
         self._corked.append(item)
+        self._corked_size += len(item)
+        if self._corked_size >= CORK_LIMIT:
+            self._uncork()
         return True
 
     def _uncork(self) -> None:
         if self._corked:
             data = b"".join(self._corked)
             self._corked.clear()
+            self._corked_size = 0
             if not self._transport.is_closing():  # else the reader hears of the loss
                 self._transport.write(data)
 
