@@ -71,6 +71,7 @@ class Driver:
         "_future_class",
         "_in_callbacks",
         "_invocations",
+        "_kick_due",
         "_on_end",
         "_pumping",
         "_queues",
@@ -137,6 +138,7 @@ class Driver:
         # Driven in the stream's callbacks (no task): the deadline's loop timer, and
         # what hears of the end (run() returns instead).
         self._in_callbacks = False
+        self._kick_due = False  # a _kick is scheduled for the next loop iteration
         self._timer: asyncio.TimerHandle | None = None
         self._on_end = on_end
 
@@ -230,7 +232,11 @@ class Driver:
         """Start the pump, or wake it if it sleeps (a pump that is busy looks again
         at what there is to write and at the deadline before it sleeps)."""
         if self._in_callbacks:
-            self._kick()
+            # Once per loop iteration, for everything synchronous code queued in this
+            # one (as the pump task did): one write, one look at the deadline.
+            if not self._kick_due:
+                self._kick_due = True
+                asyncio.get_running_loop().call_soon(self._kick_soon)
         elif not self._pumping:
             self._pumping = True
             self.task_group.start_soon(self._pump)
@@ -294,6 +300,14 @@ class Driver:
             stream.pause_delivery()
             self.task_group.start_soon(self._unblock, stream)
         self._kick()
+
+    def _kick_soon(self) -> None:
+        self._kick_due = False
+        previous = _enter_asyncio()
+        try:
+            self._kick()
+        finally:
+            _leave_asyncio(previous)
 
     def _kick(self) -> None:
         """Write what is queued (unless the pump writes), then end, or follow the deadline."""
