@@ -298,7 +298,7 @@ async def _connect_in_task(
     tg = anyio.create_task_group()
     await tg.__aenter__()
     try:
-        tg.start_soon(run_session, session, transport, stream, realm, tg)
+        tg.start_soon(_drive, session, transport, stream, realm, tg)  # run_session's work
         await session.joined.wait()
     except BaseException:
         await _close_group(tg)
