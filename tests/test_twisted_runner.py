@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 from twisted.internet import defer, task
-from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
+    UNIXClientEndpoint,
+)
 from twisted.internet.error import ConnectionDone, ConnectionLost, ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -280,6 +285,22 @@ def test_endpoints_from_urls() -> None:
         endpoint_for(parse_url("wss://localhost/ws"), clock, ssl=False)
     with pytest.raises(ValueError):
         ApplicationRunner("http://x", "realm1")
+
+
+def test_an_ip_address_is_connected_to_without_name_resolution() -> None:
+    """HostnameEndpoint resolves in a thread and races addresses; an address needs
+    neither (issue 15: its state was ~4 KB per connection while connecting)."""
+    clock = task.Clock()
+    four = endpoint_for(parse_url("ws://127.0.0.1:8080/ws"), clock)
+    assert isinstance(four, TCP4ClientEndpoint)
+    assert (four._host, four._port) == ("127.0.0.1", 8080)
+    six = endpoint_for(parse_url("rs://[::1]:9000"), clock)
+    assert isinstance(six, TCP6ClientEndpoint)
+    assert (six._host, six._port) == ("::1", 9000)
+    secure = endpoint_for(parse_url("wss://10.0.0.1/ws"), clock)
+    assert isinstance(secure._wrappedEndpoint, TCP4ClientEndpoint)
+    by_name = endpoint_for(parse_url("wss://router.example/ws"), clock)
+    assert isinstance(by_name._wrappedEndpoint, HostnameEndpoint)
 
 
 class TlsFailed(Exception):

@@ -8,7 +8,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer, task
-from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
+from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
+    UNIXClientEndpoint,
+    wrapClientTLS,
+)
 from twisted.logger import (
     FilteringLogObserver,
     Logger,
@@ -50,7 +57,7 @@ def endpoint_for(
     if proxy is not None:
         host, port = proxy_address(proxy)
         return TunnelEndpoint(
-            HostnameEndpoint(reactor, host, port),
+            tcp_endpoint(reactor, host, port),
             target.host,
             target.port,
             reactor,
@@ -58,8 +65,20 @@ def endpoint_for(
             timeout=proxy_timeout(proxy),
             proxy_name=authority(host, port),
         )
-    endpoint: Any = HostnameEndpoint(reactor, target.host, target.port)
+    endpoint: Any = tcp_endpoint(reactor, target.host, target.port)
     return endpoint if tls is None else wrapClientTLS(tls, endpoint)
+
+
+def tcp_endpoint(reactor: Any, host: str, port: int) -> Any:
+    """TCP to ``host``: an IP address straight (TCP4/TCP6ClientEndpoint), a name through
+    HostnameEndpoint (resolved in a thread, then happy eyeballs over its addresses). An
+    address needs neither: HostnameEndpoint held ~4 KB more per connection while it
+    connected, which 50 connections at once left scattered over the heap (issue 15)."""
+    if isIPAddress(host):
+        return TCP4ClientEndpoint(reactor, host, port)
+    if isIPv6Address(host):
+        return TCP6ClientEndpoint(reactor, host, port)
+    return HostnameEndpoint(reactor, host, port)
 
 
 def tls_options(target: TransportUrl, ssl: Any) -> Any:
