@@ -77,7 +77,7 @@ def tcp_endpoint(reactor: Any, host: str, port: int) -> Any:
     if isIPAddress(host):
         return TCP4ClientEndpoint(reactor, host, port)
     if isIPv6Address(host):
-        return TCP6ClientEndpoint(reactor, host, port)
+        return TCP6ClientEndpoint(reactor, host, port)  # type: ignore[no-untyped-call]
     return HostnameEndpoint(reactor, host, port)
 
 
