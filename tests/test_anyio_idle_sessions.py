@@ -219,3 +219,14 @@ async def test_a_full_transport_is_drained_by_a_task_that_then_ends() -> None:
             await publisher.leave()
             await publisher.disconnected
         assert len(asyncio.all_tasks()) == tasks
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_session_that_cannot_start_closes_its_socket() -> None:
+    async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        runner = ApplicationRunner(server.url, "realm1", websocket_options={"no_such": 1})
+        with anyio.fail_after(FAIL_SAFE):
+            with pytest.raises(ValueError, match="no_such"):
+                await runner.run(Recorder, start_loop=False, log_level=None)
+            while server.router.connections:  # the router sees the socket close
+                await anyio.sleep(0.01)

@@ -102,7 +102,11 @@ def start_in_callbacks(
             session._end_hooks()
             on_end()
 
-    driver = _attach_driver(session, transport, stream, realm, tasks, ended)
+    try:
+        driver = _attach_driver(session, transport, stream, realm, tasks, ended)
+    except BaseException:  # e.g. an unknown websocket option: the socket is not kept open
+        stream.close()
+        raise
     driver.start_in_callbacks()
 
 
