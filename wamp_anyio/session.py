@@ -3,7 +3,10 @@
 ``async with connect(url, realm) as session`` yields a joined Session. The Autobahn
 façade subclasses it (ApplicationSession, with camelCase callbacks); a Session
 subclass may override the snake_case hooks (``on_join``, ``on_leave``, ...). Hooks
-may be plain functions or coroutines; each runs in its own task.
+may be plain functions or coroutines; each runs after the event that fired it was
+handled: a coroutine (or what a plain hook returns that is awaitable) in a task of its
+own, a plain hook in a task too, or, on asyncio over a plain socket (the session driven
+in its transport's callbacks), in a loop callback of its own.
 """
 
 from __future__ import annotations
