@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
 import wamp_anyio
+from tests.crossbar.config import make_tls_files
 from wamp_anyio import ApplicationRunner, ApplicationSession, Listen
 from wamp_core.types import PublishOptions
 
@@ -229,4 +231,31 @@ async def test_a_session_that_cannot_start_closes_its_socket() -> None:
             with pytest.raises(ValueError, match="no_such"):
                 await runner.run(Recorder, start_loop=False, log_level=None)
             while server.router.connections:  # the router sees the socket close
+                await anyio.sleep(0.01)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_runner_over_tls_reads_in_one_task(tmp_path: Path) -> None:
+    """TLS wraps our stream: the session is read by one task, and works the same."""
+    import ssl
+
+    files = make_tls_files(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert_file, files.key_file)
+    client = ssl.create_default_context(cafile=str(files.ca_file))
+    listen = Listen("websocket", host="127.0.0.1", port=0, tls=context)
+    async with wamp_anyio.serve([listen]) as server:
+        tasks = len(asyncio.all_tasks())
+        with anyio.fail_after(FAIL_SAFE):
+            runner = ApplicationRunner(server.url, "realm1", ssl=client)
+            transport, protocol = await runner.run(Recorder, start_loop=False, log_level=None)
+            assert isinstance(transport, asyncio.Transport)  # the socket's, under TLS
+            session = protocol._session
+            await session.joined
+            assert len(asyncio.all_tasks()) == tasks + 1  # the reader
+            await session.register(lambda x: x + 1, "com.inc")
+            assert await session.call("com.inc", 1) == 2
+            await session.leave()
+            await session.disconnected
+            while len(asyncio.all_tasks()) > tasks:
                 await anyio.sleep(0.01)
