@@ -41,6 +41,7 @@ from anyio.streams.tls import TLSAttribute, TLSListener
 
 from wamp_anyio import _asyncio_stream
 from wamp_anyio._backend import on_asyncio, on_trio
+from wamp_anyio._driver import _enter_asyncio, _leave_asyncio
 from wamp_anyio._run import Transport, connect_over
 from wamp_anyio._trio_reader import trio_receiver
 from wamp_anyio.session import Session
@@ -141,8 +142,12 @@ class Server:
 
         def received(data: bytes) -> None:
             if not peer.closing:
-                self._take(peer, data, loop.time())
-                self._rearm(peer, loop)
+                previous = _enter_asyncio()
+                try:
+                    self._take(peer, data, loop.time())
+                    self._rearm(peer, loop)
+                finally:
+                    _leave_asyncio(previous)
 
         stream.deliver_to(received)
         self._rearm(peer, loop)  # the handshake's deadline runs before any input
@@ -233,8 +238,12 @@ class Server:
     def _timed_out(self, peer: _Peer, loop: asyncio.AbstractEventLoop) -> None:
         peer.timer = None
         if not peer.closing:
-            self._take(peer, None, loop.time())
-            self._rearm(peer, loop)
+            previous = _enter_asyncio()
+            try:
+                self._take(peer, None, loop.time())
+                self._rearm(peer, loop)
+            finally:
+                _leave_asyncio(previous)
 
     def _flush(self, peer: _Peer) -> None:
         """Hand what the router queued for ``peer`` to its stream: at once when the
@@ -497,7 +506,13 @@ async def _serve_listener(
     loop = asyncio.get_running_loop()
 
     def accept(stream: _asyncio_stream.AsyncioStream) -> None:
-        server.serve_in_callbacks(stream, listen, loop)
+        # Transport callbacks run in no task: under a bare asyncio.run() (no anyio.run)
+        # sniffio could not tell the loop, and the anyio calls below would fail.
+        previous = _enter_asyncio()
+        try:
+            server.serve_in_callbacks(stream, listen, loop)
+        finally:
+            _leave_asyncio(previous)
 
     return [
         await _asyncio_stream.serve_socket(
