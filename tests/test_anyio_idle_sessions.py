@@ -171,21 +171,27 @@ async def test_a_silent_peer_is_left_by_the_loop_timer() -> None:
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
-async def test_on_trio_the_runner_coroutine_runs_until_the_end() -> None:
+async def test_on_trio_auto_reconnect_runs_until_the_end() -> None:
+    """With auto_reconnect there is nothing to hand back: the coroutine runs the
+    sessions until they end (without it, on trio as on asyncio, it returns once
+    connected: tests/test_anyio_trio_idle_sessions.py)."""
     joined = anyio.Event()
+    runner = ApplicationRunner("ws://127.0.0.1:1/ws", "realm1")
 
     class Leaves(ApplicationSession):
         def onJoin(self, details: Any) -> None:
             joined.set()
+            runner.stop()
             self.leave()
 
         def onLeave(self, details: Any) -> None:
             self.disconnect()
 
     async with wamp_anyio.serve([Listen("websocket", port=0)]) as server:
+        runner.url = server.url
         with anyio.fail_after(FAIL_SAFE):
-            runner = ApplicationRunner(server.url, "realm1")
-            assert await runner.run(Leaves, start_loop=False, log_level=None) is None
+            coroutine = runner.run(Leaves, start_loop=False, log_level=None, auto_reconnect=True)
+            assert await coroutine is None
         assert joined.is_set()
 
 

@@ -26,8 +26,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
-from anyio.abc import ByteStream, SocketAttribute
+from anyio.abc import SocketAttribute
 from anyio.streams.tls import TLSAttribute
+
+from wamp_anyio._callbacks import CallbackStream, Timer, enter_asyncio, leave_asyncio
 
 __all__ = ["AsyncioStream", "connect_tcp", "connect_unix", "serve_socket"]
 
@@ -198,7 +200,7 @@ async def serve_socket(
     )
 
 
-class AsyncioStream(ByteStream):
+class AsyncioStream(CallbackStream):
     """An anyio ByteStream over an asyncio transport (see the module docstring)."""
 
     writes_at_once = True  # send() puts the bytes in the transport before any await
@@ -312,6 +314,18 @@ class AsyncioStream(ByteStream):
             self._check_open()
         if protocol.lost and protocol.exception is not None:
             raise anyio.BrokenResourceError from protocol.exception
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        asyncio.get_running_loop().call_soon(callback, *args)
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Timer:
+        return asyncio.get_running_loop().call_at(when, callback)
+
+    def enter(self) -> Any:
+        return enter_asyncio()
+
+    def leave(self, token: Any) -> None:
+        leave_asyncio(token)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -14,7 +14,6 @@ forever, so keep ``max_buffer`` above the events a handler can fall behind by.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import inspect
@@ -27,8 +26,8 @@ import anyio
 from anyio.abc import ByteStream
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._asyncio_stream import AsyncioStream
 from wamp_anyio._backend import clock, on_trio
+from wamp_anyio._callbacks import CallbackStream, Timer, enter_asyncio, leave_asyncio
 from wamp_anyio._future import Future, Sleepers, future_class
 from wamp_anyio._spawn import Starts
 from wamp_anyio._trio_reader import trio_receiver
@@ -46,12 +45,6 @@ from wamp_core.session import SessionState
 
 log = logging.getLogger("wamp_anyio")
 
-_sniffio_local: Any
-try:
-    from sniffio import thread_local as _sniffio_local
-except ImportError:  # newer anyio versions do not depend on sniffio
-    _sniffio_local = None
-
 READ_SIZE = 65536
 _NONE: dict[Any, Any] = {}  # the tables' shared empty start (see Driver.__init__)
 _NONE_BLOCKED: list[Any] = []
@@ -59,8 +52,9 @@ DEFAULT_MAX_BUFFER = 1024
 
 
 class Driver:
-    """Drives one Connection over one byte stream: in a task (``run``), or on asyncio
-    in the stream's callbacks (``start_in_callbacks``). Its short-lived tasks (the
+    """Drives one Connection over one byte stream: in a task (``run``), or in the
+    callbacks of a CallbackStream (``start_in_callbacks``: asyncio, and trio over a
+    plain socket). Its short-lived tasks (the
     pump, hooks, invocations, coroutine handlers) go to ``task_group``."""
 
     __slots__ = (
@@ -114,7 +108,7 @@ class Driver:
         self._future_class = future_class()
         self._sleepers = Sleepers()  # tasks awaiting an answer (asyncio)
         # Our asyncio stream can hold the bytes of one loop iteration for one send.
-        self._corkable = stream if isinstance(stream, AsyncioStream) else None
+        self._corkable = stream if isinstance(stream, CallbackStream) else None
         # A stream that writes at once (no await before its bytes are in the transport)
         # keeps the order by itself: no lock, whose hand-over costs a loop iteration.
         self._writes_at_once = bool(getattr(stream, "writes_at_once", False))
@@ -139,7 +133,7 @@ class Driver:
         # what hears of the end (run() returns instead).
         self._in_callbacks = False
         self._kick_due = False  # a _kick is scheduled for the next loop iteration
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._on_end = on_end
 
     # ---- the loops
@@ -178,7 +172,7 @@ class Driver:
                 await self._unblock()
             await self.write()
 
-    async def _take_deliveries(self, stream: AsyncioStream) -> None:
+    async def _take_deliveries(self, stream: CallbackStream) -> None:
         """On our asyncio stream the bytes are handled in the transport's own callback,
         as they arrive: a reader task would cost a loop iteration per read."""
         stream.deliver_to(self._delivered)
@@ -189,7 +183,7 @@ class Driver:
 
     def _delivered(self, data: bytes) -> None:
         # Outside any task: anyio finds its backend through sniffio's override.
-        previous = _enter_asyncio()
+        previous = self.enter()
         try:
             self._feed(data)
             if self._in_callbacks:
@@ -203,7 +197,7 @@ class Driver:
             elif self.connection.has_data_to_send:
                 self._wake()
         finally:
-            _leave_asyncio(previous)
+            self.leave(previous)
 
     def _feed(self, data: bytes) -> None:
         connection = self.connection
@@ -236,7 +230,7 @@ class Driver:
             # one (as the pump task did): one write, one look at the deadline.
             if not self._kick_due:
                 self._kick_due = True
-                asyncio.get_running_loop().call_soon(self._kick_soon)
+                self.call_soon(self._kick_soon)
         elif not self._pumping:
             self._pumping = True
             self.task_group.start_soon(self._pump)
@@ -277,16 +271,32 @@ class Driver:
         with anyio.CancelScope(shield=True):
             await self.stream.aclose()
 
-    # ---- driven in the stream's callbacks (asyncio, our stream)
+    # ---- driven in the stream's callbacks (our asyncio stream, or our trio stream)
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` soon in the stream's loop (a callback-driven session)."""
+        stream = self._corkable
+        assert stream is not None
+        stream.call_soon(callback, *args)
+
+    def enter(self) -> Any:
+        """Before anyio code that runs outside any task (see CallbackStream.enter)."""
+        stream = self._corkable
+        return stream.enter() if stream is not None else None
+
+    def leave(self, token: Any) -> None:
+        stream = self._corkable
+        if stream is not None:
+            stream.leave(token)
 
     def start_in_callbacks(self) -> None:
         """Drive the connection from the stream's callbacks from now on, holding no task:
         bytes are handled as they arrive, a loop timer keeps the connection's deadline
         (only while there is one), writes go to the transport at once; a task runs only
-        while a write waits for the transport to drain. Our asyncio stream only; the
-        end is told to ``on_end``."""
+        while a write waits for the transport to drain. Our asyncio or trio stream
+        only (a CallbackStream); the end is told to ``on_end``."""
         stream = self._corkable
-        assert stream is not None, "start_in_callbacks() needs our asyncio stream"
+        assert stream is not None, "start_in_callbacks() needs a CallbackStream"
         self._in_callbacks = True
         if self._on_end is None:
             self._on_end = _nothing
@@ -303,11 +313,11 @@ class Driver:
 
     def _kick_soon(self) -> None:
         self._kick_due = False
-        previous = _enter_asyncio()
+        previous = self.enter()
         try:
             self._kick()
         finally:
-            _leave_asyncio(previous)
+            self.leave(previous)
 
     def _kick(self) -> None:
         """Write what is queued (unless the pump writes), then end, or follow the deadline."""
@@ -324,7 +334,7 @@ class Driver:
             if not self._ended.done():
                 # Not from within the dispatch that may have called us: a loop turn later.
                 self._ended.set_result(None)
-                asyncio.get_running_loop().call_soon(self._end_in_callbacks)
+                self.call_soon(self._end_in_callbacks)
             return
         self._rearm()
 
@@ -339,11 +349,13 @@ class Driver:
             self._timer = None
         self._armed = math.inf if deadline is None else deadline
         if deadline is not None:
-            self._timer = asyncio.get_running_loop().call_at(deadline, self._timed_out)
+            stream = self._corkable
+            assert stream is not None
+            self._timer = stream.call_at(deadline, self._timed_out)
 
     def _timed_out(self) -> None:
         deadline, self._timer, self._armed = self._armed, None, math.inf
-        previous = _enter_asyncio()
+        previous = self.enter()
         try:
             if not self.connection.closed:
                 # The loop may call a little early (its clock's resolution).
@@ -351,13 +363,13 @@ class Driver:
                 self._dispatch()
             self._after_input()
         finally:
-            _leave_asyncio(previous)
+            self.leave(previous)
 
     def _end_in_callbacks(self) -> None:
         """The connection closed: fail what waits, tell ``on_end``, close the stream."""
         stream = self._corkable
         assert stream is not None
-        previous = _enter_asyncio()
+        previous = self.enter()
         try:
             if self._timer is not None:
                 self._timer.cancel()
@@ -369,11 +381,11 @@ class Driver:
                 self._finish()
                 on_end, self._on_end = self._on_end, None
                 on_end()
-            # What the transport holds still goes out (see AsyncioStream.close); a pump
+            # What the transport holds still goes out (see CallbackStream.close); a pump
             # waiting for it to drain wakes and ends.
             stream.close()
         finally:
-            _leave_asyncio(previous)
+            self.leave(previous)
 
     async def write(self) -> None:
         """Send everything the connection has queued, in order.
@@ -609,7 +621,7 @@ class Driver:
         elif inspect.isawaitable(result):
             self.task_group.start_soon(_await_logged, result, handler.topic)
 
-    async def _unblock(self, paused: AsyncioStream | None = None) -> None:
+    async def _unblock(self, paused: CallbackStream | None = None) -> None:
         """Wait until the full queues take what the last read brought (backpressure);
         then let a ``paused`` stream deliver again."""
         blocked, self._blocked = self._blocked, _NONE_BLOCKED
@@ -661,17 +673,8 @@ def _nothing() -> None:
     pass
 
 
-def _enter_asyncio() -> str | None:
-    if _sniffio_local is None:
-        return None  # without sniffio, anyio assumes asyncio whenever a loop runs
-    previous: str | None = _sniffio_local.name
-    _sniffio_local.name = "asyncio"
-    return previous
-
-
-def _leave_asyncio(previous: str | None) -> None:
-    if _sniffio_local is not None:
-        _sniffio_local.name = previous
+_enter_asyncio = enter_asyncio  # serve.py's names for them
+_leave_asyncio = leave_asyncio
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:

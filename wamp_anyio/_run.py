@@ -16,6 +16,7 @@ from anyio.abc import ByteStream
 from anyio.streams.tls import TLSAttribute
 
 from wamp_anyio._asyncio_stream import AsyncioStream
+from wamp_anyio._callbacks import CallbackStream
 from wamp_anyio._driver import DEFAULT_MAX_BUFFER, Driver
 from wamp_anyio._future import Future, future_class
 from wamp_anyio._spawn import LoopTasks, Starts
@@ -87,12 +88,12 @@ async def _drive(
 def start_in_callbacks(
     session: Session,
     transport: Transport,
-    stream: AsyncioStream,
+    stream: CallbackStream,
     realm: str,
     tasks: Starts,
     on_end: Callable[[], None] | None = None,
 ) -> None:
-    """Drive ``session`` over our asyncio ``stream`` holding no task (see
+    """Drive ``session`` over our asyncio or trio ``stream`` holding no task (see
     Driver.start_in_callbacks): its hooks, invocations and coroutine handlers run in
     tasks started with ``tasks`` while they run. ``on_end`` hears that it ended."""
     ended = session._end_hooks

@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from anyio.abc import TaskGroup
+
+if TYPE_CHECKING:
+    from wamp_anyio._trio_mux import Mux
 
 __all__ = ["LoopTasks", "Starts"]
 
@@ -64,7 +67,8 @@ class LoopTasks:
         return len(self._running or ())
 
 
-Starts: TypeAlias = "TaskGroup | LoopTasks"  # what the driver and the session start tasks with
+# What the driver and the session start tasks with (Mux: trio's multiplexer nursery).
+Starts: TypeAlias = "TaskGroup | LoopTasks | Mux"
 
 
 async def _run(func: Callable[..., Awaitable[Any]], args: tuple[object, ...]) -> Any:

@@ -11,7 +11,6 @@ in its transport's callbacks), in a loop callback of its own.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import inspect
@@ -22,7 +21,7 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from wamp_anyio._driver import Driver, _enter_asyncio, _is_async, _leave_asyncio
+from wamp_anyio._driver import Driver, _is_async
 from wamp_anyio._future import Future
 from wamp_anyio._log import Logger
 from wamp_core.application import SessionCore
@@ -312,16 +311,17 @@ class Session(SessionHooks[Future, "Request"]):
             self._leave_done = anyio.Event()
         after = self._leave_done if after_leave else None
         if driver._in_callbacks and not _is_async(hook) and (after is None or after.is_set()):
-            # Driven in callbacks (asyncio): a plain hook runs in a loop callback of its
+            # Driven in callbacks (asyncio, trio): a plain hook runs in a loop callback of its
             # own, in order with the tasks started before and after it; a task would
             # cost ~2 KiB for the time it runs, and many sessions joining at once leave
             # that memory scattered behind them.
-            asyncio.get_running_loop().call_soon(self._call_hook, hook, name, args)
+            driver.call_soon(self._call_hook, hook, name, args)
             return
         driver.task_group.start_soon(self._hook_task, hook, name, args, after)
 
     def _call_hook(self, hook: Callable[..., object], name: str, args: tuple[object, ...]) -> None:
-        previous = _enter_asyncio()
+        entered = self._driver  # the session may be detached by the hook
+        previous = entered.enter() if entered is not None else None
         try:
             try:
                 result = hook(*args)
@@ -338,7 +338,8 @@ class Session(SessionHooks[Future, "Request"]):
             if driver is not None:
                 driver.flush()
         finally:
-            _leave_asyncio(previous)
+            if entered is not None:
+                entered.leave(previous)
 
     async def _hook_task(
         self,

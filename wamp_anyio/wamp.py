@@ -1,9 +1,10 @@
 """Autobahn's façade on wamp_anyio: ApplicationSession, ApplicationSessionFactory,
 ApplicationRunner and Application, with ``autobahn.asyncio.wamp``'s names and
 signatures. ``run()`` starts asyncio by default, trio with ``backend="trio"``; with
-``start_loop=False`` it returns a coroutine for code that already runs a loop: on
-asyncio, as Autobahn's, it completes once connected, with ``(transport, protocol)``,
-and the session then lives in the loop's callbacks, holding no task."""
+``start_loop=False`` it returns a coroutine for code that already runs a loop: as
+Autobahn's on asyncio, it completes once connected, with ``(transport, protocol)``
+(on trio ``(stream, protocol)``), and the session then lives in the loop's callbacks,
+holding no task."""
 
 from __future__ import annotations
 
@@ -101,9 +102,13 @@ class ApplicationRunner(RunnerBase):
         ``_session`` is the session); a refused connection raises from it. The session
         then joins and lives in the loop's callbacks, holding no task while idle
         (its hooks, handlers and invocations run in tasks of their own while they run);
-        ``onDisconnect`` tells its end. On trio, or with ``auto_reconnect``, there is
-        nothing to hand back before the end: the coroutine runs the sessions until
-        they end, as :meth:`run_async` does, and returns None."""
+        ``onDisconnect`` tells its end. On trio it also completes once connected, with
+        ``(stream, protocol)``: over a plain socket both are our TrioStream (its
+        ``_session`` is the session), read by one system task per trio run with every
+        other such session's (wamp_anyio._trio_mux); over TLS or a proxy, anyio's stream
+        and an object whose ``_session`` is the session, read by a task. With
+        ``auto_reconnect`` there is nothing to hand back before the end: the coroutine
+        runs the sessions until they end, as :meth:`run_async` does, and returns None."""
         _configure_logging(log_level)
         if not start_loop:
             return self._start(make, auto_reconnect)
@@ -129,19 +134,15 @@ class ApplicationRunner(RunnerBase):
 
     async def _start(
         self, make: Callable[[ComponentConfig], Session], auto_reconnect: bool
-    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol] | None:
-        if auto_reconnect or not on_asyncio():
+    ) -> tuple[Any, Any] | None:
+        if auto_reconnect:
             await self.run_async(make, auto_reconnect=auto_reconnect)
             return None
         return await self.connect(make)
 
-    async def connect(
-        self, make: Callable[[ComponentConfig], Session]
-    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
-        """Connect one ``make(config)`` session and return once connected (asyncio
-        only: what ``run(make, start_loop=False)`` returns on asyncio, see :meth:`run`)."""
-        if not on_asyncio():
-            raise RuntimeError("ApplicationRunner.connect() needs asyncio (on trio: run_async)")
+    async def connect(self, make: Callable[[ComponentConfig], Session]) -> tuple[Any, Any]:
+        """Connect one ``make(config)`` session and return once connected (what
+        ``run(make, start_loop=False)`` returns, see :meth:`run`)."""
         transport = self.transport
         stream = await transport.open()
         try:
@@ -152,6 +153,8 @@ class ApplicationRunner(RunnerBase):
         self._stopped = None
         self.session = session
         realm = session.config.realm or "realm1"
+        if not on_asyncio():
+            return _connect_trio(session, transport, stream, realm)
         raw = _asyncio_stream_of(stream)
         if stream is raw:
             start_in_callbacks(session, transport, raw, realm, _TASKS)
@@ -175,6 +178,35 @@ class ApplicationRunner(RunnerBase):
 # Where the tasks of the sessions connect() runs go, while they run (shared: a session
 # holds none of its own; the loop's shutdown cancels what still runs).
 _TASKS = LoopTasks()
+
+
+def _connect_trio(
+    session: Session, transport: Transport, stream: Any, realm: str
+) -> tuple[Any, Any]:
+    """On trio: over a plain socket the run's multiplexer reads it (no task of the
+    session's own); else (TLS, a proxy, no pollable selector) a task of the
+    multiplexer's nursery reads it. Gives ``(stream, protocol)``: the stream the
+    session runs over, and an object whose ``_session`` is the session (over a plain
+    socket, the TrioStream itself)."""
+    from wamp_anyio import _trio_mux  # noqa: PLC0415 (trio is optional)
+
+    mux = _trio_mux.current_mux()
+    own = _trio_mux.adopt(stream, mux)
+    if own is not None:
+        own._session = session
+        start_in_callbacks(session, transport, own, realm, mux)
+        return own, own
+    mux.start_soon(run_session, session, transport, stream, realm, mux)
+    return stream, _Protocol(session)
+
+
+class _Protocol:
+    """What ``connect()`` gives on trio beside a stream that is not our own."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
 
 def _asyncio_stream_of(stream: Any) -> AsyncioStream:
