@@ -10,6 +10,9 @@
   ``ApplicationRunner(url, realm).run(S, start_loop=False)`` awaited (it returns once
   connected; the session then lives in the loop's callbacks, no task of the program's),
   and a future its ``onJoin`` resolves;
+* ``ours-trio-runner`` [``runner``]: the same program on trio (there is no Autobahn on
+  trio: compared with ``autobahn-asyncio-runner``); the sessions' sockets are read by
+  one trio system task per run;
 * ``ours-twisted`` [``factory``]: wamp_twisted's ApplicationSession over its
   WampClientFactory, as its Component connects;
 * ``autobahn-asyncio``, ``autobahn-twisted`` [``factory``]: Autobahn|Python's
@@ -348,6 +351,88 @@ def runner_asyncio(opts: argparse.Namespace, autobahn: bool) -> None:
     asyncio.run(main())
 
 
+def runner_trio(opts: argparse.Namespace) -> None:
+    """``ours-trio-runner``: runner_asyncio's program on trio (there is no Autobahn on
+    trio: it is compared with autobahn-asyncio-runner). On trio ``run(start_loop=False)``
+    also returns once connected; one system task per run reads every session's socket."""
+    import trio
+
+    from wamp_anyio import ApplicationRunner, ApplicationSession
+
+    figures = Figures(opts)
+
+    class S(ApplicationSession):
+        joined: trio.Event
+        failed: bool = False
+
+        def onJoin(self, details: Any) -> None:
+            self.joined.set()
+
+        def onDisconnect(self) -> None:
+            if not self.joined.is_set():
+                self.failed = True
+                self.joined.set()
+
+    async def one() -> tuple[Any, Any]:
+        joined = trio.Event()
+
+        def make(config: Any) -> S:
+            session = S(config)
+            session.joined = joined
+            return session
+
+        runner = ApplicationRunner(opts.url, REALM, serializers=["msgpack"])
+        stream, protocol = await runner.run(make, start_loop=False, log_level=None)
+        with trio.fail_after(30):
+            await joined.wait()
+        session = protocol._session
+        if session.failed:
+            raise ConnectionError("closed before joining")
+        return session, stream
+
+    async def main() -> None:
+        for _ in range(opts.warm):
+            session, stream = await one()
+            await session.leave()
+            stream.close()
+        await trio.sleep(0.1)  # the warm-up's sockets close
+        figures.before()
+        gate = trio.Semaphore(opts.connecting)
+        pairs: list[tuple[Any, Any]] = []
+
+        async def gated() -> None:
+            async with gate:
+                pairs.append(await one())
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(opts.count):
+                nursery.start_soon(gated)
+        figures.joined()
+        await trio.to_thread.run_sync(sys.stdin.readline)
+        delivered = trio.Event()
+        fanout = Fanout(opts.count, lambda: delivered.set())  # noqa: PLW0108 (rebound below)
+        for session, _ in pairs:
+            await session.subscribe(fanout.hit, TOPIC)
+        publisher, pub_stream = await one()
+        times = []
+        for n in range(opts.events):
+            delivered = trio.Event()
+            fanout.start()
+            publisher.publish(TOPIC, n)
+            with trio.fail_after(60):
+                await delivered.wait()
+            times.append(fanout.last)
+        figures.report(times)
+        for session, _ in [*pairs, (publisher, pub_stream)]:
+            if session.is_attached():
+                session.leave()
+        await trio.sleep(0.1)  # the GOODBYEs go out
+        for _, stream in [*pairs, (publisher, pub_stream)]:
+            stream.close()
+
+    trio.run(main)
+
+
 # ---- Twisted: ours and Autobahn's
 
 
@@ -463,6 +548,7 @@ def main() -> None:
         "ours-asyncio",
         "ours-trio",
         "ours-asyncio-runner",
+        "ours-trio-runner",
         "ours-twisted",
         "autobahn-asyncio",
         "autobahn-asyncio-runner",
@@ -484,6 +570,8 @@ def main() -> None:
         raise SystemExit(f"RLIMIT_NOFILE is {limit}: too low for {opts.count} sessions")
     if opts.impl in ("ours-asyncio", "ours-trio"):
         ours_anyio(opts, opts.impl.split("-")[1])
+    elif opts.impl == "ours-trio-runner":
+        runner_trio(opts)
     elif opts.impl.endswith("-runner"):
         runner_asyncio(opts, autobahn=opts.impl.startswith("autobahn"))
     elif opts.impl == "autobahn-asyncio":

@@ -28,10 +28,11 @@ connected by hand, sessions in the reactor's callbacks).
 
 Target (issue 15), PASS or MISS: ours <= 0.5x Autobahn's memory per idle session, for
 the like-for-like pairs: ours-asyncio-runner against autobahn-asyncio-runner (one
-program), ours-twisted against autobahn-twisted (both ``factory``). ours-asyncio and
-ours-trio (``connect()``: Autobahn has no such API) are shown against autobahn-asyncio
-(``factory``) for information, without a verdict: their sessions hold a task each, the
-program's.
+program), ours-trio-runner against autobahn-asyncio-runner too (the same program on
+trio; there is no Autobahn on trio), ours-twisted against autobahn-twisted (both
+``factory``). ours-asyncio and ours-trio (``connect()``: Autobahn has no such API) are
+shown against autobahn-asyncio (``factory``) for information, without a verdict: their
+sessions hold a task each, the program's.
 The machine's other load makes every figure noisy: rerun on a quiet one to compare.
 """
 
@@ -62,6 +63,7 @@ IMPLS = [
     "ours-asyncio",
     "ours-trio",
     "ours-asyncio-runner",
+    "ours-trio-runner",
     "ours-twisted",
     "autobahn-asyncio",
     "autobahn-asyncio-runner",
@@ -71,6 +73,7 @@ API = {
     "ours-asyncio": "connect()",
     "ours-trio": "connect()",
     "ours-asyncio-runner": "runner",
+    "ours-trio-runner": "runner",
     "ours-twisted": "factory",
     "autobahn-asyncio": "factory",
     "autobahn-asyncio-runner": "runner",
@@ -80,9 +83,14 @@ REFERENCE = {  # ours -> the Autobahn row it is compared with
     "ours-asyncio": "autobahn-asyncio",
     "ours-trio": "autobahn-asyncio",
     "ours-asyncio-runner": "autobahn-asyncio-runner",
+    "ours-trio-runner": "autobahn-asyncio-runner",  # no Autobahn on trio: its program on asyncio
     "ours-twisted": "autobahn-twisted",
 }
-LIKE_FOR_LIKE = {"ours-asyncio-runner", "ours-twisted"}  # the target's pairs: same API
+LIKE_FOR_LIKE = {
+    "ours-asyncio-runner",
+    "ours-trio-runner",
+    "ours-twisted",
+}  # the target's pairs: same API
 TARGET = 0.5
 PEER_TIMEOUT = 300.0
 KB = 1024
