@@ -562,11 +562,16 @@ async def serve(
     await tg.__aenter__()
     server = Server(router, tg, max_queued=max_queued)
     accepting: list[asyncio.Server] = []
+    listening: list[Listener[Any]] = []  # served by tasks: closed once they are done
     try:
         for listen in listeners:
             listener, port = await _listen(listen)
+            listening.append(listener)
             server.urls.append(listen.url(port))
-            accepting += await _serve_listener(listener, listen, server, tg)
+            served = await _serve_listener(listener, listen, server, tg)
+            if served:  # the asyncio servers close their sockets themselves
+                listening.remove(listener)
+                accepting += served
             log.info("listening on %s", server.urls[-1])
         tg.start_soon(server.run_timer)
         yield server
@@ -576,4 +581,11 @@ async def serve(
         for accepted in accepting:
             accepted.close()
         tg.cancel_scope.cancel()
-        await tg.__aexit__(None, None, None)
+        try:
+            await tg.__aexit__(None, None, None)
+        finally:
+            # Canceling the accepting tasks leaves their sockets listening: the kernel
+            # would go on completing connections nobody serves.
+            with anyio.CancelScope(shield=True):
+                for listener in listening:
+                    await listener.aclose()

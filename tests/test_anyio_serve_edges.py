@@ -1,11 +1,15 @@
-"""wamp_anyio under a bare ``asyncio.run()`` (no ``anyio.run``): the served router's
+"""The served router's edges: under a bare ``asyncio.run()`` (no ``anyio.run``) its
 connections are handled in transport callbacks, which run in no task, so anyio cannot
-tell the loop from the current task there; it must work all the same."""
+tell the loop from the current task there, and it must work all the same; after
+``serve()`` its ports are closed."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+import anyio
+import pytest
 
 import wamp_anyio
 from wamp_core.router.serving import Listen
@@ -36,3 +40,16 @@ def test_the_router_and_a_client_under_a_bare_asyncio_run() -> None:
     assert refused == [b""]
     assert left == [0]
     assert loop_errors == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("kind", ["rawsocket", "websocket"])
+async def test_after_serve_its_ports_refuse_connections(kind: str) -> None:
+    """Once serve()'s block is over, nothing listens on its ports (on trio the accepting
+    tasks were canceled with their sockets still listening: the kernel went on
+    completing connections nobody served)."""
+    async with wamp_anyio.serve([Listen(kind, port=0, path=None)]) as server:
+        host, port = server.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    with pytest.raises(OSError):
+        await anyio.connect_tcp(host, int(port))
