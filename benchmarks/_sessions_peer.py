@@ -43,6 +43,7 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -112,6 +113,56 @@ class Figures:
         self.out["fanout_s"] = fanouts
         self.out["fds"] = len(os.listdir("/proc/self/fd"))
         emit({"ev": "report", **self.out})
+
+
+async def hold_on_asyncio(
+    one: Callable[[], Awaitable[tuple[Any, Any]]],
+    figures: Figures,
+    opts: argparse.Namespace,
+    await_leave: bool,
+) -> None:
+    """What every asyncio program here does with the sessions ``one()`` joins (each
+    ``(session, transport)``): warm up, join ``--count`` (``--connecting`` at a time),
+    fan events out to them, leave. ``await_leave``: a warm-up session's leave() is
+    awaited (ours: it ends once the GOODBYE is answered)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    for _ in range(opts.warm):
+        session, transport = await one()
+        left = session.leave()
+        if await_leave:
+            await left
+        transport.close()
+    await asyncio.sleep(0.1)  # the warm-up's transports close
+    figures.before()
+    gate = asyncio.Semaphore(opts.connecting)
+
+    async def gated() -> tuple[Any, Any]:
+        async with gate:
+            return await one()
+
+    pairs = await asyncio.gather(*(gated() for _ in range(opts.count)))
+    figures.joined()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    delivered = loop.create_future()
+    fanout = Fanout(opts.count, lambda: delivered.done() or delivered.set_result(None))
+    for session, _ in pairs:
+        await session.subscribe(fanout.hit, TOPIC)
+    publisher, pub_transport = await one()
+    times = []
+    for n in range(opts.events):
+        delivered = loop.create_future()
+        fanout.start()
+        publisher.publish(TOPIC, n)
+        await asyncio.wait_for(delivered, 60)
+        times.append(fanout.last)
+    figures.report(times)
+    for session, transport in [*pairs, (publisher, pub_transport)]:
+        if session.is_attached():
+            session.leave()
+        transport.close()
+    await asyncio.sleep(0.1)  # the GOODBYEs go out
 
 
 # ---- ours on anyio (asyncio, trio)
@@ -228,38 +279,7 @@ def autobahn_asyncio(opts: argparse.Namespace) -> None:
             transport, _ = await loop.create_connection(factory, parts.hostname, parts.port)
             return await asyncio.wait_for(joined, 30), transport
 
-        for _ in range(opts.warm):
-            session, transport = await one()
-            session.leave()
-            transport.close()
-        await asyncio.sleep(0)
-        figures.before()
-        gate = asyncio.Semaphore(opts.connecting)
-
-        async def gated() -> tuple[Any, Any]:
-            async with gate:
-                return await one()
-
-        pairs = await asyncio.gather(*(gated() for _ in range(opts.count)))
-        figures.joined()
-        await loop.run_in_executor(None, sys.stdin.readline)
-        delivered = loop.create_future()
-        fanout = Fanout(opts.count, lambda: delivered.done() or delivered.set_result(None))
-        for session, _ in pairs:
-            await session.subscribe(fanout.hit, TOPIC)
-        publisher, pub_transport = await one()
-        times = []
-        for n in range(opts.events):
-            delivered = loop.create_future()
-            fanout.start()
-            publisher.publish(TOPIC, n)
-            await asyncio.wait_for(delivered, 60)
-            times.append(fanout.last)
-        figures.report(times)
-        for session, transport in [*pairs, (publisher, pub_transport)]:
-            if session.is_attached():
-                session.leave()
-            transport.close()
+        await hold_on_asyncio(one, figures, opts, await_leave=False)
 
     asyncio.run(main())
 
@@ -314,39 +334,7 @@ def runner_asyncio(opts: argparse.Namespace, autobahn: bool) -> None:
             transport, _ = await runner.run(make, start_loop=False, log_level=None)
             return await asyncio.wait_for(joined, 30), transport
 
-        for _ in range(opts.warm):
-            session, transport = await one()
-            await session.leave()
-            transport.close()
-        await asyncio.sleep(0.1)  # the warm-up's transports close
-        figures.before()
-        gate = asyncio.Semaphore(opts.connecting)
-
-        async def gated() -> tuple[Any, Any]:
-            async with gate:
-                return await one()
-
-        pairs = await asyncio.gather(*(gated() for _ in range(opts.count)))
-        figures.joined()
-        await loop.run_in_executor(None, sys.stdin.readline)
-        delivered = loop.create_future()
-        fanout = Fanout(opts.count, lambda: delivered.done() or delivered.set_result(None))
-        for session, _ in pairs:
-            await session.subscribe(fanout.hit, TOPIC)
-        publisher, pub_transport = await one()
-        times = []
-        for n in range(opts.events):
-            delivered = loop.create_future()
-            fanout.start()
-            publisher.publish(TOPIC, n)
-            await asyncio.wait_for(delivered, 60)
-            times.append(fanout.last)
-        figures.report(times)
-        for session, transport in [*pairs, (publisher, pub_transport)]:
-            if session.is_attached():
-                session.leave()
-            transport.close()
-        await asyncio.sleep(0.1)  # the GOODBYEs go out
+        await hold_on_asyncio(one, figures, opts, await_leave=True)
 
     asyncio.run(main())
 
