@@ -388,12 +388,8 @@ class TrioStream(CallbackStream):
             self._out.append(data)
             self._out_size += len(data)
             return
-        try:
-            sent = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError as exc:
-            self._broken(exc)
+        sent = self._send_some(data)
+        if sent is None:
             return
         if sent < len(data):
             rest = data[sent:]
@@ -401,17 +397,23 @@ class TrioStream(CallbackStream):
             self._out_size = len(rest)
             self._follow()
 
+    def _send_some(self, data: bytes) -> int | None:
+        """What the socket took of ``data`` without blocking; None once it is broken."""
+        try:
+            return self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError as exc:
+            self._broken(exc)
+            return None
+
     def _flush(self) -> None:
         out = self._out
         if out is None:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
-        try:
-            sent = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError as exc:
-            self._broken(exc)
+        sent = self._send_some(data)
+        if sent is None:
             return
         if sent < len(data):
             self._out = [data[sent:]]
