@@ -226,6 +226,30 @@ async def test_write_soon_declines_while_the_transport_is_full() -> None:
         assert stream.write_soon(b"x")
 
 
+async def test_write_now_hands_its_bytes_to_the_transport_at_once_after_what_is_held() -> None:
+    """What the served router answers goes out in the callback that handled the request,
+    not after the rest of the loop iteration (a flooding peer's turn)."""
+    async with served() as (stream, peer):
+        written: list[bytes] = []
+        transport_write = stream._transport.write
+
+        def write(data: bytes | bytearray | memoryview) -> None:
+            written.append(bytes(data))
+            transport_write(data)
+
+        stream._transport.write = write  # type: ignore[method-assign]
+        assert stream.write_soon(b"a")
+        assert stream.write_now(b"b")
+        assert written == [b"a", b"b"]  # no loop iteration ran in between
+        assert stream._corked == []
+        assert await peer.reader.readexactly(2) == b"ab"
+        stream._protocol.pause_writing()
+        assert not stream.write_now(b"x")  # the transport is full: the caller must send
+        stream._protocol.resume_writing()
+        await stream.aclose()
+        assert not stream.write_now(b"y")
+
+
 async def test_aclose_aborts_what_a_peer_that_stopped_reading_never_takes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -291,6 +291,17 @@ class AsyncioStream(CallbackStream):
             self._uncork()
         return True
 
+    def write_now(self, item: bytes) -> bool:
+        """Hand ``item`` to the transport at once (after what ``write_soon`` holds), so
+        it goes out before this loop iteration's other callbacks run; False, and nothing
+        written, when the transport's buffer is full or the stream closed."""
+        if self._closed or self._protocol.writing_paused or self._transport.is_closing():
+            return False
+        if self._corked:
+            self._uncork()
+        self._transport.write(item)
+        return True
+
     def _uncork(self) -> None:
         if self._corked:
             data = b"".join(self._corked)

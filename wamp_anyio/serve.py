@@ -387,7 +387,7 @@ def _direct_writer(stream: ByteStream) -> Callable[[bytes], int] | None:
     """How to write to ``stream`` without waiting (the count of bytes it took), when
     it can: asyncio's transport (through AsyncioStream) or trio's plain socket."""
     if isinstance(stream, _asyncio_stream.AsyncioStream):
-        return functools.partial(_write_soon, stream)
+        return functools.partial(_write_now, stream)
     if isinstance(stream, _MemoryEnd):
         return stream.send_now
     if isinstance(stream, anyio.abc.SocketStream):
@@ -397,8 +397,8 @@ def _direct_writer(stream: ByteStream) -> Callable[[bytes], int] | None:
     return None
 
 
-def _write_soon(stream: _asyncio_stream.AsyncioStream, data: bytes) -> int:
-    return len(data) if stream.write_soon(data) else 0
+def _write_now(stream: _asyncio_stream.AsyncioStream, data: bytes) -> int:
+    return len(data) if stream.write_now(data) else 0
 
 
 def _send_now(sock: socket.socket, data: bytes) -> int:
