@@ -137,7 +137,7 @@ async def test_call_register_and_invocation() -> None:
 
         tg.start_soon(run_call)
         sent = await router.expect(Call)
-        assert sent.args == [2, 3] and sent.options == {"timeout": 10000}
+        assert sent.args == [2, 3] and sent.options == {"timeout": 11}
         router.send(Result(sent.request_id, [5]))
 
         async def add(a: int, b: int) -> int:

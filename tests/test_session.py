@@ -504,7 +504,7 @@ def test_call_options_on_the_wire(make: Make) -> None:
     h = joined(make)
     h.session.call("com.p", options=CallOptions(timeout=2.5, on_progress=print, disclose_me=True))
     options = h.expect(Call).options
-    assert options == {"timeout": 2500, "receive_progress": True, "disclose_me": True}
+    assert options == {"timeout": 4, "receive_progress": True, "disclose_me": True}
 
 
 def test_progressive_results(make: Make) -> None:
@@ -610,7 +610,7 @@ def test_cancel_needs_the_router_feature_unless_abandoning(make: Make) -> None:
 def test_call_timeout_is_forwarded_and_enforced(make: Make) -> None:
     h = joined(make)
     request_id = h.session.call("com.slow", options=CallOptions(timeout=1.5), now=100.0)
-    assert h.expect(Call).options["timeout"] == 1500
+    assert h.expect(Call).options["timeout"] == 3  # whole seconds + 1; the client keeps 1.5
     assert h.next_deadline() == 101.5
     h.timer(101.5)
     failed = h.event(RequestFailed)
@@ -752,10 +752,11 @@ def test_interrupt_then_canceled(make: Make) -> None:
 def test_forwarded_timeout_answers_for_the_callee(make: Make) -> None:
     h = joined(make)
     registration = register(h)
-    h.deliver(Invocation(1, registration, details={"timeout": 500}), now=10.0)
+    # Seconds, as Crossbar.io forwards what an Autobahn caller sent (not the spec's ms).
+    h.deliver(Invocation(1, registration, details={"timeout": 5}), now=10.0)
     h.events()
-    assert h.next_deadline() == 10.5
-    h.timer(10.5)
+    assert h.next_deadline() == 15.0
+    h.timer(15.0)
     assert h.expect(Error).error == "wamp.error.timeout"
     interrupt = h.event(Interrupt)
     assert (interrupt.request_id, interrupt.mode) == (1, "killnowait")

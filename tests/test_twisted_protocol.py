@@ -166,7 +166,7 @@ def test_join_call_result_register_invocation_yield(url: str, serializer: str) -
 
     d = session.call("com.add", 2, 3, options=CallOptions(timeout=10))
     sent = wire.expect(Call)
-    assert sent.args == [2, 3] and sent.options == {"timeout": 10000}
+    assert sent.args == [2, 3] and sent.options == {"timeout": 11}
     wire.send(Result(sent.request_id, [5]))
     assert result_of(d) == 5
 

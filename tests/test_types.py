@@ -260,13 +260,14 @@ def test_challenge() -> None:
 
 def test_call_options_wire() -> None:
     assert CallOptions().message_attr() == {}
-    assert CallOptions(timeout=2.5).message_attr() == {"timeout": 2500}
-    assert CallOptions(timeout=3).message_attr() == {"timeout": 3000}
+    # Whole seconds, rounded up, as Crossbar.io reads them (the client keeps the fraction).
+    # Plus one: the router's timer (1-second buckets on Crossbar.io) must not fire first.
+    assert CallOptions(timeout=2.5).message_attr() == {"timeout": 4}
+    assert CallOptions(timeout=3).message_attr() == {"timeout": 4}
     assert CallOptions(timeout=0).message_attr() == {"timeout": 0}
-    assert CallOptions(timeout=0.0001).message_attr() == {"timeout": 1}  # never 0 if > 0
-    assert CallOptions(timeout=0.0016).message_attr() == {"timeout": 2}
-    assert CallOptions(timeout=1.5).timeout_ms == 1500
-    assert CallOptions().timeout_ms is None
+    assert CallOptions(timeout=0.0001).message_attr() == {"timeout": 2}
+    assert CallOptions(timeout=1.5).wire_timeout == 3
+    assert CallOptions().wire_timeout is None
     opts = CallOptions(
         on_progress=print,
         transaction_hash="h",
@@ -308,12 +309,12 @@ def test_call_options_wire() -> None:
 
 
 @given(st.floats(min_value=0, max_value=1e9, allow_nan=False))
-def test_call_timeout_ms_is_nearest_positive_int(seconds: float) -> None:
-    ms = CallOptions(timeout=seconds).message_attr()["timeout"]
-    assert type(ms) is int
-    assert (ms == 0) == (seconds == 0)
-    if seconds * 1000 >= 1:
-        assert abs(ms - seconds * 1000) <= 0.5 + 1e-6 * seconds * 1000
+def test_call_timeout_on_the_wire_is_whole_seconds_never_shorter(seconds: float) -> None:
+    wire = CallOptions(timeout=seconds).message_attr()["timeout"]
+    assert type(wire) is int
+    assert (wire == 0) == (seconds == 0)
+    if seconds:
+        assert wire - 2 < seconds <= wire - 1
 
 
 def test_call_options_are_immutable_and_comparable() -> None:

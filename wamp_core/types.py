@@ -350,9 +350,13 @@ class Challenge:
 class CallOptions:
     """Options for ``call()``.
 
-    ``timeout`` is in seconds (int or float, ``>= 0``; ``0`` means none) and goes on
-    the wire as integer milliseconds, rounded to the nearest one -- but never to
-    ``0`` for a positive timeout, as ``0`` would mean "no timeout". ``on_progress``
+    ``timeout`` is in seconds (int or float, ``>= 0``; ``0`` means none). The client
+    enforces it itself, to the fraction; on the wire it goes as whole seconds (what
+    Crossbar.io reads, and forwards to the callee, and what Autobahn sends: the spec's
+    milliseconds would make such a router wait a thousand times longer, and Crossbar.io
+    refuses a non-integer), rounded up and one more, so that the router's timer, which
+    Crossbar.io batches in 1-second buckets, never ends the call before the client's own
+    deadline does: the router's is the backstop. ``on_progress``
     asks for progressive results; ``details=True`` makes the call return a
     :class:`CallResult` (with the callee's identity) whatever the result shape.
     ``progress=True`` sends a progressive call invocation chunk.
@@ -403,19 +407,18 @@ class CallOptions:
         _check_ppt(owner, self)
 
     @property
-    def timeout_ms(self) -> int | None:
-        """``timeout`` as the wire's integer milliseconds (``None`` if unset)."""
+    def wire_timeout(self) -> int | None:
+        """``timeout`` as the wire's whole seconds: rounded up, plus one (see the class
+        docstring); 0 stays 0 (no timeout), unset is ``None``."""
         if self.timeout is None:
             return None
-        if self.timeout == 0:
-            return 0
-        return max(1, round(self.timeout * 1000))
+        return math.ceil(self.timeout) + 1 if self.timeout else 0
 
     def message_attr(self) -> dict[str, Any]:
         """The ``CALL.Options`` dict (local-only settings left out)."""
         out = _wire(self, _CALL_WIRE + _PPT_WIRE)
         if self.timeout is not None:
-            out["timeout"] = self.timeout_ms
+            out["timeout"] = self.wire_timeout
         if self.on_progress is not None:
             out["receive_progress"] = True
         return out

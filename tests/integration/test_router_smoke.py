@@ -397,17 +397,17 @@ def test_call_timeout(router: CrossbarNode, open_client: OpenClient) -> None:
     Who fires first is not fixed: the caller's own deadline (it then sends CANCEL
     killnowait, and the callee gets the router's INTERRUPT) or, on Crossbar.io, the
     callee's deadline from INVOCATION.Details.timeout (it answers wamp.error.timeout).
-    The router's own timeout is not what ends the call: both routers read the
-    milliseconds as seconds (as Crossbar.io 26.10.1 does).
+    The router's own timeout is not what ends the call: the client sends whole seconds
+    rounded up plus one, so the router's timer comes after the client's deadline.
     """
     procedure = unique()
     callee, caller = open_client(), open_client()
     register(callee, procedure)
     request_id = call(caller, procedure, timeout=0.2)
     invocation = callee.expect(Invocation)
-    # Crossbar.io forwards the timeout (in ms) to the callee; the spec leaves that to the
-    # dealer (MAY), and ours does not forward it.
-    assert invocation.details.get("timeout") == per_router(router, crossbar=200, ours=None)
+    # Crossbar.io forwards the timeout (whole seconds: 0.2 rounded up, plus one) to the
+    # callee; the spec leaves that to the dealer (MAY), and ours does not forward it.
+    assert invocation.details.get("timeout") == per_router(router, crossbar=2, ours=None)
     # The caller first: its deadline fires only while it is driven, and without the
     # forwarded timeout its CANCEL is what gets the callee interrupted.
     failed = caller.expect_request(request_id)

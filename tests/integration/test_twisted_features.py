@@ -469,8 +469,8 @@ def test_cancel(crossbar: CrossbarNode, run: Callable[..., Any], mode: str) -> N
 
 
 def test_call_timeout(crossbar: CrossbarNode, run: Callable[..., Any]) -> None:
-    """Our own deadline ends the call with wamp.error.timeout (Crossbar 26.10 reads
-    CALL.Options.timeout as seconds, so the router does not), and the callee's
+    """Our own deadline ends the call with wamp.error.timeout (the router's timer, on
+    the wire's whole seconds rounded up plus one, comes later), and the callee's
     invocation is interrupted."""
     procedure = unique()
     interrupted: Latch[None] = Latch()

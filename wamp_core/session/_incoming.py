@@ -303,8 +303,9 @@ class IncomingMixin(RequestsMixin):
             progressive_input=details.get("progress") is True,
         )
         timeout = details.get("timeout")
-        if timeout:  # a forwarded call timeout, in ms: we must answer wamp.error.timeout
-            active.deadline = self.now + timeout / 1000
+        if timeout:  # a forwarded call timeout: we must answer wamp.error.timeout
+            # In seconds: what Crossbar.io forwards is what Autobahn's caller sent.
+            active.deadline = self.now + timeout
             self._arm(active.deadline, "invocation", request_id)
         if self._invocations is EMPTY_DICT:
             self._invocations = {}
